@@ -1,0 +1,89 @@
+//! Vendor formats, side by side. Each module recognises its format from content
+//! (`sniff`) and parses a [`SourceFile`] into the common [`Config`] model (`parse`).
+//!
+//! Adding a format: a new module here, one line in [`REGISTRY`], a variant in
+//! [`crate::model::Format`], fixtures and tests (see CONTRIBUTING.md).
+
+use crate::model::{Config, Format};
+use crate::source::{SourceFile, Span};
+
+pub mod fortios;
+pub mod iptables;
+pub mod ucontact;
+pub mod util;
+
+/// Limits that protect parsers against hostile input.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Maximum nesting depth of JSON, XML and YAML documents.
+    pub max_depth: usize,
+    /// Maximum depth of object-group / alias / chain references.
+    pub max_reference_depth: usize,
+    /// Lines longer than this are not parsed (reported as not understood).
+    pub max_line_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_reference_depth: 32,
+            max_line_len: 64 * 1024,
+        }
+    }
+}
+
+/// A format's entry points.
+pub struct FormatSpec {
+    pub format: Format,
+    /// Confidence (0 = not this format) that `text` is this format; `name` is the file name, a
+    /// hint only.
+    pub sniff: fn(name: &str, text: &str) -> u8,
+    pub parse: fn(file: &SourceFile, limits: &Limits) -> Config,
+}
+
+/// Every supported format. On equal confidence the earlier entry wins.
+pub const REGISTRY: &[FormatSpec] = &[
+    FormatSpec {
+        format: Format::Iptables,
+        sniff: iptables::sniff,
+        parse: iptables::parse,
+    },
+    FormatSpec {
+        format: Format::Fortios,
+        sniff: fortios::sniff,
+        parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Ucontact,
+        sniff: ucontact::sniff,
+        parse: ucontact::parse,
+    },
+];
+
+/// Recognise a file's format from its content (the name is a hint for ties).
+pub fn detect(file: &SourceFile) -> Format {
+    let name = file.name.rsplit('/').next().unwrap_or(&file.name);
+    // Only the head of a file is needed to recognise it.
+    let mut cut = file.text.len().min(64 * 1024);
+    while !file.text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &file.text[..cut];
+    let mut best = (0u8, Format::Unknown);
+    for spec in REGISTRY {
+        let score = (spec.sniff)(name, head);
+        if score > best.0 {
+            best = (score, spec.format);
+        }
+    }
+    best.1
+}
+
+/// Parse a file in a known format.
+pub fn parse(file: &SourceFile, format: Format, limits: &Limits) -> Config {
+    match REGISTRY.iter().find(|s| s.format == format) {
+        Some(spec) => (spec.parse)(file, limits),
+        None => Config::new(Format::Unknown, Span::file_start(file.id)),
+    }
+}
