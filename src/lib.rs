@@ -1,8 +1,15 @@
 //! portaudit: compliance-as-code for contact-centre network and security requirements.
 #![forbid(unsafe_code)]
 
+pub mod checks;
+pub mod config;
+pub mod engine;
+pub mod finding;
+pub mod formats;
 pub mod model;
+pub mod pack;
+pub mod redact;
+pub mod report;
 pub mod sets;
 pub mod source;
 pub mod yaml;
-pub mod formats;

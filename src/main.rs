@@ -1,1 +1,340 @@
-fn main(){}
+//! The `portaudit` command: arguments, exit codes and the choice of reporter. All the work is in
+//! the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use portaudit::engine::{self, Options};
+use portaudit::pack::Severity;
+use portaudit::report;
+use portaudit::source::{display_name, FileStore};
+
+/// Exit code: nothing at or above --fail-on.
+const OK: u8 = 0;
+/// Exit code: findings at or above --fail-on.
+const FINDINGS: u8 = 1;
+/// Exit code: usage or configuration error, or an input that could not be fully evaluated.
+const ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "portaudit", version, about = "Compliance-as-code for contact-centre firewalls and settings", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check exports (files or folders) against policy packs.
+    Check(CheckArgs),
+    /// List packs and requirements, or validate custom packs.
+    Policies(PoliciesArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Files and folders to check (folders are walked; hidden and VCS folders are skipped).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Pack to run (repeatable). Default: from portaudit.yaml, else voip-hygiene, pci-dss-4.0.1 and iso27001-2022.
+    #[arg(long = "pack", value_name = "ID")]
+    packs: Vec<String>,
+    /// Custom pack file or folder to add (repeatable).
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Configuration file (default: portaudit.yaml in the first folder checked, then in the working directory).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Do not read any portaudit.yaml.
+    #[arg(long)]
+    no_config: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutFormat,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Lowest severity that makes the run fail (exit 1). Default: from portaudit.yaml, else low.
+    #[arg(long, value_enum)]
+    fail_on: Option<SeverityArg>,
+    /// Worker threads (default: one per core). Output is identical whatever the number.
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// List the lines not understood in each file.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Colours in text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Largest input file read, in bytes.
+    #[arg(long, default_value_t = engine::DEFAULT_MAX_FILE_SIZE)]
+    max_file_size: u64,
+}
+
+#[derive(Args)]
+struct PoliciesArgs {
+    #[command(subcommand)]
+    command: Option<PoliciesCommand>,
+    /// Listing format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ListFormat,
+    /// Custom pack file or folder to include (repeatable).
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum PoliciesCommand {
+    /// Validate custom pack files; reports every error with its line and column.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    // A panic inside one file's evaluation is caught and reported as an input error; keep the
+    // default hook from printing it as if the program had crashed.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check(args) => check(args),
+        Command::Policies(args) => policies(args),
+    };
+    ExitCode::from(code)
+}
+
+fn use_color(c: Color, to_terminal: bool) -> bool {
+    match c {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+fn check(args: CheckArgs) -> u8 {
+    if let Some(n) = args.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+        {
+            eprintln!("error: cannot set up {n} threads: {e}");
+            return ERROR;
+        }
+    }
+    let opts = Options {
+        inputs: args.paths.clone(),
+        packs: args.packs.clone(),
+        policies: args.policies.clone(),
+        config: args.config.clone(),
+        no_config: args.no_config,
+        limits: Default::default(),
+        max_file_size: args.max_file_size,
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let ropts = report::Options {
+        color: use_color(args.color, to_terminal),
+        width: width(),
+        verbose: args.verbose,
+    };
+    let run = match engine::run(&opts) {
+        Ok(r) => r,
+        Err((store, errors)) => {
+            let eopts = report::Options {
+                color: use_color(args.color, std::io::stderr().is_terminal()),
+                ..ropts
+            };
+            eprint!(
+                "{}",
+                report::text::render_setup_errors(&store, &errors, &eopts)
+            );
+            return ERROR;
+        }
+    };
+    let format = match args.format {
+        OutFormat::Text => report::Format::Text,
+        OutFormat::Json => report::Format::Json,
+        OutFormat::Sarif => report::Format::Sarif,
+    };
+    let rendered = report::render(&run, format, &ropts);
+    if let Err(e) = emit(&rendered, args.output.as_deref()) {
+        eprintln!("error: {e}");
+        return ERROR;
+    }
+    let fail_on = args
+        .fail_on
+        .map(Severity::from)
+        .or(run.config.fail_on)
+        .unwrap_or(Severity::Low);
+    if run.incomplete() {
+        ERROR
+    } else if run.failing(fail_on) > 0 {
+        FINDINGS
+    } else {
+        OK
+    }
+}
+
+/// Write to standard output, or atomically to a file (temporary file, then rename), so a failed
+/// run never leaves a half-written report for CI to upload.
+fn emit(text: &str, output: Option<&Path>) -> std::io::Result<()> {
+    match output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                // A closed pipe (`| head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            }
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.portaudit-{}.tmp", std::process::id()));
+            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
+            if res.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            res.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+            })
+        }
+    }
+}
+
+fn policies(args: PoliciesArgs) -> u8 {
+    let eopts = report::Options {
+        color: std::io::stderr().is_terminal(),
+        width: width(),
+        verbose: false,
+    };
+    if let Some(PoliciesCommand::Validate { files }) = args.command {
+        let mut store = FileStore::new();
+        let mut bad = false;
+        for path in files {
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", path.display());
+                    bad = true;
+                    continue;
+                }
+            };
+            let id = store.add_bytes(display_name(&path), Some(path.clone()), &bytes);
+            match portaudit::pack::load_pack(store.get(id), false, &Default::default()) {
+                Ok(p) => println!(
+                    "ok: {} (pack {} {}, {} requirements)",
+                    store.get(id).name,
+                    p.id,
+                    p.version,
+                    p.requirements.len()
+                ),
+                Err(errs) => {
+                    bad = true;
+                    let errs: Vec<engine::SetupError> = errs
+                        .into_iter()
+                        .map(|e| engine::SetupError {
+                            span: Some(e.span),
+                            message: e.message,
+                        })
+                        .collect();
+                    eprint!(
+                        "{}",
+                        report::text::render_setup_errors(&store, &errs, &eopts)
+                    );
+                }
+            }
+        }
+        return if bad { ERROR } else { OK };
+    }
+    let opts = Options {
+        policies: args.policies,
+        no_config: true,
+        ..Default::default()
+    };
+    let mut store = FileStore::new();
+    let mut all = Vec::new();
+    // Every built-in pack, then the custom ones.
+    let ids: Vec<String> = portaudit::pack::BUILTIN_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    match engine::setup(&Options { packs: ids, ..opts }, &mut store) {
+        Ok((_, packs)) => all.extend(packs),
+        Err(errors) => {
+            eprint!(
+                "{}",
+                report::text::render_setup_errors(&store, &errors, &eopts)
+            );
+            return ERROR;
+        }
+    }
+    let text = match args.format {
+        ListFormat::Text => report::policies::text(&all),
+        ListFormat::Json => report::policies::json(&all),
+    };
+    match emit(&text, None) {
+        Ok(()) => OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ERROR
+        }
+    }
+}

@@ -11,7 +11,9 @@ use crate::sets::Space;
 use crate::source::Span;
 
 /// Input format ids, as they appear in JSON output and in `portaudit.yaml`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Iptables,

@@ -42,7 +42,13 @@ impl<const MAX: u128> IntervalSet<MAX> {
         let mut v: Vec<(u128, u128)> = it
             .into_iter()
             .filter(|&(lo, hi)| lo.min(hi) <= MAX)
-            .map(|(lo, hi)| if lo <= hi { (lo, hi.min(MAX)) } else { (hi, lo.min(MAX)) })
+            .map(|(lo, hi)| {
+                if lo <= hi {
+                    (lo, hi.min(MAX))
+                } else {
+                    (hi, lo.min(MAX))
+                }
+            })
             .collect();
         v.sort_unstable();
         let mut out: Vec<(u128, u128)> = Vec::with_capacity(v.len());
@@ -71,9 +77,9 @@ impl<const MAX: u128> IntervalSet<MAX> {
     }
     /// Number of values, saturating.
     pub fn count(&self) -> u128 {
-        self.ranges
-            .iter()
-            .fold(0u128, |acc, &(lo, hi)| acc.saturating_add((hi - lo).saturating_add(1)))
+        self.ranges.iter().fold(0u128, |acc, &(lo, hi)| {
+            acc.saturating_add((hi - lo).saturating_add(1))
+        })
     }
     pub fn union(&self, other: &Self) -> Self {
         Self::from_ranges(self.ranges.iter().chain(other.ranges.iter()).copied())
@@ -155,7 +161,13 @@ impl PortSet {
         }
         self.ranges
             .iter()
-            .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -259,7 +271,9 @@ pub fn net_from_mask(addr: &str, mask: &str) -> Option<AddrSet> {
     let a: Ipv4Addr = addr.parse().ok()?;
     let m: Ipv4Addr = mask.parse().ok()?;
     let len = ipnet::ipv4_mask_to_prefix(m).ok()?;
-    Some(net_set(ipnet::IpNet::V4(ipnet::Ipv4Net::new(a, len).ok()?.trunc())))
+    Some(net_set(ipnet::IpNet::V4(
+        ipnet::Ipv4Net::new(a, len).ok()?.trunc(),
+    )))
 }
 
 /// Render an address set compactly as CIDR blocks (at most `max` of them, then "…").
@@ -281,14 +295,22 @@ pub fn render_addrs(set: &AddrSet, max: usize) -> String {
             // Largest aligned block starting at cur that fits in [cur, hi].
             let mut size_bits = if cur == 0 { 128 } else { cur.trailing_zeros() };
             while size_bits > 0 {
-                let last = if size_bits == 128 { u128::MAX } else { cur + ((1u128 << size_bits) - 1) };
+                let last = if size_bits == 128 {
+                    u128::MAX
+                } else {
+                    cur + ((1u128 << size_bits) - 1)
+                };
                 if last <= hi {
                     break;
                 }
                 size_bits -= 1;
             }
             out.push(render_block(cur, size_bits));
-            let last = if size_bits == 128 { u128::MAX } else { cur + ((1u128 << size_bits) - 1) };
+            let last = if size_bits == 128 {
+                u128::MAX
+            } else {
+                cur + ((1u128 << size_bits) - 1)
+            };
             if last >= hi {
                 break;
             }
@@ -373,7 +395,9 @@ impl NameSet {
             NameSet::Any => "any".into(),
             NameSet::Only(s) => s.iter().cloned().collect::<Vec<_>>().join(","),
             NameSet::Except(s) if s.is_empty() => "any".into(),
-            NameSet::Except(s) => format!("not {}", s.iter().cloned().collect::<Vec<_>>().join(",")),
+            NameSet::Except(s) => {
+                format!("not {}", s.iter().cloned().collect::<Vec<_>>().join(","))
+            }
         }
     }
 }
@@ -491,7 +515,10 @@ mod tests {
             &[(1, 2), (5, 9)]
         );
         assert_eq!(PortSet::range(1, 70000).ranges(), &[(1, 65535)]);
-        assert_eq!(PortSet::from_ranges([(5060, 5061), (10000, 20000)]).render(), "5060-5061,10000-20000");
+        assert_eq!(
+            PortSet::from_ranges([(5060, 5061), (10000, 20000)]).render(),
+            "5060-5061,10000-20000"
+        );
     }
 
     #[test]
@@ -499,8 +526,13 @@ mod tests {
         let s = parse_net("10.0.0.0/8").unwrap();
         assert_eq!(render_addrs(&s, 5), "10.0.0.0/8");
         let r = addr_range("10.0.0.1".parse().unwrap(), "10.0.0.6".parse().unwrap());
-        assert_eq!(render_addrs(&r, 9), "10.0.0.1, 10.0.0.2/31, 10.0.0.4/31, 10.0.0.6");
-        assert!(net_from_mask("10.1.2.3", "255.255.0.0").unwrap() == parse_net("10.1.0.0/16").unwrap());
+        assert_eq!(
+            render_addrs(&r, 9),
+            "10.0.0.1, 10.0.0.2/31, 10.0.0.4/31, 10.0.0.6"
+        );
+        assert!(
+            net_from_mask("10.1.2.3", "255.255.0.0").unwrap() == parse_net("10.1.0.0/16").unwrap()
+        );
         assert!(net_from_mask("10.1.2.3", "255.0.255.0").is_none());
     }
 
@@ -528,6 +560,9 @@ mod tests {
         let a = NameSet::only(["wan"]);
         assert!(a.complement().contains("lan"));
         assert!(a.intersect(&a.complement()).is_empty());
-        assert_eq!(NameSet::Any.difference(&a), NameSet::Except(["wan".to_string()].into()));
+        assert_eq!(
+            NameSet::Any.difference(&a),
+            NameSet::Except(["wan".to_string()].into())
+        );
     }
 }

@@ -39,7 +39,11 @@ impl Span {
     }
     /// Smallest span covering both (same file assumed).
     pub fn join(self, other: Span) -> Span {
-        Span::new(self.file, self.start.min(other.start), self.end.max(other.end))
+        Span::new(
+            self.file,
+            self.start.min(other.start),
+            self.end.max(other.end),
+        )
     }
 }
 
@@ -74,7 +78,30 @@ pub struct LineCol {
 }
 
 impl SourceFile {
-    fn new(id: FileId, name: String, path: Option<PathBuf>, text: String, encoding: Encoding) -> Self {
+    /// A file with a known id (used when files are read in parallel and inserted in order).
+    pub fn from_text(
+        id: FileId,
+        name: String,
+        path: Option<PathBuf>,
+        text: String,
+        encoding: Encoding,
+    ) -> Self {
+        Self::new(id, name, path, text, encoding)
+    }
+
+    /// Decode bytes into a file with a known id.
+    pub fn from_bytes(id: FileId, name: String, path: Option<PathBuf>, bytes: &[u8]) -> Self {
+        let (text, enc) = decode(bytes);
+        Self::new(id, name, path, text, enc)
+    }
+
+    fn new(
+        id: FileId,
+        name: String,
+        path: Option<PathBuf>,
+        text: String,
+        encoding: Encoding,
+    ) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
@@ -147,14 +174,18 @@ pub fn decode(bytes: &[u8]) -> (String, Encoding) {
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_owned(), Encoding::Utf8),
-        Err(_) => (bytes.iter().map(|&b| cp1252(b)).collect(), Encoding::Windows1252),
+        Err(_) => (
+            bytes.iter().map(|&b| cp1252(b)).collect(),
+            Encoding::Windows1252,
+        ),
     }
 }
 
 fn cp1252(b: u8) -> char {
     const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}',
-        '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
     ];
     match b {
         0x80..=0x9F => HIGH[(b - 0x80) as usize],
@@ -174,17 +205,44 @@ impl FileStore {
     }
 
     /// Add decoded text under a display name.
-    pub fn add_text(&mut self, name: impl Into<String>, path: Option<PathBuf>, text: String, encoding: Encoding) -> FileId {
+    pub fn add_text(
+        &mut self,
+        name: impl Into<String>,
+        path: Option<PathBuf>,
+        text: String,
+        encoding: Encoding,
+    ) -> FileId {
         let id = FileId(self.files.len() as u32);
-        self.files
-            .push(Arc::new(SourceFile::new(id, name.into(), path, text, encoding)));
+        self.files.push(Arc::new(SourceFile::new(
+            id,
+            name.into(),
+            path,
+            text,
+            encoding,
+        )));
         id
     }
 
     /// Add raw bytes, decoding them.
-    pub fn add_bytes(&mut self, name: impl Into<String>, path: Option<PathBuf>, bytes: &[u8]) -> FileId {
+    pub fn add_bytes(
+        &mut self,
+        name: impl Into<String>,
+        path: Option<PathBuf>,
+        bytes: &[u8],
+    ) -> FileId {
         let (text, enc) = decode(bytes);
         self.add_text(name, path, text, enc)
+    }
+
+    /// Insert a file built with [`SourceFile::from_text`]/[`SourceFile::from_bytes`]; its id must be
+    /// the next one.
+    pub fn insert(&mut self, file: SourceFile) {
+        assert_eq!(
+            file.id.0 as usize,
+            self.files.len(),
+            "file ids are assigned in order"
+        );
+        self.files.push(Arc::new(file));
     }
 
     pub fn get(&self, id: FileId) -> &Arc<SourceFile> {

@@ -158,7 +158,9 @@ impl<'de> Visitor<'de> for KindVisitor {
         Ok(Kind::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map(Kind::Int).unwrap_or(Kind::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Kind::Int)
+            .unwrap_or(Kind::Float(v as f64)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Kind, E> {
         Ok(Kind::Float(v))

@@ -1,0 +1,112 @@
+//! `forbidden-exposure`: an insecure service is not permitted from untrusted sources.
+//!
+//! Untrusted sources are the `from` role when the user maps it, otherwise every address outside
+//! private, loopback, link-local and shared ranges.
+
+use super::required_flow::parts_for;
+use super::*;
+use crate::engine::flow::Fate;
+use crate::model::Hook;
+use crate::pack::FlowSpec;
+use crate::sets::{parse_net, render_addrs, Space};
+
+/// Addresses that are not "the internet".
+const NON_PUBLIC: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+/// Every public address.
+pub fn untrusted_default() -> AddrSet {
+    NON_PUBLIC
+        .iter()
+        .filter_map(|n| parse_net(n))
+        .fold(AddrSet::full(), |acc, n| acc.difference(&n))
+}
+
+pub fn check(
+    req: &Requirement,
+    ctx: &Ctx,
+    flow: &FlowSpec,
+    from: &Option<String>,
+    service: Option<&str>,
+) -> Outcome {
+    let ep = ctx.endpoint(from);
+    let mut space = Space::all();
+    space.proto = flow.protocols.clone();
+    space.dport = flow.ports.clone();
+    let mapped = ep.is_mapped();
+    space.src = ep.addresses.clone().unwrap_or_else(untrusted_default);
+    if let Some(z) = &ep.zones {
+        space.src_zone = z.clone();
+    }
+    let what = service.map(|s| format!("{s} ")).unwrap_or_default();
+    let who = if mapped {
+        "the untrusted role"
+    } else {
+        "public (non-private) addresses"
+    };
+    let mut by_decider: BTreeMap<
+        Decider,
+        (crate::sets::ProtoSet, crate::sets::PortSet, AddrSet, bool),
+    > = BTreeMap::new();
+    for part in parts_for(ctx, &[Hook::Input, Hook::Forward], &space) {
+        if part.fate == Fate::Deny {
+            continue;
+        }
+        let e = by_decider.entry(part.decider).or_insert_with(|| {
+            (
+                crate::sets::ProtoSet::empty(),
+                crate::sets::PortSet::empty(),
+                AddrSet::empty(),
+                false,
+            )
+        });
+        e.0 = e.0.union(&part.space.proto);
+        e.1 = e.1.union(&part.space.dport);
+        e.2 = e.2.union(&part.space.src);
+        e.3 |= part.fate == Fate::Unknown || !part.uncertain_via.is_empty();
+    }
+    let mut findings = Vec::new();
+    for (d, (protos, ports, srcs, uncertain)) in by_decider {
+        let (span, name, implicit) = ctx.decider(d);
+        let mut f = finding(
+            req,
+            span,
+            format!(
+                "{name} permits {what}({}) from {who} ({}){}",
+                render_flow(&protos, &ports),
+                render_addrs(&srcs, 3),
+                if uncertain {
+                    "; verdict uncertain: a condition or action on the path is not modelled"
+                } else {
+                    ""
+                }
+            ),
+            format!("permits {what}{}", render_flow(&protos, &ports))
+                .trim()
+                .to_owned(),
+        );
+        f.from_default = implicit;
+        f.uncertain = uncertain;
+        findings.push(f);
+    }
+    if findings.is_empty() {
+        Outcome::pass(None)
+    } else {
+        let status = if findings.iter().all(|f| f.uncertain) {
+            Status::Uncertain
+        } else {
+            Status::Fail
+        };
+        Outcome::with(status, findings)
+    }
+}

@@ -1,0 +1,293 @@
+//! `required-flow`: traffic the product needs is allowed through the device, with first-match
+//! semantics. Reports the uncovered sub-ranges and the rules (or defaults) that block them.
+//!
+//! With both endpoints mapped, all of the mapped traffic must be allowed. Otherwise the check asks
+//! whether each protocol/port is allowed for at least some source and destination in the flow's
+//! direction, and the finding says the verdict is approximate.
+
+use super::*;
+use crate::engine::flow::{classify, entries_for, Fate, Part};
+use crate::model::Hook;
+use crate::pack::{Direction, FlowSpec};
+use crate::sets::{render_addrs, PortSet, ProtoSet, Space};
+
+pub(super) fn hooks(direction: Direction) -> &'static [Hook] {
+    match direction {
+        Direction::Outbound => &[Hook::Forward, Hook::Output],
+        Direction::Inbound => &[Hook::Forward, Hook::Input],
+        Direction::Through => &[Hook::Forward],
+    }
+}
+
+/// The space of a flow between two endpoints.
+pub(super) fn flow_space(flow: &FlowSpec, from: &Endpoint, to: &Endpoint) -> Space {
+    let mut s = Space::all();
+    s.proto = flow.protocols.clone();
+    s.dport = flow.ports.clone();
+    if let Some(a) = &from.addresses {
+        s.src = a.clone();
+    }
+    if let Some(a) = &to.addresses {
+        s.dst = a.clone();
+    }
+    if let Some(z) = &from.zones {
+        s.src_zone = z.clone();
+    }
+    if let Some(z) = &to.zones {
+        s.dst_zone = z.clone();
+    }
+    s
+}
+
+/// Push a space through every entry of the given hooks.
+pub(super) fn parts_for(ctx: &Ctx, hooks: &[Hook], space: &Space) -> Vec<Part> {
+    entries_for(&ctx.config.filter, hooks)
+        .into_iter()
+        .flat_map(|e| {
+            classify(
+                &ctx.config.filter,
+                e,
+                std::slice::from_ref(space),
+                ctx.max_depth,
+            )
+        })
+        .collect()
+}
+
+/// The ports of `protocol` covered by parts with the given fate.
+fn ports_of(parts: &[&Part], protocol: u128) -> PortSet {
+    parts
+        .iter()
+        .filter(|p| p.space.proto.contains(protocol))
+        .fold(PortSet::empty(), |acc, p| acc.union(&p.space.dport))
+}
+
+pub fn check(
+    req: &Requirement,
+    ctx: &Ctx,
+    flow: &FlowSpec,
+    direction: Direction,
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Outcome {
+    let from_ep = ctx.endpoint(from);
+    let to_ep = ctx.endpoint(to);
+    let mapped = from_ep.is_mapped() && to_ep.is_mapped();
+    let space = flow_space(flow, &from_ep, &to_ep);
+    let hooks = hooks(direction);
+    if entries_for(&ctx.config.filter, hooks).is_empty() {
+        let mut f = finding(
+            req,
+            ctx.config.file_span,
+            format!(
+                "no packet filter for {} traffic was found in this export, so {} cannot be verified",
+                direction_word(direction),
+                render_flow(&flow.protocols, &flow.ports)
+            ),
+            "no filter evidenced",
+        );
+        f.uncertain = true;
+        return Outcome::with(Status::NotEvidenced, vec![f]);
+    }
+    let parts = parts_for(ctx, hooks, &space);
+    let allowed: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
+
+    // What is not allowed, per protocol (ports), and as a space (for address sub-ranges).
+    let mut missing: Vec<(u128, PortSet)> = Vec::new();
+    let mut uncovered: Vec<Space> = vec![space.clone()];
+    if mapped {
+        for p in &allowed {
+            uncovered = crate::sets::union_difference(&uncovered, &p.space);
+        }
+        for &(lo, hi) in flow.protocols.ranges() {
+            for proto in lo..=hi {
+                let ports = uncovered
+                    .iter()
+                    .filter(|s| s.proto.contains(proto))
+                    .fold(PortSet::empty(), |acc, s| acc.union(&s.dport));
+                if !ports.is_empty() {
+                    missing.push((proto, ports));
+                }
+            }
+        }
+    } else {
+        for &(lo, hi) in flow.protocols.ranges() {
+            for proto in lo..=hi {
+                let ok = ports_of(&allowed, proto);
+                let gap = flow.ports.difference(&ok);
+                if !gap.is_empty() {
+                    missing.push((proto, gap));
+                }
+            }
+        }
+    }
+
+    let approx_note = if mapped {
+        String::new()
+    } else {
+        " (approximate: endpoints not mapped in portaudit.yaml, checked for at least some source and destination)".to_owned()
+    };
+
+    if missing.is_empty() {
+        // Allowed: but through a rule portaudit cannot fully model?
+        let doubtful: Vec<&&Part> = allowed
+            .iter()
+            .filter(|p| !p.uncertain_via.is_empty())
+            .collect();
+        let evidence = allowed.first().map(|p| ctx.decider(p.decider).0);
+        if doubtful.is_empty() {
+            return Outcome::pass(evidence);
+        }
+        let (chain, rule) = doubtful[0].uncertain_via[0];
+        let r = &ctx.config.filter.chains[chain].rules[rule];
+        let mut f = finding(
+            req,
+            r.span,
+            format!(
+                "{} appears allowed, but only through {} whose condition(s) portaudit does not model ({}); verdict uncertain{approx_note}",
+                render_flow(&flow.protocols, &flow.ports),
+                r.name,
+                r.unmodeled.join("; ")
+            ),
+            "condition not modelled",
+        );
+        f.uncertain = true;
+        f.approximate = !mapped;
+        return Outcome::with(Status::Uncertain, vec![f]);
+    }
+
+    // Blockers: the deciders of denied/unknown parts that overlap what is missing.
+    let mut blockers: Vec<(Decider, Fate, ProtoSet, PortSet)> = Vec::new();
+    for p in parts.iter().filter(|p| p.fate != Fate::Allow) {
+        let mut protos = ProtoSet::empty();
+        let mut ports = PortSet::empty();
+        for (proto, gap) in &missing {
+            if p.space.proto.contains(*proto) {
+                let hit = p.space.dport.intersect(gap);
+                if !hit.is_empty() {
+                    protos = protos.union(&ProtoSet::single(*proto));
+                    ports = ports.union(&hit);
+                }
+            }
+        }
+        if protos.is_empty() {
+            continue;
+        }
+        if let Some(b) = blockers.iter_mut().find(|b| b.0 == p.decider) {
+            b.2 = b.2.union(&protos);
+            b.3 = b.3.union(&ports);
+        } else {
+            blockers.push((p.decider, p.fate, protos, ports));
+        }
+    }
+    blockers.sort_by_key(|b| b.0);
+
+    let missing_text = missing
+        .iter()
+        .map(|(p, ports)| format!("{}/{}", crate::sets::proto::name(*p), ports.render()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let any_allowed = !allowed.is_empty()
+        && flow.protocols.ranges().iter().any(|&(lo, hi)| {
+            (lo..=hi).any(|p| !ports_of(&allowed, p).intersect(&flow.ports).is_empty())
+        });
+    let verdict = if any_allowed {
+        "partly allowed"
+    } else {
+        "blocked"
+    };
+
+    let mut addr_note = String::new();
+    if mapped {
+        let srcs = uncovered
+            .iter()
+            .fold(AddrSet::empty(), |a, s| a.union(&s.src));
+        let dsts = uncovered
+            .iter()
+            .fold(AddrSet::empty(), |a, s| a.union(&s.dst));
+        if srcs != space.src || dsts != space.dst {
+            addr_note = format!(
+                " for sources {} to destinations {}",
+                render_addrs(&srcs, 4),
+                render_addrs(&dsts, 4)
+            );
+        }
+    }
+
+    let first_blocker = blockers
+        .iter()
+        .find(|b| b.1 == Fate::Deny)
+        .or(blockers.first());
+    let (span, label, from_default, uncertain) = match first_blocker {
+        Some((d, fate, protos, ports)) => {
+            let (span, what, implicit) = ctx.decider(*d);
+            let verb = if *fate == Fate::Unknown {
+                "has an action portaudit does not understand for"
+            } else {
+                "blocks"
+            };
+            (
+                span,
+                format!("{what} {verb} {}", render_flow(protos, ports)),
+                implicit,
+                *fate == Fate::Unknown,
+            )
+        }
+        None => (ctx.config.file_span, "not allowed".to_owned(), false, true),
+    };
+    let mut f = finding(
+        req,
+        span,
+        format!(
+            "required {} flow {} is {verdict}: {missing_text} not allowed{addr_note}{}{approx_note}",
+            direction_word(direction),
+            render_flow(&flow.protocols, &flow.ports),
+            match first_blocker {
+                Some((d, ..)) => format!(", first blocked by {}", ctx.decider(*d).1),
+                None => String::new(),
+            }
+        ),
+        label,
+    );
+    f.from_default = from_default;
+    f.uncertain = uncertain || blockers.iter().any(|b| b.1 == Fate::Unknown);
+    f.approximate = !mapped;
+    for (d, fate, protos, ports) in blockers.iter().skip(1).take(20) {
+        let (span, what, _) = ctx.decider(*d);
+        let verb = if *fate == Fate::Unknown {
+            "unknown action for"
+        } else {
+            "also blocks"
+        };
+        f.related.push(related(
+            span,
+            format!("{what} {verb} {}", render_flow(protos, ports)),
+        ));
+    }
+    if let Some(p) = allowed.first() {
+        let (span, what, _) = ctx.decider(p.decider);
+        if span != f.span {
+            f.related.push(related(
+                span,
+                format!(
+                    "{what} allows {}",
+                    render_flow(&p.space.proto, &p.space.dport)
+                ),
+            ));
+        }
+    }
+    let status = if f.uncertain && blockers.iter().all(|b| b.1 == Fate::Unknown) {
+        Status::Uncertain
+    } else {
+        Status::Fail
+    };
+    Outcome::with(status, vec![f])
+}
+
+fn direction_word(d: Direction) -> &'static str {
+    match d {
+        Direction::Outbound => "outbound",
+        Direction::Inbound => "inbound",
+        Direction::Through => "internal",
+    }
+}

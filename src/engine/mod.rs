@@ -1,0 +1,564 @@
+//! The engine: loads configuration and packs, walks the inputs, parses and evaluates every file
+//! in parallel (rayon), and collects findings in a deterministic order.
+
+pub mod flow;
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::checks::{self, Ctx, Endpoint, Status};
+use crate::config::{self, Config as ProjectConfig};
+use crate::finding::{input_error, Finding};
+use crate::formats::{self, Limits};
+use crate::model::{Format, Unparsed};
+use crate::pack::{self, Pack, Severity};
+use crate::sets::parse_net;
+use crate::source::{display_name, FileId, FileStore, SourceFile, Span};
+
+/// What to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Files and folders to check.
+    pub inputs: Vec<PathBuf>,
+    /// `--pack` ids (empty: from the config file, else the defaults).
+    pub packs: Vec<String>,
+    /// `--policy` files or folders with custom packs.
+    pub policies: Vec<PathBuf>,
+    /// `--config` (None: look for portaudit.yaml).
+    pub config: Option<PathBuf>,
+    /// Do not look for portaudit.yaml.
+    pub no_config: bool,
+    pub limits: Limits,
+    /// Files larger than this are not read (an input error).
+    pub max_file_size: u64,
+}
+
+/// Default maximum input size: 256 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// An error that stops the run before evaluation (bad config or pack, unknown pack id, missing
+/// input): exit code 2.
+#[derive(Clone, Debug)]
+pub struct SetupError {
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+/// One input file's summary.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    pub file: FileId,
+    pub name: String,
+    pub format: Format,
+    pub rules: usize,
+    pub unparsed: Vec<Unparsed>,
+    /// Why the file was not evaluated (not an export), if it was skipped.
+    pub skipped: Option<String>,
+    /// The evaluation of this file is incomplete (input errors).
+    pub incomplete: bool,
+}
+
+/// The status of one requirement on one file.
+#[derive(Clone, Debug)]
+pub struct ResultRow {
+    pub file: FileId,
+    pub pack: String,
+    pub requirement: String,
+    pub status: Status,
+    pub evidence: Option<Span>,
+}
+
+/// Everything a reporter needs.
+#[derive(Debug)]
+pub struct Run {
+    pub store: FileStore,
+    /// Selected packs, in selection order.
+    pub packs: Vec<Pack>,
+    pub files: Vec<FileReport>,
+    /// Sorted by file and position.
+    pub findings: Vec<Finding>,
+    pub results: Vec<ResultRow>,
+    pub config: ProjectConfig,
+}
+
+impl Run {
+    /// True when some input could not be fully evaluated.
+    pub fn incomplete(&self) -> bool {
+        self.files.iter().any(|f| f.incomplete)
+    }
+
+    /// Findings (not waived) at or above a severity.
+    pub fn failing(&self, threshold: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| {
+                !f.waived
+                    && f.severity >= threshold
+                    && f.category != crate::pack::Category::InputError
+            })
+            .count()
+    }
+}
+
+/// Load configuration and every pack; select the packs to run.
+pub fn setup(
+    opts: &Options,
+    store: &mut FileStore,
+) -> Result<(ProjectConfig, Vec<Pack>), Vec<SetupError>> {
+    let mut errors = Vec::new();
+    let config_path = if opts.no_config {
+        None
+    } else {
+        opts.config.clone().or_else(|| config::find(&opts.inputs))
+    };
+    let mut cfg = ProjectConfig::default();
+    if let Some(path) = config_path {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let id = store.add_bytes(display_name(&path), Some(path.clone()), &bytes);
+                match config::load(store.get(id)) {
+                    Ok(c) => cfg = c,
+                    Err(errs) => errors.extend(errs.into_iter().map(|e| SetupError {
+                        span: Some(e.span),
+                        message: e.message,
+                    })),
+                }
+            }
+            Err(e) => errors.push(SetupError {
+                span: None,
+                message: format!("cannot read {}: {e}", path.display()),
+            }),
+        }
+    }
+
+    let mut all: Vec<Pack> = Vec::new();
+    for (name, text) in pack::builtin_packs() {
+        let id = store.add_text(
+            *name,
+            None,
+            (*text).to_owned(),
+            crate::source::Encoding::Utf8,
+        );
+        match pack::load_pack(store.get(id), true, &cfg.parameters) {
+            Ok(p) => all.push(p),
+            Err(errs) => errors.extend(errs.into_iter().map(|e| SetupError {
+                span: Some(e.span),
+                message: e.message,
+            })),
+        }
+    }
+    let mut custom_ids = Vec::new();
+    let custom_paths: Vec<PathBuf> = opts
+        .policies
+        .iter()
+        .chain(cfg.policies.iter())
+        .cloned()
+        .collect();
+    match pack_files(&custom_paths) {
+        Ok(files) => {
+            for path in files {
+                match load_custom(&path, store, &cfg) {
+                    Ok(p) => {
+                        if let Some(prev) = all.iter().find(|q| q.id == p.id) {
+                            errors.push(SetupError {
+                                span: Some(p.span),
+                                message: format!(
+                                    "pack id `{}` is already defined by {}",
+                                    p.id,
+                                    store.get(prev.span.file).name
+                                ),
+                            });
+                        } else {
+                            custom_ids.push(p.id.clone());
+                            all.push(p);
+                        }
+                    }
+                    Err(mut errs) => errors.append(&mut errs),
+                }
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+
+    let wanted: Vec<String> = if !opts.packs.is_empty() {
+        opts.packs.clone()
+    } else if let Some(p) = &cfg.packs {
+        p.clone()
+    } else {
+        pack::DEFAULT_PACKS.iter().map(|s| s.to_string()).collect()
+    };
+    let mut selected: Vec<Pack> = Vec::new();
+    for id in wanted.iter().chain(custom_ids.iter()) {
+        if selected.iter().any(|p| &p.id == id) {
+            continue;
+        }
+        match all.iter().find(|p| &p.id == id) {
+            Some(p) => selected.push(p.clone()),
+            None => errors.push(SetupError {
+                span: None,
+                message: format!(
+                    "unknown pack `{id}`; available: {}",
+                    all.iter()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+    // Requirement ids must be unique across the selection (they are SARIF rule ids).
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for p in &selected {
+        for r in &p.requirements {
+            if let Some(other) = seen.insert(&r.id, &p.id) {
+                if other != p.id {
+                    errors.push(SetupError {
+                        span: Some(r.span),
+                        message: format!(
+                            "requirement id `{}` is also used by pack `{other}`",
+                            r.id
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((cfg, selected))
+    } else {
+        Err(errors)
+    }
+}
+
+fn load_custom(
+    path: &Path,
+    store: &mut FileStore,
+    cfg: &ProjectConfig,
+) -> Result<Pack, Vec<SetupError>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        vec![SetupError {
+            span: None,
+            message: format!("cannot read pack {}: {e}", path.display()),
+        }]
+    })?;
+    let id = store.add_bytes(display_name(path), Some(path.to_path_buf()), &bytes);
+    pack::load_pack(store.get(id), false, &cfg.parameters).map_err(|errs| {
+        errs.into_iter()
+            .map(|e| SetupError {
+                span: Some(e.span),
+                message: e.message,
+            })
+            .collect()
+    })
+}
+
+/// Pack files named by `--policy`: files as given, `*.yaml`/`*.yml` in folders (sorted).
+pub fn pack_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SetupError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                .max_depth(1)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(Result::ok)
+                .map(|e| e.into_path())
+                .filter(|f| {
+                    f.is_file()
+                        && matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
+                .collect();
+            v.sort();
+            out.extend(v);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(SetupError {
+                span: None,
+                message: format!("pack path {} does not exist", p.display()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Input files under the given paths, in a deterministic order; hidden and VCS folders are
+/// skipped, and so is the configuration file.
+pub fn walk_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SetupError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        if input.is_file() {
+            out.push(input.clone());
+            continue;
+        }
+        if !input.is_dir() {
+            errors.push(SetupError {
+                span: None,
+                message: format!("{}: no such file or folder", input.display()),
+            });
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(input)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    if e.file_name() != config::CONFIG_FILE {
+                        out.push(e.into_path());
+                    }
+                }
+                Ok(_) => {}
+                // Unreadable folders and symlink loops: reported, the run goes on.
+                Err(err) => errors.push(SetupError {
+                    span: None,
+                    message: format!(
+                        "cannot walk {}: {err}",
+                        err.path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                }),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+struct Processed {
+    source: SourceFile,
+    report: FileReport,
+    findings: Vec<Finding>,
+    results: Vec<ResultRow>,
+}
+
+/// Run a check.
+pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
+    let mut store = FileStore::new();
+    let (cfg, packs) = match setup(opts, &mut store) {
+        Ok(x) => x,
+        Err(e) => return Err((store, e)),
+    };
+    let paths = match walk_inputs(&opts.inputs) {
+        Ok(p) => p,
+        Err(e) => return Err((store, e)),
+    };
+    let first = store.len() as u32;
+    let processed: Vec<Processed> = paths
+        .par_iter()
+        .enumerate()
+        .map(|(i, path)| process(FileId(first + i as u32), path, &packs, &cfg, opts))
+        .collect();
+    let mut files = Vec::with_capacity(processed.len());
+    let mut findings = Vec::new();
+    let mut results = Vec::new();
+    for p in processed {
+        store.insert(p.source);
+        files.push(p.report);
+        findings.extend(p.findings);
+        results.extend(p.results);
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Ok(Run {
+        store,
+        packs,
+        files,
+        findings,
+        results,
+        config: cfg,
+    })
+}
+
+/// Read, recognise, parse and evaluate one file. A panic anywhere in here becomes an input error
+/// for this file only.
+fn process(
+    id: FileId,
+    path: &Path,
+    packs: &[Pack],
+    cfg: &ProjectConfig,
+    opts: &Options,
+) -> Processed {
+    let name = display_name(path);
+    let empty = |msg: String| {
+        let source = SourceFile::from_text(
+            id,
+            name.clone(),
+            Some(path.to_path_buf()),
+            String::new(),
+            crate::source::Encoding::Utf8,
+        );
+        let span = Span::file_start(id);
+        Processed {
+            source,
+            report: FileReport {
+                file: id,
+                name: name.clone(),
+                format: Format::Unknown,
+                rules: 0,
+                unparsed: Vec::new(),
+                skipped: None,
+                incomplete: true,
+            },
+            findings: vec![input_error(span, format!("{name}: {msg}"))],
+            results: Vec::new(),
+        }
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > opts.max_file_size => {
+            return empty(format!(
+                "file is {} bytes, over the {}-byte limit (--max-file-size)",
+                m.len(),
+                opts.max_file_size
+            ))
+        }
+        Err(e) => return empty(format!("cannot read: {e}")),
+        _ => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return empty(format!("cannot read: {e}")),
+    };
+    let source = SourceFile::from_bytes(id, name.clone(), Some(path.to_path_buf()), &bytes);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        evaluate_file(&source, packs, cfg, opts)
+    }));
+    match outcome {
+        Ok((report, findings, results)) => Processed {
+            source,
+            report,
+            findings,
+            results,
+        },
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let span = Span::file_start(id);
+            Processed {
+                report: FileReport {
+                    file: id,
+                    name: name.clone(),
+                    format: formats::detect(&source),
+                    rules: 0,
+                    unparsed: Vec::new(),
+                    skipped: None,
+                    incomplete: true,
+                },
+                source,
+                findings: vec![input_error(
+                    span,
+                    format!("{name}: internal error while evaluating this file ({what}); please report it"),
+                )],
+                results: Vec::new(),
+            }
+        }
+    }
+}
+
+fn evaluate_file(
+    source: &SourceFile,
+    packs: &[Pack],
+    cfg: &ProjectConfig,
+    opts: &Options,
+) -> (FileReport, Vec<Finding>, Vec<ResultRow>) {
+    let format = formats::detect(source);
+    if format == Format::Unknown {
+        let report = FileReport {
+            file: source.id,
+            name: source.name.clone(),
+            format,
+            rules: 0,
+            unparsed: Vec::new(),
+            skipped: Some("not a recognised export".into()),
+            incomplete: false,
+        };
+        return (report, Vec::new(), Vec::new());
+    }
+    let config = formats::parse(source, format, &opts.limits);
+    let mut findings: Vec<Finding> = config
+        .errors
+        .iter()
+        .map(|e| input_error(e.span, format!("{}: {}", source.name, e.message)))
+        .collect();
+    let mut results = Vec::new();
+    let user_endpoints = cfg.endpoints_for(&source.name);
+    for pack in packs {
+        let endpoints = pack_endpoints(pack, &user_endpoints);
+        let ctx = Ctx {
+            config: &config,
+            file: source,
+            endpoints: &endpoints,
+            max_depth: opts.limits.max_reference_depth,
+        };
+        for req in &pack.requirements {
+            if req.optional
+                && !req
+                    .component
+                    .as_ref()
+                    .is_some_and(|c| cfg.components.contains(c))
+            {
+                continue;
+            }
+            let outcome = checks::evaluate(req, &ctx);
+            if outcome.status == Status::NotApplicable {
+                continue;
+            }
+            results.push(ResultRow {
+                file: source.id,
+                pack: pack.id.clone(),
+                requirement: req.id.clone(),
+                status: outcome.status,
+                evidence: outcome.evidence,
+            });
+            findings.extend(outcome.findings);
+        }
+    }
+    let report = FileReport {
+        file: source.id,
+        name: source.name.clone(),
+        format: config.format,
+        rules: config.rule_count(),
+        unparsed: config.unparsed.clone(),
+        skipped: None,
+        incomplete: !config.errors.is_empty(),
+    };
+    (report, findings, results)
+}
+
+/// Roles for a pack on one device: the user's mappings, then the pack's vendor-owned ranges.
+fn pack_endpoints(pack: &Pack, user: &BTreeMap<String, Endpoint>) -> BTreeMap<String, Endpoint> {
+    let mut out = BTreeMap::new();
+    for (name, role) in &pack.roles {
+        if let Some(ep) = user.get(name) {
+            out.insert(name.clone(), ep.clone());
+        } else if !role.addresses.is_empty() {
+            let addrs = role
+                .addresses
+                .iter()
+                .filter_map(|a| parse_net(a))
+                .fold(crate::sets::AddrSet::empty(), |acc, n| acc.union(&n));
+            out.insert(
+                name.clone(),
+                Endpoint {
+                    addresses: Some(addrs),
+                    zones: None,
+                },
+            );
+        }
+    }
+    for (name, ep) in user {
+        out.entry(name.clone()).or_insert_with(|| ep.clone());
+    }
+    out
+}

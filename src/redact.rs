@@ -1,0 +1,93 @@
+//! Secret redaction for everything that shows source text (snippets in text, Markdown and HTML
+//! reports). Values are masked with `*` byte for byte, so spans and columns stay correct.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Patterns whose named group `v` is a secret value.
+static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // FortiOS: set password ENC xxx / set psksecret ENC xxx / set passwd / set key
+        r#"(?im)^\s*set\s+(?:password|passwd|psksecret|psk|secret|key|auth-pwd|passphrase|private-key|community|sso-password|ldap-password|radius-secret|server-key|tacacs-key|pre-shared-key|secondary-secret|tertiary-secret|ppk-secret|auth-password|priv-password|query-password|ddns-password)\s+(?:ENC\s+)?(?P<v>"[^"\r\n]*"|\S+)"#,
+        // Cisco: enable secret/password, username ... password/secret, key strings
+        r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1\s+pre-shared-key|ikev2\s+(?:local|remote)-authentication\s+pre-shared-key)\s+(?:\d+\s+)?(?P<v>\S+)"#,
+        // SNMP communities (Cisco, generic)
+        r#"(?im)\bsnmp-server\s+community\s+(?P<v>\S+)"#,
+        r#"(?im)\bcommunity\s+(?P<v>"[^"\r\n]*"|\S+)"#,
+        // Junos: encrypted-password / pre-shared-key ascii-text
+        r#"(?im)\b(?:encrypted-password|ascii-text|hexadecimal|authentication-key|md5\s+\d+\s+key)\s+(?P<v>"[^"\r\n]*"|\S+)"#,
+        // XML exports (PAN-OS phash, pfSense/OPNsense passwords, keys)
+        r#"(?i)<(?:phash|password|bcrypt-hash|sha512-hash|passwd|pre-shared-key|psk|secret|key|private-key|api_key|apikey|community|rocommunity|authkey|md5-hash)>(?P<v>[^<]+)</"#,
+        // RouterOS: password=xxx secret=xxx
+        r#"(?i)\b(?:password|secret|passphrase|wpa2-pre-shared-key|wpa-pre-shared-key|authentication-key)=(?P<v>"[^"\r\n]*"|\S+)"#,
+        // JSON / YAML keys
+        r#"(?i)"(?:password|secret|psk|preSharedKey|privateKey|apiKey|api_key|sharedKey|authKey|token)"\s*:\s*(?P<v>"[^"]*")"#,
+        r#"(?im)^\s*(?:password|secret|psk|api_key|token|private_key)\s*:\s*(?P<v>\S.*)$"#,
+        // iptables-save never holds secrets; nftables neither. AWS keys anywhere:
+        r#"(?P<v>\bAKIA[0-9A-Z]{16}\b)"#,
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("valid redaction pattern"))
+    .collect()
+});
+
+/// Byte ranges of secret values in `text`.
+pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for re in PATTERNS.iter() {
+        for c in re.captures_iter(text) {
+            if let Some(v) = c.name("v") {
+                let s = v.as_str();
+                // Keep surrounding quotes, mask what is inside.
+                let (a, b) = if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
+                    (v.start() + 1, v.end() - 1)
+                } else {
+                    (v.start(), v.end())
+                };
+                if b > a {
+                    out.push((a, b));
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// `text` with every secret value masked, byte for byte (multi-byte characters become several
+/// `*`), so byte offsets are unchanged.
+pub fn redact(text: &str) -> String {
+    let ranges = secret_ranges(text);
+    if ranges.is_empty() {
+        return text.to_owned();
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for (a, b) in ranges {
+        for x in &mut bytes[a..b] {
+            if *x != b'\n' && *x != b'\r' {
+                *x = b'*';
+            }
+        }
+    }
+    // Masking whole byte ranges can only split a multi-byte character at the range edges, and
+    // ranges start and end at ASCII delimiters or line ends, so this stays valid UTF-8; fall back to
+    // a lossy conversion rather than panic.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_common_secrets_keeping_offsets() {
+        let text = "config user local\n    edit \"a\"\n        set passwd ENC SH2abc==\n    next\nend\nenable secret 5 $1$xyz\nsnmp-server community s3cr3t RO\n<phash>$6$hash</phash>\n";
+        let r = redact(text);
+        assert_eq!(r.len(), text.len());
+        for s in ["SH2abc==", "$1$xyz", "s3cr3t", "$6$hash"] {
+            assert!(!r.contains(s), "{s} leaked in {r}");
+        }
+        assert!(r.contains("set passwd ENC ********"));
+    }
+}

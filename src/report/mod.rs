@@ -1,0 +1,136 @@
+//! Reporters, side by side: text (miette), JSON and SARIF. Each renders a [`Run`] to a string;
+//! they share the file store for locations and [`Location`] for line/column conversion.
+//!
+//! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`]
+//! (see CONTRIBUTING.md).
+
+pub mod json;
+pub mod policies;
+pub mod sarif;
+pub mod text;
+
+use crate::engine::Run;
+use crate::source::{FileStore, Span};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+impl Format {
+    pub fn from_id(s: &str) -> Option<Format> {
+        Some(match s {
+            "text" => Format::Text,
+            "json" => Format::Json,
+            "sarif" => Format::Sarif,
+            _ => return None,
+        })
+    }
+}
+
+/// Rendering options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// ANSI colours in text output.
+    pub color: bool,
+    /// Terminal width for text output.
+    pub width: usize,
+    /// List lines not understood per file (text).
+    pub verbose: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            color: false,
+            width: 100,
+            verbose: false,
+        }
+    }
+}
+
+/// Render a run.
+pub fn render(run: &Run, format: Format, opts: &Options) -> String {
+    match format {
+        Format::Text => text::render(run, opts),
+        Format::Json => json::render(run),
+        Format::Sarif => sarif::render(run),
+    }
+}
+
+/// A 1-based region: start line/column and end line/column (end column one past the last
+/// character).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+/// The span actually shown: an empty span grows to its whole line, so every region has text.
+pub fn effective_span(store: &FileStore, span: Span) -> Span {
+    if !span.is_empty() {
+        return span;
+    }
+    let file = store.get(span.file);
+    let line = file.line_col(span.start).line;
+    let s = file.line_span(line);
+    if s.is_empty() {
+        span
+    } else {
+        s
+    }
+}
+
+/// Line/column region of a span. A span ending with a newline ends on its last character.
+pub fn location(store: &FileStore, span: Span) -> Location {
+    let span = effective_span(store, span);
+    let file = store.get(span.file);
+    let mut end = span.end;
+    let bytes = file.text.as_bytes();
+    while end > span.start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+        end -= 1;
+    }
+    let a = file.line_col(span.start);
+    let b = file.line_col(end);
+    Location {
+        line: a.line,
+        column: a.column,
+        end_line: b.line,
+        end_column: b.column.max(if b.line == a.line { a.column } else { 1 }),
+    }
+}
+
+/// A stable 64-bit FNV-1a hash (fingerprints must not change between runs or versions).
+pub fn fnv1a(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0u8)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Fingerprints of findings that survive line shifts: rule, file and the (redacted, trimmed) text
+/// of the primary span's first line, plus an occurrence counter for identical ones.
+pub fn fingerprints(run: &Run) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+    run.findings
+        .iter()
+        .map(|f| {
+            let file = run.store.get(f.span.file);
+            let loc = location(&run.store, f.span);
+            let line = crate::redact::redact(file.slice(file.line_span(loc.line)));
+            let h = fnv1a(&[&f.rule, &f.pack, &file.name, line.trim()]);
+            let n = seen.entry(h).or_insert(0);
+            *n += 1;
+            format!("{h:016x}:{n}")
+        })
+        .collect()
+}

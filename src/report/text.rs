@@ -1,0 +1,302 @@
+//! Terminal text: one miette diagnostic per finding (snippet, label on the offending span,
+//! secondary labels, help and references), then a summary per file and pack.
+//! Snippets are redacted (see [`crate::redact`]).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
+    Severity as MSeverity,
+};
+
+use super::{effective_span, Options};
+use crate::checks::Status;
+use crate::engine::{Run, SetupError};
+use crate::finding::Finding;
+use crate::pack::Severity;
+use crate::source::{FileId, FileStore, Span};
+
+/// A diagnostic ready for miette.
+#[derive(Debug)]
+struct Diag {
+    message: String,
+    code: Option<String>,
+    severity: MSeverity,
+    source: NamedSource<Arc<String>>,
+    labels: Vec<LabeledSpan>,
+    help: Option<String>,
+}
+
+impl std::fmt::Display for Diag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag {}
+
+impl Diagnostic for Diag {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn std::fmt::Display>)
+    }
+    fn severity(&self) -> Option<MSeverity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}
+
+/// Redacted file texts, computed once per file.
+struct Sources<'a> {
+    store: &'a FileStore,
+    cache: BTreeMap<FileId, Arc<String>>,
+}
+
+impl Sources<'_> {
+    fn get(&mut self, id: FileId) -> NamedSource<Arc<String>> {
+        let store = self.store;
+        let text = self
+            .cache
+            .entry(id)
+            .or_insert_with(|| Arc::new(crate::redact::redact(&store.get(id).text)))
+            .clone();
+        NamedSource::new(store.get(id).name.clone(), text)
+    }
+}
+
+fn handler(opts: &Options) -> GraphicalReportHandler {
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false)
+        .with_context_lines(1)
+}
+
+fn render_diag(h: &GraphicalReportHandler, d: &Diag, out: &mut String) {
+    let mut s = String::new();
+    if h.render_report(&mut s, d).is_err() {
+        let _ = writeln!(out, "{}", d.message);
+        return;
+    }
+    out.push_str(&s);
+    out.push('\n');
+}
+
+fn msev(s: Severity) -> MSeverity {
+    match s {
+        Severity::Critical | Severity::High => MSeverity::Error,
+        Severity::Medium | Severity::Low => MSeverity::Warning,
+        Severity::Info => MSeverity::Advice,
+    }
+}
+
+fn label(store: &FileStore, span: Span, text: String) -> LabeledSpan {
+    let s = effective_span(store, span);
+    LabeledSpan::new(Some(text), s.start, s.len())
+}
+
+fn finding_diag(run: &Run, f: &Finding, sources: &mut Sources) -> Diag {
+    let mut labels = vec![label(&run.store, f.span, f.label.clone())];
+    let mut elsewhere = Vec::new();
+    for r in &f.related {
+        if r.span.file == f.span.file {
+            labels.push(label(&run.store, r.span, r.message.clone()));
+        } else {
+            let loc = super::location(&run.store, r.span);
+            elsewhere.push(format!(
+                "{}:{}:{}: {}",
+                run.store.get(r.span.file).name,
+                loc.line,
+                loc.column,
+                r.message
+            ));
+        }
+    }
+    let mut help = f.help.clone().unwrap_or_default();
+    if !f.references.is_empty() {
+        if !help.is_empty() {
+            help.push('\n');
+        }
+        help.push_str(&format!("references: {}", f.references.join("; ")));
+    }
+    for e in elsewhere {
+        help.push_str(&format!("\nsee also {e}"));
+    }
+    let mut tags = Vec::new();
+    if f.waived {
+        tags.push("waived");
+    }
+    if f.approximate {
+        tags.push("approximate");
+    }
+    if f.uncertain {
+        tags.push("uncertain");
+    }
+    if f.from_default {
+        tags.push("vendor default");
+    }
+    let tag = if tags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", tags.join(", "))
+    };
+    Diag {
+        message: format!("{}: {}{tag}", f.severity.as_str(), f.message),
+        code: Some(format!("{}/{}", f.pack, f.rule)),
+        severity: msev(f.severity),
+        source: sources.get(f.span.file),
+        labels,
+        help: (!help.is_empty()).then_some(help),
+    }
+}
+
+/// The full text report.
+pub fn render(run: &Run, opts: &Options) -> String {
+    let h = handler(opts);
+    let mut sources = Sources {
+        store: &run.store,
+        cache: BTreeMap::new(),
+    };
+    let mut out = String::new();
+    for f in &run.findings {
+        let d = finding_diag(run, f, &mut sources);
+        render_diag(&h, &d, &mut out);
+    }
+    out.push_str(&summary(run, opts));
+    out
+}
+
+/// The summary per file and pack.
+pub fn summary(run: &Run, opts: &Options) -> String {
+    let mut out = String::from("Summary\n");
+    for f in &run.files {
+        if let Some(why) = &f.skipped {
+            let _ = writeln!(out, "  {}: skipped ({why})", f.name);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {} ({}, {} rules, {} lines not understood{})",
+            f.name,
+            f.format.id(),
+            f.rules,
+            f.unparsed.len(),
+            if f.incomplete { ", INCOMPLETE" } else { "" }
+        );
+        if opts.verbose {
+            for u in &f.unparsed {
+                let loc = super::location(&run.store, u.span);
+                let _ = writeln!(
+                    out,
+                    "      not understood at line {}: {}",
+                    loc.line, u.reason
+                );
+            }
+        }
+        for p in &run.packs {
+            let rows: Vec<_> = run
+                .results
+                .iter()
+                .filter(|r| r.file == f.file && r.pack == p.id)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let n = |s: Status| rows.iter().filter(|r| r.status == s).count();
+            let _ = writeln!(
+                out,
+                "      {:<22} {} pass, {} fail, {} not evidenced, {} uncertain",
+                p.id,
+                n(Status::Pass),
+                n(Status::Fail),
+                n(Status::NotEvidenced),
+                n(Status::Uncertain)
+            );
+        }
+    }
+    let active: Vec<&Finding> = run.findings.iter().filter(|f| !f.waived).collect();
+    let mut by_sev = Vec::new();
+    for s in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        let n = active.iter().filter(|f| f.severity == s).count();
+        if n > 0 {
+            by_sev.push(format!("{n} {}", s.as_str()));
+        }
+    }
+    let evaluated = run.files.iter().filter(|f| f.skipped.is_none()).count();
+    let skipped = run.files.len() - evaluated;
+    let _ = writeln!(
+        out,
+        "{} finding{}{} in {evaluated} file{} ({skipped} skipped); packs: {}",
+        active.len(),
+        if active.len() == 1 { "" } else { "s" },
+        if by_sev.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_sev.join(", "))
+        },
+        if evaluated == 1 { "" } else { "s" },
+        run.packs
+            .iter()
+            .map(|p| format!("{} {}", p.id, p.version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if run.incomplete() {
+        out.push_str("evaluation INCOMPLETE: some inputs could not be fully evaluated (see input-error findings)\n");
+    }
+    out
+}
+
+/// Setup errors (configuration, packs) as located diagnostics.
+pub fn render_setup_errors(store: &FileStore, errors: &[SetupError], opts: &Options) -> String {
+    let h = handler(opts);
+    let mut sources = Sources {
+        store,
+        cache: BTreeMap::new(),
+    };
+    let mut out = String::new();
+    for e in errors {
+        match e.span {
+            Some(span) => {
+                let file = store.get(span.file);
+                let lc = file.line_col(span.start);
+                let d = Diag {
+                    message: format!("{}:{}:{}: {}", file.name, lc.line, lc.column, e.message),
+                    code: None,
+                    severity: MSeverity::Error,
+                    source: sources.get(span.file),
+                    labels: vec![label(store, span, e.message.clone())],
+                    help: None,
+                };
+                render_diag(&h, &d, &mut out);
+            }
+            None => {
+                let _ = writeln!(out, "error: {}", e.message);
+            }
+        }
+    }
+    out
+}
