@@ -270,18 +270,34 @@ pub fn validate(validator: &jsonschema::Validator, root: &Node) -> Vec<SchemaErr
     let value = root.to_json();
     let mut out: Vec<SchemaError> = validator
         .iter_errors(&value)
-        .map(|err| {
+        .flat_map(|err| {
             let pointer = err.instance_path().to_string();
-            let (start, end) = root
-                .pointer(&pointer)
-                .map(|(n, k)| n.label_range(k))
-                .unwrap_or((root.start, root.start));
-            SchemaError {
+            let node = root.pointer(&pointer);
+            // An unexpected key is labelled at the key itself, one error per key.
+            if let (jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }, Some((n, _))) =
+                (err.kind(), node)
+            {
+                let keys: Vec<SchemaError> = unexpected
+                    .iter()
+                    .filter_map(|name| n.entry(name))
+                    .map(|(k, _)| SchemaError {
+                        start: k.start,
+                        end: k.end,
+                        message: format!("unknown key `{}`", k.as_str().unwrap_or("?")),
+                        pointer: pointer.clone(),
+                    })
+                    .collect();
+                if !keys.is_empty() {
+                    return keys;
+                }
+            }
+            let (start, end) = node.map(|(n, k)| n.label_range(k)).unwrap_or((root.start, root.start));
+            vec![SchemaError {
                 start,
                 end,
                 message: schema_message(&err),
                 pointer,
-            }
+            }]
         })
         .collect();
     out.sort_by(|a, b| (a.start, &a.message).cmp(&(b.start, &b.message)));
