@@ -267,52 +267,71 @@ pub struct SchemaError {
 
 /// Validate a tree against a compiled schema and locate every error.
 pub fn validate(validator: &jsonschema::Validator, root: &Node) -> Vec<SchemaError> {
+    validate_impl(validator, root, false)
+}
+
+/// Like [`validate`], for inputs that may hold secrets (settings dumps): messages never quote the
+/// offending value (`value is not of type "integer"`; the span shows where it is).
+pub fn validate_masked(validator: &jsonschema::Validator, root: &Node) -> Vec<SchemaError> {
+    validate_impl(validator, root, true)
+}
+
+/// Every schema error located: each unexpected key is its own error at the key itself (so a typo
+/// such as `max_atempts` is labelled where it is written); other errors at the offending value.
+fn validate_impl(validator: &jsonschema::Validator, root: &Node, masked: bool) -> Vec<SchemaError> {
     let value = root.to_json();
-    let mut out: Vec<SchemaError> = validator
-        .iter_errors(&value)
-        .flat_map(|err| {
-            let pointer = err.instance_path().to_string();
-            let node = root.pointer(&pointer);
-            // An unexpected key is labelled at the key itself, one error per key.
-            if let (jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }, Some((n, _))) =
-                (err.kind(), node)
-            {
-                let keys: Vec<SchemaError> = unexpected
-                    .iter()
-                    .filter_map(|name| n.entry(name))
-                    .map(|(k, _)| SchemaError {
-                        start: k.start,
-                        end: k.end,
-                        message: format!("unknown key `{}`", k.as_str().unwrap_or("?")),
-                        pointer: pointer.clone(),
-                    })
-                    .collect();
-                if !keys.is_empty() {
-                    return keys;
+    let mut out = Vec::new();
+    for err in validator.iter_errors(&value) {
+        let pointer = err.instance_path().to_string();
+        match err.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    let escaped = key.replace('~', "~0").replace('/', "~1");
+                    let message = format!("unknown key `{key}`");
+                    let pointer = format!("{pointer}/{escaped}");
+                    out.push(locate(root, pointer, schema_message(&message), true));
                 }
             }
-            let (start, end) = node.map(|(n, k)| n.label_range(k)).unwrap_or((root.start, root.start));
-            vec![SchemaError {
-                start,
-                end,
-                message: schema_message(&err),
-                pointer,
-            }]
-        })
-        .collect();
+            _ => {
+                let message = if masked { err.masked().to_string() } else { err.to_string() };
+                out.push(locate(root, pointer, schema_message(&message), false));
+            }
+        }
+    }
+    sorted(out)
+}
+
+/// A schema error at the node of `pointer`: at its key when `at_key` (an unexpected key), else
+/// its value or, for a collection, the key naming it (the document start when the pointer does
+/// not resolve).
+fn locate(root: &Node, pointer: String, message: String, at_key: bool) -> SchemaError {
+    let (start, end) = match root.pointer(&pointer) {
+        Some((_, Some(key))) if at_key => (key.start, key.end),
+        Some((n, k)) => n.label_range(k),
+        None => (root.start, root.start),
+    };
+    SchemaError {
+        start,
+        end,
+        pointer,
+        message,
+    }
+}
+
+/// Errors in document order, without repeats.
+fn sorted(mut out: Vec<SchemaError>) -> Vec<SchemaError> {
     out.sort_by(|a, b| (a.start, &a.message).cmp(&(b.start, &b.message)));
     out.dedup_by(|a, b| a.start == b.start && a.message == b.message);
     out
 }
 
-fn schema_message(err: &jsonschema::ValidationError) -> String {
-    let msg = err.to_string();
+fn schema_message(msg: &str) -> String {
     // jsonschema quotes whole (possibly huge) instances: keep messages short.
     if msg.chars().count() > 200 {
         let cut: String = msg.chars().take(197).collect();
         format!("{cut}...")
     } else {
-        msg
+        msg.to_owned()
     }
 }
 
@@ -337,6 +356,36 @@ mod tests {
         let text = "a: 1\nb: [1, 2\nc: 3\n";
         let e = parse(text, YamlLimits::default()).unwrap_err();
         assert!(e.offset > 0, "{e:?}");
+    }
+
+    #[test]
+    fn masked_validation_hides_values_and_points_at_unknown_keys() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": { "pin": { "type": "integer" }, "count": { "type": "integer" } }
+        });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let text = "pin: \"s3cr3t\"\ncount: 1\npni: 2\nextra: x\n";
+        let root = parse(text, YamlLimits::default()).unwrap();
+        let errors = validate_masked(&validator, &root);
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (&text[e.start..e.end], e.pointer.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [("\"s3cr3t\"", "/pin"), ("pni", "/pni"), ("extra", "/extra")]
+        );
+        assert!(
+            errors.iter().all(|e| !e.message.contains("s3cr3t")),
+            "{errors:?}"
+        );
+        assert_eq!(errors[1].message, "unknown key `pni`");
+        // The plain variant quotes the value (packs hold no secrets).
+        let plain = validate(&validator, &root);
+        assert_eq!(plain.len(), 3, "{plain:?}");
+        assert!(plain.iter().any(|e| e.message.contains("s3cr3t")));
     }
 
     #[test]
