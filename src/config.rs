@@ -52,7 +52,18 @@ struct RawEndpoint {
 #[derive(Clone, Debug, Deserialize)]
 struct RawDevice {
     files: String,
+    packs: Option<Vec<String>>,
+    #[serde(default)]
     endpoints: BTreeMap<String, RawEndpoint>,
+}
+
+/// Settings for the files matching a glob.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub files: globset::GlobMatcher,
+    /// Packs run on these files (None: the global selection).
+    pub packs: Option<Vec<String>>,
+    pub endpoints: BTreeMap<String, Endpoint>,
 }
 
 /// A loaded configuration.
@@ -67,7 +78,7 @@ pub struct Config {
     pub components: Vec<String>,
     pub parameters: BTreeMap<String, BTreeMap<String, u32>>,
     pub endpoints: BTreeMap<String, Endpoint>,
-    pub devices: Vec<(globset::GlobMatcher, BTreeMap<String, Endpoint>)>,
+    pub devices: Vec<Device>,
 }
 
 /// A configuration error located in the file.
@@ -146,13 +157,15 @@ pub fn load(file: &SourceFile) -> Result<Config, Vec<ConfigError>> {
             &mut errors,
         );
         match globset::Glob::new(&d.files) {
-            Ok(g) => devices.push((
-                g.compile_matcher(),
-                d.endpoints
+            Ok(g) => devices.push(Device {
+                files: g.compile_matcher(),
+                packs: d.packs.clone(),
+                endpoints: d
+                    .endpoints
                     .iter()
                     .map(|(k, v)| (k.clone(), endpoint(v)))
                     .collect(),
-            )),
+            }),
             Err(e) => errors.push(ConfigError {
                 span: at(&format!("/devices/{i}/files")),
                 message: format!("invalid glob: {e}"),
@@ -188,14 +201,27 @@ impl Config {
     /// The endpoint mappings for a file (per-device mappings override global ones).
     pub fn endpoints_for(&self, display_name: &str) -> BTreeMap<String, Endpoint> {
         let mut out = self.endpoints.clone();
-        for (glob, eps) in &self.devices {
-            if glob.is_match(display_name) {
-                for (k, v) in eps {
-                    out.insert(k.clone(), v.clone());
-                }
+        for d in self.devices.iter().filter(|d| d.files.is_match(display_name)) {
+            for (k, v) in &d.endpoints {
+                out.insert(k.clone(), v.clone());
             }
         }
         out
+    }
+
+    /// The packs to run on a file, when a device entry restricts them (the last matching entry
+    /// with `packs` wins).
+    pub fn packs_for(&self, display_name: &str) -> Option<&[String]> {
+        self.devices
+            .iter()
+            .rev()
+            .filter(|d| d.files.is_match(display_name))
+            .find_map(|d| d.packs.as_deref())
+    }
+
+    /// Every pack id a device entry names.
+    pub fn device_packs(&self) -> impl Iterator<Item = &String> {
+        self.devices.iter().flat_map(|d| d.packs.iter().flatten())
     }
 }
 

@@ -181,6 +181,7 @@ fn check(args: CheckArgs) -> u8 {
         no_config: args.no_config,
         limits: Default::default(),
         max_file_size: args.max_file_size,
+        threads: args.threads.map(|n| n.max(1)),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ropts = report::Options {

@@ -34,7 +34,13 @@ pub struct Options {
     pub limits: Limits,
     /// Files larger than this are not read (an input error).
     pub max_file_size: u64,
+    /// Worker threads (None: one per core). Output does not depend on it.
+    pub threads: Option<usize>,
 }
+
+/// Stack size of worker threads: parsers of nested formats recurse (bounded by the limits), and
+/// debug builds need more room than rayon's 2 MiB default.
+const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 /// Default maximum input size: 256 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
@@ -191,7 +197,7 @@ pub fn setup(
         pack::DEFAULT_PACKS.iter().map(|s| s.to_string()).collect()
     };
     let mut selected: Vec<Pack> = Vec::new();
-    for id in wanted.iter().chain(custom_ids.iter()) {
+    for id in wanted.iter().chain(custom_ids.iter()).chain(cfg.device_packs()) {
         if selected.iter().any(|p| &p.id == id) {
             continue;
         }
@@ -353,11 +359,29 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         Err(e) => return Err((store, e)),
     };
     let first = store.len() as u32;
-    let processed: Vec<Processed> = paths
-        .par_iter()
-        .enumerate()
-        .map(|(i, path)| process(FileId(first + i as u32), path, &packs, &cfg, opts))
-        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .stack_size(WORKER_STACK)
+        .build();
+    let work = || -> Vec<Processed> {
+        paths
+            .par_iter()
+            .enumerate()
+            .map(|(i, path)| process(FileId(first + i as u32), path, &packs, &cfg, opts))
+            .collect()
+    };
+    let processed = match pool {
+        Ok(pool) => pool.install(work),
+        Err(e) => {
+            return Err((
+                store,
+                vec![SetupError {
+                    span: None,
+                    message: format!("cannot start worker threads: {e}"),
+                }],
+            ))
+        }
+    };
     let mut files = Vec::with_capacity(processed.len());
     let mut findings = Vec::new();
     let mut results = Vec::new();
@@ -493,7 +517,8 @@ fn evaluate_file(
         .collect();
     let mut results = Vec::new();
     let user_endpoints = cfg.endpoints_for(&source.name);
-    for pack in packs {
+    let only = cfg.packs_for(&source.name);
+    for pack in packs.iter().filter(|p| only.is_none_or(|ids| ids.contains(&p.id))) {
         let endpoints = pack_endpoints(pack, &user_endpoints);
         let ctx = Ctx {
             config: &config,
