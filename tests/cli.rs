@@ -1,0 +1,160 @@
+//! CLI behaviour: exit codes, output formats (snapshots), determinism across thread counts.
+
+use assert_cmd::Command;
+
+fn portaudit() -> Command {
+    let mut c = Command::cargo_bin("portaudit").unwrap();
+    c.env("NO_COLOR", "1").env("COLUMNS", "100");
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = portaudit().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn example_estate_exits_1_with_located_findings() {
+    let (code, out, _) = run(&["check", "fixtures/exports"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[fixtures/exports/"), "{out}");
+    assert!(out.contains("Summary"), "{out}");
+}
+
+#[test]
+fn compliant_input_exits_0() {
+    let (code, out, err) = run(&[
+        "check",
+        "fixtures/ucontact/compliant.yaml",
+        "--no-config",
+        "--pack",
+        "pci-dss-4.0.1",
+        "--pack",
+        "iso27001-2022",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 findings"), "{out}");
+}
+
+#[test]
+fn fail_on_raises_the_threshold() {
+    // weak.json has high findings: still 1 at --fail-on high; the ISO pack alone has only
+    // medium/low ones, so --fail-on high passes.
+    let (code, ..) = run(&["check", "fixtures/ucontact/weak.json", "--no-config", "--pack", "pci-dss-4.0.1", "--fail-on", "high"]);
+    assert_eq!(code, 1);
+    let (code, ..) = run(&["check", "fixtures/ucontact/weak.json", "--no-config", "--pack", "iso27001-2022", "--fail-on", "high"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn bad_config_exits_2_with_every_error_located() {
+    let (code, out, err) = run(&["check", "tests/data/bad-config"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("tests/data/bad-config/portaudit.yaml:2:10"), "{err}");
+    assert!(err.contains("tests/data/bad-config/portaudit.yaml:4:37"), "{err}");
+}
+
+#[test]
+fn unknown_pack_and_missing_input_exit_2() {
+    let (code, _, err) = run(&["check", "fixtures/exports", "--pack", "no-such-pack"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown pack `no-such-pack`"), "{err}");
+    let (code, _, err) = run(&["check", "does/not/exist", "--no-config"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does/not/exist"), "{err}");
+}
+
+#[test]
+fn incomplete_input_exits_2_even_with_findings() {
+    // weak.json has findings (1); cut.yaml is truncated (2): 2 wins.
+    let (code, out, _) = run(&["check", "tests/data/truncated", "--no-config", "--format", "json"]);
+    assert_eq!(code, 2, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let errors: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["category"] == "input-error")
+        .collect();
+    assert!(!errors.is_empty(), "{out}");
+    assert_eq!(errors[0]["file"], "tests/data/truncated/cut.yaml");
+    assert!(errors[0]["line"].as_u64().unwrap() >= 1);
+    assert_eq!(v["summary"]["incomplete"], true);
+}
+
+#[test]
+fn invalid_pack_file_is_reported_by_policies_validate() {
+    let (code, _, err) = run(&["policies", "validate", "tests/data/packs/broken.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("tests/data/packs/broken.yaml:14:15"), "{err}");
+    assert!(err.contains("tests/data/packs/broken.yaml:37:5"), "{err}");
+    let (code, out, _) = run(&["policies", "validate", "policies/ucontact.yaml"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ok: policies/ucontact.yaml"), "{out}");
+}
+
+#[test]
+fn policies_json_lists_builtin_packs() {
+    let (code, out, _) = run(&["policies", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<&str> = v["packs"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["incontact-wfo", "genesys-pureconnect", "ucontact", "sinch-contact-center", "voip-hygiene", "pci-dss-4.0.1", "iso27001-2022"]
+    );
+    let media = &v["packs"][2]["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "UC-MEDIA")
+        .unwrap()["check"];
+    assert_eq!(media["ports"], serde_json::json!(["10000-20000"]));
+    let wfo = &v["packs"][0]["requirements"][1]["check"]["ports"];
+    assert_eq!(wfo, &serde_json::json!([80, 443, 943, 2012, 2015, 4510, 5638]));
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    for format in ["json", "sarif", "text"] {
+        let (_, one, _) = run(&["check", "fixtures", "--format", format, "--threads", "1"]);
+        let (_, eight, _) = run(&["check", "fixtures", "--format", format, "--threads", "8"]);
+        assert!(one.len() > 1000, "{format}: suspiciously small output");
+        assert_eq!(one, eight, "{format} output differs between 1 and 8 threads");
+    }
+}
+
+#[test]
+fn output_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.sarif");
+    let (code, out, _) = run(&["check", "fixtures/exports", "--format", "sarif", "--output", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    // No temporary file left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn json_snapshot() {
+    let (_, out, _) = run(&["check", "fixtures/exports", "--format", "json"]);
+    insta::assert_snapshot!("example_json", out);
+}
+
+#[test]
+fn sarif_snapshot() {
+    let (_, out, _) = run(&["check", "fixtures/exports", "--format", "sarif"]);
+    insta::assert_snapshot!("example_sarif", out);
+}
+
+#[test]
+fn text_snapshot() {
+    let (_, out, _) = run(&["check", "fixtures/exports", "--format", "text"]);
+    insta::assert_snapshot!("example_text", out);
+}
