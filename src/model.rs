@@ -97,6 +97,9 @@ pub struct Config {
     pub features: Features,
     /// Application settings by canonical key (settings dumps).
     pub settings: BTreeMap<String, Setting>,
+    /// For settings the file does not hold: the place they would be written (the deepest
+    /// section present), so a "not evidenced" finding points there rather than at line 1.
+    pub setting_anchors: BTreeMap<String, Span>,
     /// Lines or elements the parser did not understand.
     pub unparsed: Vec<Unparsed>,
     /// Problems that make the evaluation of this file incomplete (truncated file, bad syntax).
@@ -112,9 +115,15 @@ impl Config {
             filter: Filter::default(),
             features: Features::default(),
             settings: BTreeMap::new(),
+            setting_anchors: BTreeMap::new(),
             unparsed: Vec::new(),
             errors: Vec::new(),
         }
+    }
+
+    /// The span a finding about the whole file points at: its first line.
+    pub fn file_anchor(&self, file: &crate::source::SourceFile) -> Span {
+        file.line_span(1)
     }
 
     /// Number of rules (all chains, enabled or not).

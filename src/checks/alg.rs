@@ -7,7 +7,7 @@ pub fn check(req: &Requirement, ctx: &Ctx, want_enabled: bool) -> Outcome {
     let Some(state) = &ctx.config.features.sip_alg else {
         let mut f = finding(
             req,
-            ctx.config.file_span,
+            ctx.config.file_anchor(ctx.file),
             format!(
                 "the SIP ALG state cannot be read from this {} export; it must be {want}",
                 ctx.config.format.id()

@@ -78,7 +78,7 @@ pub fn check(
     if entries_for(&ctx.config.filter, hooks).is_empty() {
         let mut f = finding(
             req,
-            ctx.config.file_span,
+            ctx.config.file_anchor(ctx.file),
             format!(
                 "no packet filter for {} traffic was found in this export, so {} cannot be verified",
                 direction_word(direction),
@@ -233,7 +233,7 @@ pub fn check(
                 *fate == Fate::Unknown,
             )
         }
-        None => (ctx.config.file_span, "not allowed".to_owned(), false, true),
+        None => (ctx.config.file_anchor(ctx.file), "not allowed".to_owned(), false, true),
     };
     let mut f = finding(
         req,

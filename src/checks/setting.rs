@@ -66,9 +66,15 @@ pub fn check(
         let exemption = unless
             .map(|u| format!(" (or {})", u.render()))
             .unwrap_or_default();
+        let anchor = ctx
+            .config
+            .setting_anchors
+            .get(&cond.key)
+            .copied()
+            .unwrap_or_else(|| ctx.config.file_anchor(ctx.file));
         let mut f = finding(
             req,
-            ctx.config.file_span,
+            anchor,
             format!(
                 "{} is not set in this dump: not evidenced; required {}{exemption}",
                 cond.key,
@@ -76,7 +82,6 @@ pub fn check(
             ),
             format!("{} missing", cond.key),
         );
-        f.uncertain = true;
         return Outcome::with(Status::NotEvidenced, vec![f]);
     };
     match holds(setting, cond) {

@@ -141,6 +141,21 @@ pub fn parse(file: &SourceFile, limits: &super::Limits) -> Config {
     let span = |n: &Node| Span::new(file.id, n.start, n.end);
     for &(key, path, ty) in SETTINGS {
         let Some(node) = path.iter().try_fold(&root, |n, step| n.get(step)) else {
+            // Missing: remember the deepest section present, where the value would be written.
+            let mut cur = &root;
+            let mut anchor = None;
+            for step in path {
+                match cur.entry(step) {
+                    Some((k, v)) => {
+                        anchor = Some(span(k));
+                        cur = v;
+                    }
+                    None => break,
+                }
+            }
+            if let Some(a) = anchor {
+                config.setting_anchors.insert(key.to_owned(), a);
+            }
             continue;
         };
         if has_error_under(&errors, &pointer(path)) {
