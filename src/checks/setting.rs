@@ -72,7 +72,7 @@ pub fn check(
             .get(&cond.key)
             .copied()
             .unwrap_or_else(|| ctx.config.file_anchor(ctx.file));
-        let mut f = finding(
+        let f = finding(
             req,
             anchor,
             format!(
