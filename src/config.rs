@@ -201,7 +201,11 @@ impl Config {
     /// The endpoint mappings for a file (per-device mappings override global ones).
     pub fn endpoints_for(&self, display_name: &str) -> BTreeMap<String, Endpoint> {
         let mut out = self.endpoints.clone();
-        for d in self.devices.iter().filter(|d| d.files.is_match(display_name)) {
+        for d in self
+            .devices
+            .iter()
+            .filter(|d| d.files.is_match(display_name))
+        {
             for (k, v) in &d.endpoints {
                 out.insert(k.clone(), v.clone());
             }

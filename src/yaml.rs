@@ -293,7 +293,11 @@ fn validate_impl(validator: &jsonschema::Validator, root: &Node, masked: bool) -
                 }
             }
             _ => {
-                let message = if masked { err.masked().to_string() } else { err.to_string() };
+                let message = if masked {
+                    err.masked().to_string()
+                } else {
+                    err.to_string()
+                };
                 out.push(locate(root, pointer, schema_message(&message), false));
             }
         }

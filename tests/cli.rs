@@ -44,9 +44,25 @@ fn compliant_input_exits_0() {
 fn fail_on_raises_the_threshold() {
     // weak.json has high findings: still 1 at --fail-on high; the ISO pack alone has only
     // medium/low ones, so --fail-on high passes.
-    let (code, ..) = run(&["check", "fixtures/ucontact/weak.json", "--no-config", "--pack", "pci-dss-4.0.1", "--fail-on", "high"]);
+    let (code, ..) = run(&[
+        "check",
+        "fixtures/ucontact/weak.json",
+        "--no-config",
+        "--pack",
+        "pci-dss-4.0.1",
+        "--fail-on",
+        "high",
+    ]);
     assert_eq!(code, 1);
-    let (code, ..) = run(&["check", "fixtures/ucontact/weak.json", "--no-config", "--pack", "iso27001-2022", "--fail-on", "high"]);
+    let (code, ..) = run(&[
+        "check",
+        "fixtures/ucontact/weak.json",
+        "--no-config",
+        "--pack",
+        "iso27001-2022",
+        "--fail-on",
+        "high",
+    ]);
     assert_eq!(code, 0);
 }
 
@@ -54,8 +70,14 @@ fn fail_on_raises_the_threshold() {
 fn bad_config_exits_2_with_every_error_located() {
     let (code, out, err) = run(&["check", "tests/data/bad-config"]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("tests/data/bad-config/portaudit.yaml:2:10"), "{err}");
-    assert!(err.contains("tests/data/bad-config/portaudit.yaml:4:37"), "{err}");
+    assert!(
+        err.contains("tests/data/bad-config/portaudit.yaml:2:10"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tests/data/bad-config/portaudit.yaml:4:37"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -71,7 +93,13 @@ fn unknown_pack_and_missing_input_exit_2() {
 #[test]
 fn incomplete_input_exits_2_even_with_findings() {
     // weak.json has findings (1); cut.yaml is truncated (2): 2 wins.
-    let (code, out, _) = run(&["check", "tests/data/truncated", "--no-config", "--format", "json"]);
+    let (code, out, _) = run(&[
+        "check",
+        "tests/data/truncated",
+        "--no-config",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 2, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let errors: Vec<&serde_json::Value> = v["findings"]
@@ -102,10 +130,23 @@ fn policies_json_lists_builtin_packs() {
     let (code, out, _) = run(&["policies", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let ids: Vec<&str> = v["packs"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(
         ids,
-        ["incontact-wfo", "genesys-pureconnect", "ucontact", "sinch-contact-center", "voip-hygiene", "pci-dss-4.0.1", "iso27001-2022"]
+        [
+            "incontact-wfo",
+            "genesys-pureconnect",
+            "ucontact",
+            "sinch-contact-center",
+            "voip-hygiene",
+            "pci-dss-4.0.1",
+            "iso27001-2022"
+        ]
     );
     let media = &v["packs"][2]["requirements"]
         .as_array()
@@ -115,7 +156,10 @@ fn policies_json_lists_builtin_packs() {
         .unwrap()["check"];
     assert_eq!(media["ports"], serde_json::json!(["10000-20000"]));
     let wfo = &v["packs"][0]["requirements"][1]["check"]["ports"];
-    assert_eq!(wfo, &serde_json::json!([80, 443, 943, 2012, 2015, 4510, 5638]));
+    assert_eq!(
+        wfo,
+        &serde_json::json!([80, 443, 943, 2012, 2015, 4510, 5638])
+    );
 }
 
 #[test]
@@ -124,7 +168,10 @@ fn output_is_identical_whatever_the_thread_count() {
         let (_, one, _) = run(&["check", "fixtures", "--format", format, "--threads", "1"]);
         let (_, eight, _) = run(&["check", "fixtures", "--format", format, "--threads", "8"]);
         assert!(one.len() > 1000, "{format}: suspiciously small output");
-        assert_eq!(one, eight, "{format} output differs between 1 and 8 threads");
+        assert_eq!(
+            one, eight,
+            "{format} output differs between 1 and 8 threads"
+        );
     }
 }
 
@@ -132,7 +179,14 @@ fn output_is_identical_whatever_the_thread_count() {
 fn output_file_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.sarif");
-    let (code, out, _) = run(&["check", "fixtures/exports", "--format", "sarif", "--output", path.to_str().unwrap()]);
+    let (code, out, _) = run(&[
+        "check",
+        "fixtures/exports",
+        "--format",
+        "sarif",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

@@ -14,7 +14,10 @@ fn real_configs_are_recognised_and_parse() {
     let mut recognised = 0;
     let mut misses = Vec::new();
     let mut store = FileStore::new();
-    let mut dirs: Vec<_> = std::fs::read_dir("fixtures").unwrap().filter_map(Result::ok).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir("fixtures")
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
     dirs.sort_by_key(|d| d.file_name());
     for dir in dirs {
         let corpus = dir.path().join("corpus");
@@ -22,21 +25,38 @@ fn real_configs_are_recognised_and_parse() {
             continue;
         }
         let name = dir.file_name().to_string_lossy().into_owned();
-        let expected = Format::from_id(&name).unwrap_or_else(|| panic!("fixtures/{name} is not a format id"));
-        let sources = std::fs::read_to_string(dir.path().join("SOURCES.md"))
-            .unwrap_or_else(|_| panic!("fixtures/{name}/SOURCES.md is missing: the licences require it"));
-        let mut files: Vec<_> = std::fs::read_dir(&corpus).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
+        let expected =
+            Format::from_id(&name).unwrap_or_else(|| panic!("fixtures/{name} is not a format id"));
+        let sources = std::fs::read_to_string(dir.path().join("SOURCES.md")).unwrap_or_else(|_| {
+            panic!("fixtures/{name}/SOURCES.md is missing: the licences require it")
+        });
+        let mut files: Vec<_> = std::fs::read_dir(&corpus)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
         files.sort();
         for path in files {
             let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(sources.contains(&file_name), "{file_name} has no row in fixtures/{name}/SOURCES.md");
+            assert!(
+                sources.contains(&file_name),
+                "{file_name} has no row in fixtures/{name}/SOURCES.md"
+            );
             total += 1;
             let bytes = std::fs::read(&path).unwrap();
             let id = store.add_bytes(path.display().to_string(), Some(path.clone()), &bytes);
             let file = store.get(id);
             let format = formats::detect(file);
             // Parsing must not panic whatever was detected.
-            let config = formats::parse(file, if format == Format::Unknown { expected } else { format }, &Limits::default());
+            let config = formats::parse(
+                file,
+                if format == Format::Unknown {
+                    expected
+                } else {
+                    format
+                },
+                &Limits::default(),
+            );
             let _ = config.rule_count();
             if format == expected {
                 recognised += 1;

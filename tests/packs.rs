@@ -11,12 +11,18 @@ fn errors_of(path: &str) -> Vec<(usize, usize, String, String)> {
     let mut store = FileStore::new();
     let bytes = std::fs::read(path).unwrap();
     let id = store.add_bytes(path, None, &bytes);
-    let errs = load_pack(store.get(id), false, &BTreeMap::new()).expect_err("pack must be rejected");
+    let errs =
+        load_pack(store.get(id), false, &BTreeMap::new()).expect_err("pack must be rejected");
     let file = store.get(id);
     errs.iter()
         .map(|e| {
             let lc = file.line_col(e.span.start);
-            (lc.line, lc.column, e.message.clone(), file.slice(e.span).to_owned())
+            (
+                lc.line,
+                lc.column,
+                e.message.clone(),
+                file.slice(e.span).to_owned(),
+            )
         })
         .collect()
 }
@@ -26,7 +32,12 @@ fn builtin_packs_load_and_match_ids() {
     let mut store = FileStore::new();
     let mut ids = Vec::new();
     for (name, text) in builtin_packs() {
-        let id = store.add_text(*name, None, (*text).to_owned(), portaudit::source::Encoding::Utf8);
+        let id = store.add_text(
+            *name,
+            None,
+            (*text).to_owned(),
+            portaudit::source::Encoding::Utf8,
+        );
         let pack = load_pack(store.get(id), true, &BTreeMap::new())
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         assert!(!pack.requirements.is_empty(), "{name} has no requirements");

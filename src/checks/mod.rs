@@ -10,6 +10,7 @@ mod exposure;
 mod ips;
 mod required_flow;
 mod setting;
+mod unreachable;
 
 use std::collections::BTreeMap;
 
@@ -188,6 +189,7 @@ pub fn evaluate(req: &Requirement, ctx: &Ctx) -> Outcome {
             service,
         } => exposure::check(req, ctx, flow, from, service.as_deref()),
         Check::AnyAny => any_any::check(req, ctx),
+        Check::UnreachableRules => unreachable::check(req, ctx),
     }
 }
 

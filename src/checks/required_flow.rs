@@ -233,7 +233,12 @@ pub fn check(
                 *fate == Fate::Unknown,
             )
         }
-        None => (ctx.config.file_anchor(ctx.file), "not allowed".to_owned(), false, true),
+        None => (
+            ctx.config.file_anchor(ctx.file),
+            "not allowed".to_owned(),
+            false,
+            true,
+        ),
     };
     let mut f = finding(
         req,

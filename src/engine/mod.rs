@@ -197,7 +197,11 @@ pub fn setup(
         pack::DEFAULT_PACKS.iter().map(|s| s.to_string()).collect()
     };
     let mut selected: Vec<Pack> = Vec::new();
-    for id in wanted.iter().chain(custom_ids.iter()).chain(cfg.device_packs()) {
+    for id in wanted
+        .iter()
+        .chain(custom_ids.iter())
+        .chain(cfg.device_packs())
+    {
         if selected.iter().any(|p| &p.id == id) {
             continue;
         }
@@ -518,7 +522,10 @@ fn evaluate_file(
     let mut results = Vec::new();
     let user_endpoints = cfg.endpoints_for(&source.name);
     let only = cfg.packs_for(&source.name);
-    for pack in packs.iter().filter(|p| only.is_none_or(|ids| ids.contains(&p.id))) {
+    for pack in packs
+        .iter()
+        .filter(|p| only.is_none_or(|ids| ids.contains(&p.id)))
+    {
         let endpoints = pack_endpoints(pack, &user_endpoints);
         let ctx = Ctx {
             config: &config,

@@ -442,6 +442,7 @@ fn build_check(
             })
         }
         "any-any" => Some(Check::AnyAny),
+        "unreachable-rules" => Some(Check::UnreachableRules),
         _ => None,
     }
 }

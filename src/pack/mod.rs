@@ -209,6 +209,7 @@ pub enum Check {
         service: Option<String>,
     },
     AnyAny,
+    UnreachableRules,
 }
 
 impl Check {
@@ -220,6 +221,7 @@ impl Check {
             Check::Setting { .. } => "setting",
             Check::ForbiddenExposure { .. } => "forbidden-exposure",
             Check::AnyAny => "any-any",
+            Check::UnreachableRules => "unreachable-rules",
         }
     }
 
