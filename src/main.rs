@@ -32,6 +32,37 @@ enum Command {
     Check(CheckArgs),
     /// List packs and requirements, or validate custom packs.
     Policies(PoliciesArgs),
+    /// Show which rule decides packets: one given by flags, or JSON lines from --probes.
+    Trace(TraceArgs),
+}
+
+#[derive(Args)]
+struct TraceArgs {
+    /// The export to trace through.
+    file: PathBuf,
+    /// JSON-lines file of packets ({"hook","proto","src","dst","sport","dport","iif","oif"}); `-` for stdin.
+    #[arg(long, conflicts_with_all = ["proto", "src", "dst"])]
+    probes: Option<PathBuf>,
+    /// Entry point: input (to the device), forward (through it) or output (from it).
+    #[arg(long, default_value = "forward")]
+    hook: String,
+    /// Protocol name or number.
+    #[arg(long, required_unless_present = "probes")]
+    proto: Option<String>,
+    #[arg(long, required_unless_present = "probes")]
+    src: Option<std::net::IpAddr>,
+    #[arg(long, required_unless_present = "probes")]
+    dst: Option<std::net::IpAddr>,
+    #[arg(long)]
+    sport: Option<u16>,
+    #[arg(long)]
+    dport: Option<u16>,
+    /// Ingress interface or zone.
+    #[arg(long = "in")]
+    iif: Option<String>,
+    /// Egress interface or zone.
+    #[arg(long = "out")]
+    oif: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,6 +175,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check(args),
         Command::Policies(args) => policies(args),
+        Command::Trace(args) => trace(args),
     };
     ExitCode::from(code)
 }
@@ -332,6 +364,128 @@ fn policies(args: PoliciesArgs) -> u8 {
         ListFormat::Json => report::policies::json(&all),
     };
     match emit(&text, None) {
+        Ok(()) => OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ERROR
+        }
+    }
+}
+
+fn trace(args: TraceArgs) -> u8 {
+    use portaudit::engine::trace::{trace, Packet};
+    use portaudit::model::Hook;
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            return ERROR;
+        }
+    };
+    let mut store = FileStore::new();
+    let id = store.add_bytes(display_name(&args.file), Some(args.file.clone()), &bytes);
+    let file = store.get(id);
+    let format = portaudit::formats::detect(file);
+    if format == portaudit::model::Format::Unknown {
+        eprintln!("error: {}: not a recognised export", file.name);
+        return ERROR;
+    }
+    let limits = portaudit::formats::Limits::default();
+    let config = portaudit::formats::parse(file, format, &limits);
+    for e in &config.errors {
+        let lc = file.line_col(e.span.start);
+        eprintln!(
+            "warning: {}:{}:{}: {}",
+            file.name, lc.line, lc.column, e.message
+        );
+    }
+    let packets: Vec<Packet> = match &args.probes {
+        Some(path) => {
+            let text = if path.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(path)
+            };
+            let text = match text {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read probes: {e}");
+                    return ERROR;
+                }
+            };
+            let mut v = Vec::new();
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                match serde_json::from_str::<Packet>(line) {
+                    Ok(p) => v.push(p),
+                    Err(e) => {
+                        eprintln!("error: probes line {}: {e}", i + 1);
+                        return ERROR;
+                    }
+                }
+            }
+            v
+        }
+        None => {
+            let hook = match args.hook.as_str() {
+                "input" => Hook::Input,
+                "forward" => Hook::Forward,
+                "output" => Hook::Output,
+                other => {
+                    eprintln!("error: unknown hook `{other}` (input, forward, output)");
+                    return ERROR;
+                }
+            };
+            let proto = args
+                .proto
+                .as_deref()
+                .and_then(portaudit::sets::proto::from_name);
+            let (Some(proto), Some(src), Some(dst)) = (proto, args.src, args.dst) else {
+                eprintln!("error: --proto, --src and --dst are required");
+                return ERROR;
+            };
+            vec![Packet {
+                hook,
+                proto: proto as u8,
+                src,
+                dst,
+                sport: args.sport,
+                dport: args.dport,
+                iif: args.iif.clone(),
+                oif: args.oif.clone(),
+            }]
+        }
+    };
+    let mut out = String::new();
+    for p in &packets {
+        let verdicts = trace(&config, file, p, limits.max_reference_depth);
+        if args.probes.is_some() {
+            let line = serde_json::json!({ "packet": p, "verdicts": verdicts });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        } else if verdicts.is_empty() {
+            out.push_str("no filter for this hook in the export\n");
+        } else {
+            for v in verdicts {
+                out.push_str(&format!(
+                    "{}: {} by {} (line {}){}\n",
+                    args.hook,
+                    v.fate,
+                    v.by,
+                    v.line,
+                    if v.uncertain {
+                        " [uncertain: a condition on the path is not modelled]"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+    }
+    match emit(&out, None) {
         Ok(()) => OK,
         Err(e) => {
             eprintln!("error: {e}");

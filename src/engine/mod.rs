@@ -2,6 +2,7 @@
 //! in parallel (rayon), and collects findings in a deterministic order.
 
 pub mod flow;
+pub mod trace;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
