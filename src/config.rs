@@ -39,6 +39,36 @@ struct Raw {
     endpoints: BTreeMap<String, RawEndpoint>,
     #[serde(default)]
     devices: Vec<RawDevice>,
+    #[serde(default)]
+    severity: BTreeMap<String, Severity>,
+    #[serde(default)]
+    waivers: Vec<RawWaiver>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct RawWaiver {
+    rule: String,
+    files: Option<String>,
+    target: Option<String>,
+    line: Option<usize>,
+    reason: String,
+    owner: String,
+    expires: String,
+}
+
+/// An accepted finding.
+#[derive(Clone, Debug)]
+pub struct Waiver {
+    pub rule: String,
+    pub files: Option<globset::GlobMatcher>,
+    pub target: Option<String>,
+    pub line: Option<usize>,
+    pub reason: String,
+    pub owner: String,
+    /// `YYYY-MM-DD`; applies through that day.
+    pub expires: String,
+    /// The waiver's entry in portaudit.yaml.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, Deserialize, Default)]
@@ -79,6 +109,9 @@ pub struct Config {
     pub parameters: BTreeMap<String, BTreeMap<String, u32>>,
     pub endpoints: BTreeMap<String, Endpoint>,
     pub devices: Vec<Device>,
+    /// Per-requirement severity overrides.
+    pub severity: BTreeMap<String, Severity>,
+    pub waivers: Vec<Waiver>,
 }
 
 /// A configuration error located in the file.
@@ -172,6 +205,40 @@ pub fn load(file: &SourceFile) -> Result<Config, Vec<ConfigError>> {
             }),
         }
     }
+    let mut waivers = Vec::new();
+    for (i, w) in raw.waivers.iter().enumerate() {
+        let files = match w.files.as_deref().map(globset::Glob::new) {
+            None => None,
+            Some(Ok(g)) => Some(g.compile_matcher()),
+            Some(Err(e)) => {
+                errors.push(ConfigError {
+                    span: at(&format!("/waivers/{i}/files")),
+                    message: format!("invalid glob: {e}"),
+                });
+                None
+            }
+        };
+        if !valid_date(&w.expires) {
+            errors.push(ConfigError {
+                span: at(&format!("/waivers/{i}/expires")),
+                message: format!("`{}` is not a calendar date (YYYY-MM-DD)", w.expires),
+            });
+        }
+        let span = root
+            .pointer(&format!("/waivers/{i}"))
+            .map(|(n, _)| Span::new(file.id, n.start, n.end))
+            .unwrap_or(Span::new(file.id, 0, 0));
+        waivers.push(Waiver {
+            rule: w.rule.clone(),
+            files,
+            target: w.target.clone(),
+            line: w.line,
+            reason: w.reason.clone(),
+            owner: w.owner.clone(),
+            expires: w.expires.clone(),
+            span,
+        });
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -194,6 +261,8 @@ pub fn load(file: &SourceFile) -> Result<Config, Vec<ConfigError>> {
             .map(|(k, v)| (k.clone(), endpoint(v)))
             .collect(),
         devices,
+        severity: raw.severity,
+        waivers,
     })
 }
 
@@ -237,4 +306,62 @@ pub fn find(inputs: &[PathBuf]) -> Option<PathBuf> {
         .map(|p| p.join(CONFIG_FILE))
         .chain(std::iter::once(PathBuf::from(CONFIG_FILE)))
         .find(|p| p.is_file())
+}
+
+/// A real calendar date in `YYYY-MM-DD` form.
+pub fn valid_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    s.len() == 10 && (1..=days).contains(&d)
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`.
+pub fn today_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_from_days((secs / 86_400) as i64)
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), "1970-01-01");
+        assert_eq!(civil_from_days(20_779), "2026-11-22");
+        assert!(valid_date("2024-02-29"));
+        assert!(!valid_date("2023-02-29"));
+        assert!(!valid_date("2023-13-01"));
+        assert!(!valid_date("2023-1-01"));
+    }
 }

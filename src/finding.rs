@@ -34,8 +34,10 @@ pub struct Finding {
     pub uncertain: bool,
     /// The finding comes from a vendor default rather than a written setting.
     pub from_default: bool,
-    /// Waived by portaudit.yaml.
-    pub waived: bool,
+    /// Waived by portaudit.yaml: the waiver's reason, owner and expiry.
+    pub waived: Option<String>,
+    /// Stable identity across runs (see [`crate::report::fingerprints`]); set by the engine.
+    pub fingerprint: String,
 }
 
 impl Finding {
@@ -73,6 +75,7 @@ pub fn input_error(span: Span, message: impl Into<String>) -> Finding {
         approximate: false,
         uncertain: true,
         from_default: false,
-        waived: false,
+        waived: None,
+        fingerprint: String::new(),
     }
 }

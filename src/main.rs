@@ -135,6 +135,15 @@ struct CheckArgs {
     /// Colours in text output.
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// Report only findings that are not in this baseline (from --write-baseline, or a JSON report).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the fingerprints of this run's findings to FILE, as a baseline for later runs.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Judge waiver expiry against this date (YYYY-MM-DD) instead of today (reproducible runs).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    today: Option<String>,
     /// Largest input file read, in bytes.
     #[arg(long, default_value_t = engine::DEFAULT_MAX_FILE_SIZE)]
     max_file_size: u64,
@@ -214,6 +223,8 @@ fn check(args: CheckArgs) -> u8 {
         limits: Default::default(),
         max_file_size: args.max_file_size,
         threads: args.threads.map(|n| n.max(1)),
+        today: args.today.clone(),
+        baseline: args.baseline.clone(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ropts = report::Options {
@@ -240,6 +251,12 @@ fn check(args: CheckArgs) -> u8 {
         OutFormat::Json => report::Format::Json,
         OutFormat::Sarif => report::Format::Sarif,
     };
+    if let Some(path) = &args.write_baseline {
+        if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {
+            eprintln!("error: {e}");
+            return ERROR;
+        }
+    }
     let rendered = report::render(&run, format, &ropts);
     if let Err(e) = emit(&rendered, args.output.as_deref()) {
         eprintln!("error: {e}");
@@ -491,5 +508,13 @@ fn trace(args: TraceArgs) -> u8 {
             eprintln!("error: {e}");
             ERROR
         }
+    }
+}
+
+fn parse_date(s: &str) -> Result<String, String> {
+    if portaudit::config::valid_date(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("`{s}` is not a date in YYYY-MM-DD form"))
     }
 }

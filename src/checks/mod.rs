@@ -154,7 +154,8 @@ fn finding(req: &Requirement, span: Span, message: String, label: impl Into<Stri
         approximate: false,
         uncertain: false,
         from_default: false,
-        waived: false,
+        waived: None,
+        fingerprint: String::new(),
     }
 }
 

@@ -37,6 +37,17 @@ pub struct Options {
     pub max_file_size: u64,
     /// Worker threads (None: one per core). Output does not depend on it.
     pub threads: Option<usize>,
+    /// The date waivers are judged against (`YYYY-MM-DD`; None: today, UTC).
+    pub today: Option<String>,
+    /// Findings whose fingerprints are in this file (a baseline or a JSON report) are not reported.
+    pub baseline: Option<PathBuf>,
+}
+
+/// Something about the configuration worth telling (an expired or unused waiver).
+#[derive(Clone, Debug)]
+pub struct Notice {
+    pub span: Span,
+    pub message: String,
 }
 
 /// Stack size of worker threads: parsers of nested formats recurse (bounded by the limits), and
@@ -89,6 +100,10 @@ pub struct Run {
     pub findings: Vec<Finding>,
     pub results: Vec<ResultRow>,
     pub config: ProjectConfig,
+    /// Expired and unused waivers.
+    pub notices: Vec<Notice>,
+    /// Findings left out because they are in the baseline.
+    pub baselined: usize,
 }
 
 impl Run {
@@ -102,7 +117,7 @@ impl Run {
         self.findings
             .iter()
             .filter(|f| {
-                !f.waived
+                f.waived.is_none()
                     && f.severity >= threshold
                     && f.category != crate::pack::Category::InputError
             })
@@ -397,6 +412,29 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         results.extend(p.results);
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Severity overrides, fingerprints, waivers and the baseline: applied here, in one place.
+    for f in &mut findings {
+        if let Some(s) = cfg.severity.get(&f.rule) {
+            f.severity = *s;
+        }
+    }
+    let fps = crate::report::fingerprints(&store, &findings);
+    for (f, fp) in findings.iter_mut().zip(fps) {
+        f.fingerprint = fp;
+    }
+    let today = opts.today.clone().unwrap_or_else(config::today_utc);
+    let notices = apply_waivers(&cfg, &store, &mut findings, &today);
+    let mut baselined = 0;
+    if let Some(path) = &opts.baseline {
+        match read_baseline(path) {
+            Ok(known) => {
+                let before = findings.len();
+                findings.retain(|f| f.category == crate::pack::Category::InputError || !known.contains(&f.fingerprint));
+                baselined = before - findings.len();
+            }
+            Err(e) => return Err((store, vec![e])),
+        }
+    }
     Ok(Run {
         store,
         packs,
@@ -404,6 +442,8 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         findings,
         results,
         config: cfg,
+        notices,
+        baselined,
     })
 }
 
@@ -594,4 +634,83 @@ fn pack_endpoints(pack: &Pack, user: &BTreeMap<String, Endpoint>) -> BTreeMap<St
         out.entry(name.clone()).or_insert_with(|| ep.clone());
     }
     out
+}
+
+/// Mark waived findings; report expired waivers and waivers that match nothing.
+fn apply_waivers(cfg: &ProjectConfig, store: &FileStore, findings: &mut [Finding], today: &str) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    for w in &cfg.waivers {
+        if w.expires.as_str() < today {
+            notices.push(Notice {
+                span: w.span,
+                message: format!(
+                    "waiver for {} (owner {}) expired on {}: it no longer applies",
+                    w.rule, w.owner, w.expires
+                ),
+            });
+            continue;
+        }
+        let mut matched = 0;
+        for f in findings.iter_mut().filter(|f| f.rule == w.rule && f.waived.is_none()) {
+            let name = &store.get(f.span.file).name;
+            if w.files.as_ref().is_some_and(|g| !g.is_match(name)) {
+                continue;
+            }
+            if w.target.as_ref().is_some_and(|t| !f.message.contains(t.as_str())) {
+                continue;
+            }
+            if w.line.is_some_and(|l| crate::report::location(store, f.span).line != l) {
+                continue;
+            }
+            f.waived = Some(format!("{} (owner {}, until {})", w.reason, w.owner, w.expires));
+            matched += 1;
+        }
+        if matched == 0 {
+            notices.push(Notice {
+                span: w.span,
+                message: format!("waiver for {} matches no finding: remove it or fix its files/target/line", w.rule),
+            });
+        }
+    }
+    notices
+}
+
+/// Fingerprints from a baseline file (`{"fingerprints": [...]}`) or a JSON report
+/// (`{"findings": [{"fingerprint": ...}]}`).
+fn read_baseline(path: &Path) -> Result<std::collections::BTreeSet<String>, SetupError> {
+    let err = |m: String| SetupError { span: None, message: m };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read baseline {}: {e}", path.display())))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| err(format!("baseline {} is not JSON: {e}", path.display())))?;
+    let list = if let Some(a) = v.get("fingerprints").and_then(|a| a.as_array()) {
+        a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()
+    } else if let Some(a) = v.get("findings").and_then(|a| a.as_array()) {
+        a.iter()
+            .filter_map(|f| f.get("fingerprint").and_then(|x| x.as_str()).map(str::to_owned))
+            .collect()
+    } else {
+        return Err(err(format!(
+            "baseline {} has neither `fingerprints` nor `findings`",
+            path.display()
+        )));
+    };
+    Ok(list)
+}
+
+/// The baseline file for a run: the fingerprints of its (non-waived) findings.
+pub fn baseline_json(run: &Run) -> String {
+    let fps: Vec<&str> = run
+        .findings
+        .iter()
+        .filter(|f| f.waived.is_none() && f.category != crate::pack::Category::InputError)
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({
+        "portaudit-baseline": 1,
+        "tool-version": env!("CARGO_PKG_VERSION"),
+        "fingerprints": fps,
+    }))
+    .unwrap_or_default();
+    s.push('\n');
+    s
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{fingerprints, location, Location};
+use super::{location, Location};
 use crate::checks::Status;
 use crate::engine::Run;
 
@@ -35,16 +35,16 @@ struct FindingOut<'a> {
     uncertain: bool,
     default: bool,
     waived: bool,
-    fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiver: Option<&'a str>,
+    fingerprint: &'a str,
 }
 
 pub fn render(run: &Run) -> String {
-    let fps = fingerprints(run);
     let findings: Vec<FindingOut> = run
         .findings
         .iter()
-        .zip(fps)
-        .map(|(f, fp)| FindingOut {
+                .map(|f| FindingOut {
             rule: &f.rule,
             pack: &f.pack,
             category: f.category.as_str(),
@@ -66,8 +66,9 @@ pub fn render(run: &Run) -> String {
             approximate: f.approximate,
             uncertain: f.uncertain,
             default: f.from_default,
-            waived: f.waived,
-            fingerprint: fp,
+            waived: f.waived.is_some(),
+            waiver: f.waived.as_deref(),
+            fingerprint: &f.fingerprint,
         })
         .collect();
     let files: Vec<Value> = run
@@ -87,10 +88,22 @@ pub fn render(run: &Run) -> String {
             v
         })
         .collect();
+    let notices: Vec<Value> = run
+        .notices
+        .iter()
+        .map(|n| {
+            json!({
+                "file": run.store.get(n.span.file).name,
+                "line": location(&run.store, n.span).line,
+                "message": n.message,
+            })
+        })
+        .collect();
     let out = json!({
         "tool": { "name": "portaudit", "version": env!("CARGO_PKG_VERSION") },
         "findings": findings,
         "files": files,
+        "notices": notices,
         "summary": summary(run),
     });
     let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
@@ -104,7 +117,7 @@ pub fn summary(run: &Run) -> Value {
         .iter()
         .map(|s| (*s, 0))
         .collect();
-    for f in run.findings.iter().filter(|f| !f.waived) {
+    for f in run.findings.iter().filter(|f| f.waived.is_none()) {
         *by_sev.entry(f.severity.as_str()).or_default() += 1;
     }
     let statuses = [
@@ -155,8 +168,9 @@ pub fn summary(run: &Run) -> Value {
         "evaluated": run.files.iter().filter(|f| f.skipped.is_none()).count(),
         "skipped": run.files.iter().filter(|f| f.skipped.is_some()).count(),
         "incomplete": run.incomplete(),
-        "findings": run.findings.iter().filter(|f| !f.waived).count(),
-        "waived": run.findings.iter().filter(|f| f.waived).count(),
+        "findings": run.findings.iter().filter(|f| f.waived.is_none()).count(),
+        "waived": run.findings.iter().filter(|f| f.waived.is_some()).count(),
+        "baselined": run.baselined,
         "by_severity": by_sev,
         "packs": packs,
         "per_file": per_file,

@@ -118,14 +118,15 @@ pub fn fnv1a(parts: &[&str]) -> u64 {
 }
 
 /// Fingerprints of findings that survive line shifts: rule, file and the (redacted, trimmed) text
-/// of the primary span's first line, plus an occurrence counter for identical ones.
-pub fn fingerprints(run: &Run) -> Vec<String> {
+/// of the primary span's first line, plus an occurrence counter for identical ones. `findings` must
+/// be in report order.
+pub fn fingerprints(store: &FileStore, findings: &[crate::finding::Finding]) -> Vec<String> {
     let mut seen: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
-    run.findings
+    findings
         .iter()
         .map(|f| {
-            let file = run.store.get(f.span.file);
-            let loc = location(&run.store, f.span);
+            let file = store.get(f.span.file);
+            let loc = location(store, f.span);
             let line = crate::redact::redact(file.slice(file.line_span(loc.line)));
             let h = fnv1a(&[&f.rule, &f.pack, &file.name, line.trim()]);
             let n = seen.entry(h).or_insert(0);

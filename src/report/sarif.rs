@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{fingerprints, location};
+use super::location;
 use crate::engine::Run;
 use crate::finding::INPUT_ERROR;
 use crate::pack::{Requirement, Severity};
@@ -109,13 +109,11 @@ pub fn render(run: &Run) -> String {
             rules.push(rule(r));
         }
     }
-    let fps = fingerprints(run);
     let results: Vec<Value> = run
         .findings
         .iter()
-        .zip(fps)
-        .filter(|(f, _)| !f.waived)
-        .map(|(f, fp)| {
+                .filter(|f| f.waived.is_none())
+        .map(|f| {
             let idx = ids.iter().position(|i| *i == f.rule).unwrap_or(0);
             let loc = location(&run.store, f.span);
             let file = run.store.get(f.span.file);
@@ -151,7 +149,7 @@ pub fn render(run: &Run) -> String {
                         "region": { "startLine": loc.line, "startColumn": loc.column, "endLine": loc.end_line, "endColumn": loc.end_column }
                     }
                 }],
-                "partialFingerprints": { "primaryLocationLineHash": fp },
+                "partialFingerprints": { "primaryLocationLineHash": f.fingerprint },
                 "properties": {
                     "pack": f.pack,
                     "category": f.category.as_str(),

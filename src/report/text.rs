@@ -139,8 +139,11 @@ fn finding_diag(run: &Run, f: &Finding, sources: &mut Sources) -> Diag {
     for e in elsewhere {
         help.push_str(&format!("\nsee also {e}"));
     }
+    if let Some(w) = &f.waived {
+        help.push_str(&format!("\nwaived: {w}"));
+    }
     let mut tags = Vec::new();
-    if f.waived {
+    if f.waived.is_some() {
         tags.push("waived");
     }
     if f.approximate {
@@ -177,6 +180,17 @@ pub fn render(run: &Run, opts: &Options) -> String {
     let mut out = String::new();
     for f in &run.findings {
         let d = finding_diag(run, f, &mut sources);
+        render_diag(&h, &d, &mut out);
+    }
+    for n in &run.notices {
+        let d = Diag {
+            message: format!("configuration: {}", n.message),
+            code: Some("portaudit/waiver".into()),
+            severity: MSeverity::Warning,
+            source: sources.get(n.span.file),
+            labels: vec![label(&run.store, n.span, "this waiver".into())],
+            help: None,
+        };
         render_diag(&h, &d, &mut out);
     }
     out.push_str(&summary(run, opts));
@@ -231,7 +245,7 @@ pub fn summary(run: &Run, opts: &Options) -> String {
             );
         }
     }
-    let active: Vec<&Finding> = run.findings.iter().filter(|f| !f.waived).collect();
+    let active: Vec<&Finding> = run.findings.iter().filter(|f| f.waived.is_none()).collect();
     let mut by_sev = Vec::new();
     for s in [
         Severity::Critical,
@@ -264,6 +278,10 @@ pub fn summary(run: &Run, opts: &Options) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let waived = run.findings.len() - active.len();
+    if waived > 0 || run.baselined > 0 {
+        let _ = writeln!(out, "{waived} waived, {} in the baseline (not shown)", run.baselined);
+    }
     if run.incomplete() {
         out.push_str("evaluation INCOMPLETE: some inputs could not be fully evaluated (see input-error findings)\n");
     }
