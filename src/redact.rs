@@ -9,21 +9,21 @@ use regex::Regex;
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // FortiOS: set password ENC xxx / set psksecret ENC xxx / set passwd / set key
-        r#"(?im)^\s*set\s+(?:password|passwd|psksecret|psk|secret|key|auth-pwd|passphrase|private-key|community|sso-password|ldap-password|radius-secret|server-key|tacacs-key|pre-shared-key|secondary-secret|tertiary-secret|ppk-secret|auth-password|priv-password|query-password|ddns-password)\s+(?:ENC\s+)?(?P<v>"[^"\r\n]*"|\S+)"#,
+        r#"(?im)^[ \t]*set[ \t]+(?:password|passwd|psksecret|psk|secret|key|auth-pwd|passphrase|private-key|community|sso-password|ldap-password|radius-secret|server-key|tacacs-key|pre-shared-key|secondary-secret|tertiary-secret|ppk-secret|auth-password|priv-password|query-password|ddns-password)[ \t]+(?:ENC[ \t]+)?(?P<v>"[^"\r\n]*"|\S+)"#,
         // Cisco: enable secret/password, username ... password/secret, key strings
-        r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1\s+pre-shared-key|ikev2\s+(?:local|remote)-authentication\s+pre-shared-key)\s+(?:\d+\s+)?(?P<v>\S+)"#,
+        r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1[ \t]+pre-shared-key|ikev2[ \t]+(?:local|remote)-authentication[ \t]+pre-shared-key)[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
         // SNMP communities (Cisco, generic)
-        r#"(?im)\bsnmp-server\s+community\s+(?P<v>\S+)"#,
-        r#"(?im)\bcommunity\s+(?P<v>"[^"\r\n]*"|\S+)"#,
+        r#"(?im)\bsnmp-server[ \t]+community[ \t]+(?P<v>\S+)"#,
+        r#"(?im)\bcommunity[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
         // Junos: encrypted-password / pre-shared-key ascii-text
-        r#"(?im)\b(?:encrypted-password|ascii-text|hexadecimal|authentication-key|md5\s+\d+\s+key)\s+(?P<v>"[^"\r\n]*"|\S+)"#,
+        r#"(?im)\b(?:encrypted-password|ascii-text|hexadecimal|authentication-key|md5[ \t]+\d+[ \t]+key)[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
         // XML exports (PAN-OS phash, pfSense/OPNsense passwords, keys)
         r#"(?i)<(?:phash|password|bcrypt-hash|sha512-hash|passwd|pre-shared-key|psk|secret|key|private-key|api_key|apikey|community|rocommunity|authkey|md5-hash)>(?P<v>[^<]+)</"#,
         // RouterOS: password=xxx secret=xxx
         r#"(?i)\b(?:password|secret|passphrase|wpa2-pre-shared-key|wpa-pre-shared-key|authentication-key)=(?P<v>"[^"\r\n]*"|\S+)"#,
         // JSON / YAML keys
-        r#"(?i)"(?:password|secret|psk|preSharedKey|privateKey|apiKey|api_key|sharedKey|authKey|token)"\s*:\s*(?P<v>"[^"]*")"#,
-        r#"(?im)^\s*(?:password|secret|psk|api_key|token|private_key)\s*:\s*(?P<v>\S.*)$"#,
+        r#"(?i)"(?:password|secret|psk|preSharedKey|privateKey|apiKey|api_key|sharedKey|authKey|token)"[ \t]*:[ \t]*(?P<v>"[^"]*")"#,
+        r#"(?im)^[ \t]*(?:password|secret|psk|api_key|token|private_key)[ \t]*:[ \t]*(?P<v>\S.*)$"#,
         // iptables-save never holds secrets; nftables neither. AWS keys anywhere:
         r#"(?P<v>\bAKIA[0-9A-Z]{16}\b)"#,
     ]
@@ -51,7 +51,37 @@ pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
             }
         }
     }
+    out.extend(fortios_snmp_communities(text));
     out.sort_unstable();
+    out
+}
+
+/// FortiOS names SNMP communities with `set name` inside `config system snmp community`: the name
+/// is the secret.
+fn fortios_snmp_communities(text: &str) -> Vec<(usize, usize)> {
+    static NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^[ \t]*set[ \t]+name[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#).expect("valid pattern")
+    });
+    let mut out = Vec::new();
+    let mut block_indent: Option<usize> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let indent = line.len() - line.trim_start().len();
+        match block_indent {
+            None if trimmed == "config system snmp community" => block_indent = Some(indent),
+            Some(i) if trimmed == "end" && indent == i => block_indent = None,
+            Some(_) => {
+                if let Some(v) = NAME.captures(line).and_then(|c| c.name("v")) {
+                    let (a, b) = (offset + v.start(), offset + v.end());
+                    let quoted = v.as_str().len() >= 2 && v.as_str().starts_with('"');
+                    out.push(if quoted { (a + 1, b - 1) } else { (a, b) });
+                }
+            }
+            None => {}
+        }
+        offset += line.len();
+    }
     out
 }
 
@@ -89,5 +119,13 @@ mod tests {
             assert!(!r.contains(s), "{s} leaked in {r}");
         }
         assert!(r.contains("set passwd ENC ********"));
+        let forti = "config system snmp community\n    edit 1\n        set name \"c0mm\"\n    next\nend\nconfig firewall address\n    edit 1\n        set name \"keep\"\n";
+        let r = redact(forti);
+        assert!(!r.contains("c0mm") && r.contains("keep"), "{r}");
+        // A YAML section named like a secret is not a secret, and masking never crosses lines.
+        let yaml = "security:\n  password:\n    history: 3\n  token: abc123\n";
+        let r = redact(yaml);
+        assert!(r.contains("history: 3"), "{r}");
+        assert!(!r.contains("abc123"), "{r}");
     }
 }

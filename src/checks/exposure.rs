@@ -8,7 +8,7 @@ use super::*;
 use crate::engine::flow::Fate;
 use crate::model::Hook;
 use crate::pack::FlowSpec;
-use crate::sets::{parse_net, render_addrs, Space};
+use crate::sets::{parse_net, render_addrs, NameSet, Space};
 
 /// Addresses that are not "the internet".
 const NON_PUBLIC: &[&str] = &[
@@ -23,6 +23,9 @@ const NON_PUBLIC: &[&str] = &[
     "fc00::/7",
     "fe80::/10",
 ];
+
+/// Interfaces untrusted traffic never arrives on.
+const LOOPBACK: &[&str] = &["lo", "lo0", "loopback", "Loopback0"];
 
 /// Every public address.
 pub fn untrusted_default() -> AddrSet {
@@ -45,15 +48,11 @@ pub fn check(
     space.dport = flow.ports.clone();
     let mapped = ep.is_mapped();
     space.src = ep.addresses.clone().unwrap_or_else(untrusted_default);
-    if let Some(z) = &ep.zones {
-        space.src_zone = z.clone();
+    match &ep.zones {
+        Some(z) => space.src_zone = z.clone(),
+        None => space.src_zone = NameSet::Except(LOOPBACK.iter().map(|s| s.to_string()).collect()),
     }
     let what = service.map(|s| format!("{s} ")).unwrap_or_default();
-    let who = if mapped {
-        "the untrusted role"
-    } else {
-        "public (non-private) addresses"
-    };
     let mut by_decider: BTreeMap<
         Decider,
         (crate::sets::ProtoSet, crate::sets::PortSet, AddrSet, bool),
@@ -82,9 +81,13 @@ pub fn check(
             req,
             span,
             format!(
-                "{name} permits {what}({}) from {who} ({}){}",
+                "{name} permits {what}({}) from {}{}",
                 render_flow(&protos, &ports),
-                render_addrs(&srcs, 3),
+                if mapped {
+                    format!("the untrusted role ({})", render_addrs(&srcs, 3))
+                } else {
+                    describe_sources(&srcs)
+                },
                 if uncertain {
                     "; verdict uncertain: a condition or action on the path is not modelled"
                 } else {
@@ -108,5 +111,20 @@ pub fn check(
             Status::Fail
         };
         Outcome::with(status, findings)
+    }
+}
+
+/// Sources in words: "any public address" rather than a list of CIDR blocks when it is all of them.
+fn describe_sources(srcs: &AddrSet) -> String {
+    let public = untrusted_default();
+    let v4 = crate::sets::all_v4();
+    if *srcs == public {
+        "any public address".into()
+    } else if *srcs == public.intersect(&v4) {
+        "any public IPv4 address".into()
+    } else if *srcs == public.difference(&v4) {
+        "any public IPv6 address".into()
+    } else {
+        render_addrs(srcs, 3)
     }
 }

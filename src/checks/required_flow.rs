@@ -11,10 +11,32 @@ use crate::model::Hook;
 use crate::pack::{Direction, FlowSpec};
 use crate::sets::{render_addrs, PortSet, ProtoSet, Space};
 
-pub(super) fn hooks(direction: Direction) -> &'static [Hook] {
+/// Whether the device filters traffic routed through it (a gateway), as opposed to a host
+/// firewall that only guards its own traffic: its forward path has rules or denies by default.
+fn is_gateway(filter: &crate::model::Filter) -> bool {
+    filter
+        .entries
+        .iter()
+        .filter(|e| e.hook == Hook::Forward)
+        .any(|e| {
+            e.stages.iter().any(|&c| {
+                filter.chains.get(c).is_some_and(|ch| {
+                    ch.rules.iter().any(|r| r.enabled)
+                        || ch.default.action == crate::model::Action::Deny
+                })
+            })
+        })
+}
+
+/// The paths a flow takes: through a gateway, its forward path whatever the direction (the
+/// endpoints are behind it); on a host firewall, traffic to it (inbound) or from it (outbound).
+pub(super) fn hooks(direction: Direction, filter: &crate::model::Filter) -> &'static [Hook] {
+    if is_gateway(filter) {
+        return &[Hook::Forward];
+    }
     match direction {
-        Direction::Outbound => &[Hook::Forward, Hook::Output],
-        Direction::Inbound => &[Hook::Forward, Hook::Input],
+        Direction::Outbound => &[Hook::Output],
+        Direction::Inbound => &[Hook::Input],
         Direction::Through => &[Hook::Forward],
     }
 }
@@ -74,7 +96,7 @@ pub fn check(
     let to_ep = ctx.endpoint(to);
     let mapped = from_ep.is_mapped() && to_ep.is_mapped();
     let space = flow_space(flow, &from_ep, &to_ep);
-    let hooks = hooks(direction);
+    let hooks = hooks(direction, &ctx.config.filter);
     if entries_for(&ctx.config.filter, hooks).is_empty() {
         let mut f = finding(
             req,
@@ -92,40 +114,44 @@ pub fn check(
     let parts = parts_for(ctx, hooks, &space);
     let allowed: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
 
-    // What is not allowed, per protocol (ports), and as a space (for address sub-ranges).
+    // Mapped sides must be covered entirely; an unmapped side only needs some address and zone
+    // (existential): project allowed parts onto the mapped dimensions before subtracting.
+    let project = |s: &Space| {
+        let mut s = s.clone();
+        if !from_ep.is_mapped() {
+            s.src = AddrSet::full();
+            s.src_zone = crate::sets::NameSet::Any;
+        }
+        if !to_ep.is_mapped() {
+            s.dst = AddrSet::full();
+            s.dst_zone = crate::sets::NameSet::Any;
+        }
+        s.sport = PortSet::full();
+        s
+    };
+    let mut uncovered: Vec<Space> = vec![project(&space)];
+    for p in &allowed {
+        uncovered = crate::sets::union_difference(&uncovered, &project(&p.space));
+    }
+    // What is not allowed, per protocol (ports).
     let mut missing: Vec<(u128, PortSet)> = Vec::new();
-    let mut uncovered: Vec<Space> = vec![space.clone()];
-    if mapped {
-        for p in &allowed {
-            uncovered = crate::sets::union_difference(&uncovered, &p.space);
-        }
-        for &(lo, hi) in flow.protocols.ranges() {
-            for proto in lo..=hi {
-                let ports = uncovered
-                    .iter()
-                    .filter(|s| s.proto.contains(proto))
-                    .fold(PortSet::empty(), |acc, s| acc.union(&s.dport));
-                if !ports.is_empty() {
-                    missing.push((proto, ports));
-                }
-            }
-        }
-    } else {
-        for &(lo, hi) in flow.protocols.ranges() {
-            for proto in lo..=hi {
-                let ok = ports_of(&allowed, proto);
-                let gap = flow.ports.difference(&ok);
-                if !gap.is_empty() {
-                    missing.push((proto, gap));
-                }
+    for &(lo, hi) in flow.protocols.ranges() {
+        for proto in lo..=hi {
+            let ports = uncovered
+                .iter()
+                .filter(|s| s.proto.contains(proto))
+                .fold(PortSet::empty(), |acc, s| acc.union(&s.dport));
+            if !ports.is_empty() {
+                missing.push((proto, ports));
             }
         }
     }
 
-    let approx_note = if mapped {
-        String::new()
-    } else {
-        " (approximate: endpoints not mapped in portaudit.yaml, checked for at least some source and destination)".to_owned()
+    let approx_note = match (from_ep.is_mapped(), to_ep.is_mapped()) {
+        (true, true) => String::new(),
+        (false, false) => " (approximate: endpoints not mapped in portaudit.yaml, checked for at least some source and destination)".to_owned(),
+        (false, true) => " (approximate: the source role is not mapped in portaudit.yaml, checked for at least some source)".to_owned(),
+        (true, false) => " (approximate: the destination role is not mapped in portaudit.yaml, checked for at least some destination)".to_owned(),
     };
 
     if missing.is_empty() {
@@ -198,20 +224,21 @@ pub fn check(
     };
 
     let mut addr_note = String::new();
-    if mapped {
-        let srcs = uncovered
-            .iter()
-            .fold(AddrSet::empty(), |a, s| a.union(&s.src));
-        let dsts = uncovered
-            .iter()
-            .fold(AddrSet::empty(), |a, s| a.union(&s.dst));
-        if srcs != space.src || dsts != space.dst {
-            addr_note = format!(
-                " for sources {} to destinations {}",
-                render_addrs(&srcs, 4),
-                render_addrs(&dsts, 4)
-            );
-        }
+    let srcs = uncovered
+        .iter()
+        .fold(AddrSet::empty(), |a, s| a.union(&s.src));
+    let dsts = uncovered
+        .iter()
+        .fold(AddrSet::empty(), |a, s| a.union(&s.dst));
+    let mut parts_note = Vec::new();
+    if from_ep.is_mapped() && srcs != space.src {
+        parts_note.push(format!("from {}", render_addrs(&srcs, 4)));
+    }
+    if to_ep.is_mapped() && dsts != space.dst {
+        parts_note.push(format!("to {}", render_addrs(&dsts, 4)));
+    }
+    if !parts_note.is_empty() {
+        addr_note = format!(" {}", parts_note.join(" "));
     }
 
     let first_blocker = blockers

@@ -429,7 +429,10 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         match read_baseline(path) {
             Ok(known) => {
                 let before = findings.len();
-                findings.retain(|f| f.category == crate::pack::Category::InputError || !known.contains(&f.fingerprint));
+                findings.retain(|f| {
+                    f.category == crate::pack::Category::InputError
+                        || !known.contains(&f.fingerprint)
+                });
                 baselined = before - findings.len();
             }
             Err(e) => return Err((store, vec![e])),
@@ -637,7 +640,12 @@ fn pack_endpoints(pack: &Pack, user: &BTreeMap<String, Endpoint>) -> BTreeMap<St
 }
 
 /// Mark waived findings; report expired waivers and waivers that match nothing.
-fn apply_waivers(cfg: &ProjectConfig, store: &FileStore, findings: &mut [Finding], today: &str) -> Vec<Notice> {
+fn apply_waivers(
+    cfg: &ProjectConfig,
+    store: &FileStore,
+    findings: &mut [Finding],
+    today: &str,
+) -> Vec<Notice> {
     let mut notices = Vec::new();
     for w in &cfg.waivers {
         if w.expires.as_str() < today {
@@ -651,24 +659,38 @@ fn apply_waivers(cfg: &ProjectConfig, store: &FileStore, findings: &mut [Finding
             continue;
         }
         let mut matched = 0;
-        for f in findings.iter_mut().filter(|f| f.rule == w.rule && f.waived.is_none()) {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.rule == w.rule && f.waived.is_none())
+        {
             let name = &store.get(f.span.file).name;
             if w.files.as_ref().is_some_and(|g| !g.is_match(name)) {
                 continue;
             }
-            if w.target.as_ref().is_some_and(|t| !f.message.contains(t.as_str())) {
+            if w.target
+                .as_ref()
+                .is_some_and(|t| !f.message.contains(t.as_str()))
+            {
                 continue;
             }
-            if w.line.is_some_and(|l| crate::report::location(store, f.span).line != l) {
+            if w.line
+                .is_some_and(|l| crate::report::location(store, f.span).line != l)
+            {
                 continue;
             }
-            f.waived = Some(format!("{} (owner {}, until {})", w.reason, w.owner, w.expires));
+            f.waived = Some(format!(
+                "{} (owner {}, until {})",
+                w.reason, w.owner, w.expires
+            ));
             matched += 1;
         }
         if matched == 0 {
             notices.push(Notice {
                 span: w.span,
-                message: format!("waiver for {} matches no finding: remove it or fix its files/target/line", w.rule),
+                message: format!(
+                    "waiver for {} matches no finding: remove it or fix its files/target/line",
+                    w.rule
+                ),
             });
         }
     }
@@ -678,15 +700,25 @@ fn apply_waivers(cfg: &ProjectConfig, store: &FileStore, findings: &mut [Finding
 /// Fingerprints from a baseline file (`{"fingerprints": [...]}`) or a JSON report
 /// (`{"findings": [{"fingerprint": ...}]}`).
 fn read_baseline(path: &Path) -> Result<std::collections::BTreeSet<String>, SetupError> {
-    let err = |m: String| SetupError { span: None, message: m };
-    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read baseline {}: {e}", path.display())))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| err(format!("baseline {} is not JSON: {e}", path.display())))?;
+    let err = |m: String| SetupError {
+        span: None,
+        message: m,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(format!("cannot read baseline {}: {e}", path.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| err(format!("baseline {} is not JSON: {e}", path.display())))?;
     let list = if let Some(a) = v.get("fingerprints").and_then(|a| a.as_array()) {
-        a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()
+        a.iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect()
     } else if let Some(a) = v.get("findings").and_then(|a| a.as_array()) {
         a.iter()
-            .filter_map(|f| f.get("fingerprint").and_then(|x| x.as_str()).map(str::to_owned))
+            .filter_map(|f| {
+                f.get("fingerprint")
+                    .and_then(|x| x.as_str())
+                    .map(str::to_owned)
+            })
             .collect()
     } else {
         return Err(err(format!(

@@ -44,7 +44,7 @@ pub fn render(run: &Run) -> String {
     let findings: Vec<FindingOut> = run
         .findings
         .iter()
-                .map(|f| FindingOut {
+        .map(|f| FindingOut {
             rule: &f.rule,
             pack: &f.pack,
             category: f.category.as_str(),

@@ -146,9 +146,6 @@ fn finding_diag(run: &Run, f: &Finding, sources: &mut Sources) -> Diag {
     if f.waived.is_some() {
         tags.push("waived");
     }
-    if f.approximate {
-        tags.push("approximate");
-    }
     if f.uncertain {
         tags.push("uncertain");
     }
@@ -280,7 +277,11 @@ pub fn summary(run: &Run, opts: &Options) -> String {
     );
     let waived = run.findings.len() - active.len();
     if waived > 0 || run.baselined > 0 {
-        let _ = writeln!(out, "{waived} waived, {} in the baseline (not shown)", run.baselined);
+        let _ = writeln!(
+            out,
+            "{waived} waived, {} in the baseline (not shown)",
+            run.baselined
+        );
     }
     if run.incomplete() {
         out.push_str("evaluation INCOMPLETE: some inputs could not be fully evaluated (see input-error findings)\n");
