@@ -70,6 +70,12 @@ enum OutFormat {
     Text,
     Json,
     Sarif,
+    /// GitHub Actions annotations, then the text report.
+    Github,
+    /// Markdown summary with the compliance matrix (step summary, PR comment).
+    Markdown,
+    /// JUnit XML for other CI systems.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -250,6 +256,9 @@ fn check(args: CheckArgs) -> u8 {
         OutFormat::Text => report::Format::Text,
         OutFormat::Json => report::Format::Json,
         OutFormat::Sarif => report::Format::Sarif,
+        OutFormat::Github => report::Format::Github,
+        OutFormat::Markdown => report::Format::Markdown,
+        OutFormat::Junit => report::Format::Junit,
     };
     if let Some(path) = &args.write_baseline {
         if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {

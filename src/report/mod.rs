@@ -4,7 +4,11 @@
 //! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`]
 //! (see CONTRIBUTING.md).
 
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod matrix;
 pub mod policies;
 pub mod sarif;
 pub mod text;
@@ -18,6 +22,9 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    Github,
+    Markdown,
+    Junit,
 }
 
 impl Format {
@@ -26,6 +33,9 @@ impl Format {
             "text" => Format::Text,
             "json" => Format::Json,
             "sarif" => Format::Sarif,
+            "github" => Format::Github,
+            "markdown" => Format::Markdown,
+            "junit" => Format::Junit,
             _ => return None,
         })
     }
@@ -58,6 +68,9 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
         Format::Text => text::render(run, opts),
         Format::Json => json::render(run),
         Format::Sarif => sarif::render(run),
+        Format::Github => github::render(run, opts),
+        Format::Markdown => markdown::render(run),
+        Format::Junit => junit::render(run),
     }
 }
 
