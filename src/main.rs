@@ -76,6 +76,8 @@ enum OutFormat {
     Markdown,
     /// JUnit XML for other CI systems.
     Junit,
+    /// A self-contained HTML report for auditors.
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -259,6 +261,7 @@ fn check(args: CheckArgs) -> u8 {
         OutFormat::Github => report::Format::Github,
         OutFormat::Markdown => report::Format::Markdown,
         OutFormat::Junit => report::Format::Junit,
+        OutFormat::Html => report::Format::Html,
     };
     if let Some(path) = &args.write_baseline {
         if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {

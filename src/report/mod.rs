@@ -5,6 +5,7 @@
 //! (see CONTRIBUTING.md).
 
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -25,6 +26,7 @@ pub enum Format {
     Github,
     Markdown,
     Junit,
+    Html,
 }
 
 impl Format {
@@ -36,6 +38,7 @@ impl Format {
             "github" => Format::Github,
             "markdown" => Format::Markdown,
             "junit" => Format::Junit,
+            "html" => Format::Html,
             _ => return None,
         })
     }
@@ -71,6 +74,7 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
         Format::Github => github::render(run, opts),
         Format::Markdown => markdown::render(run),
         Format::Junit => junit::render(run),
+        Format::Html => html::render(run),
     }
 }
 
