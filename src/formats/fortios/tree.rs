@@ -1,0 +1,518 @@
+//! The generic FortiOS CLI layer: a spanned tree of `config PATH` ... `end` blocks, `edit NAME`
+//! ... `next` entries and leaf statements (`set`, `unset`, `append`, `select`, `unselect`,
+//! `delete`, `move`, ...), plus the helpers the semantic layer uses to read it: merged tables
+//! of entries and the effective value of a key after replaying `set`/`append`/`unset`.
+//!
+//! Quoted values may span lines (certificates, replacement messages) and escape `\"` and `\\`.
+//! Whole-line `#` comments (the `#config-version=...` header included) are skipped.
+
+use std::collections::HashMap;
+
+use crate::formats::util::Token;
+use crate::formats::Limits;
+use crate::model::{InputIssue, Unparsed};
+use crate::source::{SourceFile, Span};
+
+/// What a node of the tree is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `config PATH...` ... `end`; `args` is the path.
+    Config,
+    /// `edit NAME` ... `next`; `args[0]` is the entry name.
+    Edit,
+    /// A leaf statement; the verb (`set`, `unset`, `append`, `select`, `unselect`, `delete`,
+    /// `move`, `rename`, `purge`, `clone`) and its arguments.
+    Stmt(String),
+}
+
+/// One node: a block with its children, or a leaf statement.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub kind: Kind,
+    /// Arguments after the verb (`config firewall policy` → `firewall`, `policy`).
+    pub args: Vec<Token>,
+    /// The opening line (the statement itself for a leaf).
+    pub head: Span,
+    /// 1-based line of the opening statement.
+    pub line: usize,
+    /// The whole block, from `config`/`edit` to its `end`/`next` (the statement for a leaf).
+    pub span: Span,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// The `config` path as one string (`firewall policy`).
+    pub fn path(&self) -> String {
+        self.args
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The `edit` name (the first argument).
+    pub fn name(&self) -> &str {
+        self.args.first().map(|t| t.text.as_str()).unwrap_or("")
+    }
+
+    pub fn is_config(&self, path: &str) -> bool {
+        self.kind == Kind::Config && self.path() == path
+    }
+
+    /// The verb of a leaf statement.
+    pub fn verb(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Stmt(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed file: top-level nodes and what went wrong.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub roots: Vec<Node>,
+    pub issues: Vec<InputIssue>,
+    pub unparsed: Vec<Unparsed>,
+}
+
+/// Leaf verbs the tree accepts; anything else is reported as not understood.
+const LEAF_VERBS: &[&str] = &[
+    "set", "unset", "append", "select", "unselect", "delete", "move", "rename", "purge", "clone",
+];
+
+/// One statement: its tokens, span and first line.
+struct Stmt {
+    tokens: Vec<Token>,
+    span: Span,
+    line: usize,
+}
+
+/// Split the file into statements (one per line, except that quoted values may span lines).
+fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>) -> Vec<Stmt> {
+    let text: &str = &file.text;
+    let b = text.as_bytes();
+    let id = file.id;
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut line = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                line += 1;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                i = text[i..].find('\n').map(|e| i + e).unwrap_or(b.len());
+                continue;
+            }
+            _ => {}
+        }
+        let first_line = line;
+        let start = i;
+        let mut tokens = Vec::new();
+        while i < b.len() && b[i] != b'\n' {
+            if matches!(b[i], b' ' | b'\t' | b'\r') {
+                i += 1;
+                continue;
+            }
+            let tstart = i;
+            let mut tok = String::new();
+            while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+                let q = b[i];
+                if q == b'"' || q == b'\'' {
+                    let qline = line;
+                    i += 1;
+                    let mut closed = false;
+                    while i < b.len() {
+                        let c = b[i];
+                        if c == q {
+                            i += 1;
+                            closed = true;
+                            break;
+                        }
+                        if c == b'\\' && q == b'"' && i + 1 < b.len() {
+                            i += 1;
+                        }
+                        if b[i] == b'\n' {
+                            line += 1;
+                        }
+                        let ch = text[i..].chars().next().unwrap_or(' ');
+                        tok.push(ch);
+                        i += ch.len_utf8();
+                    }
+                    if !closed {
+                        issues.push(InputIssue {
+                            span: file.line_span(qline),
+                            message: format!(
+                                "quoted value opened on line {qline} is never closed (truncated file?)"
+                            ),
+                        });
+                    }
+                } else {
+                    let ch = text[i..].chars().next().unwrap_or(' ');
+                    tok.push(ch);
+                    i += ch.len_utf8();
+                }
+            }
+            tokens.push(Token {
+                text: tok,
+                start: tstart,
+                end: i,
+            });
+        }
+        let end = tokens.last().map(|t| t.end).unwrap_or(start);
+        out.push(Stmt {
+            tokens,
+            span: Span::new(id, start, end),
+            line: first_line,
+        });
+    }
+    out
+}
+
+/// Parse a file into the generic tree. Never panics; truncated blocks are closed at the end of
+/// the file and reported as [`InputIssue`]s naming the line that opened them.
+pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
+    let mut tree = Tree::default();
+    let stmts = statements(file, &mut tree.issues);
+    let id = file.id;
+    // Open blocks, innermost last.
+    let mut stack: Vec<Node> = Vec::new();
+    // Blocks opened beyond the depth limit, skipped until closed.
+    let mut skipped = 0usize;
+
+    fn attach(stack: &mut [Node], roots: &mut Vec<Node>, node: Node) {
+        match stack.last_mut() {
+            Some(parent) => parent.children.push(node),
+            None => roots.push(node),
+        }
+    }
+    fn close(stack: &mut Vec<Node>, roots: &mut Vec<Node>, end: Span) {
+        if let Some(mut node) = stack.pop() {
+            node.span = node.head.join(end);
+            attach(stack, roots, node);
+        }
+    }
+
+    for st in stmts {
+        let Some(verb) = st.tokens.first().map(|t| t.text.clone()) else {
+            continue;
+        };
+        let args: Vec<Token> = st.tokens.into_iter().skip(1).collect();
+        let top = stack.last().map(|n| n.kind.clone());
+        if skipped > 0 {
+            match verb.as_str() {
+                "config" | "edit" => skipped += 1,
+                "end" | "next" => skipped -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        match verb.as_str() {
+            "config" | "edit" => {
+                let kind = if verb == "config" {
+                    Kind::Config
+                } else {
+                    Kind::Edit
+                };
+                if kind == Kind::Edit && top != Some(Kind::Config) {
+                    tree.unparsed.push(Unparsed {
+                        span: st.span,
+                        reason: "`edit` outside a `config` block".into(),
+                    });
+                    continue;
+                }
+                if stack.len() >= limits.max_depth {
+                    tree.issues.push(InputIssue {
+                        span: st.span,
+                        message: format!(
+                            "blocks nested deeper than {} levels: this block is skipped",
+                            limits.max_depth
+                        ),
+                    });
+                    skipped = 1;
+                    continue;
+                }
+                stack.push(Node {
+                    kind,
+                    args,
+                    head: st.span,
+                    line: st.line,
+                    span: st.span,
+                    children: Vec::new(),
+                });
+            }
+            "next" => {
+                if top == Some(Kind::Edit) {
+                    close(&mut stack, &mut tree.roots, st.span);
+                } else {
+                    tree.unparsed.push(Unparsed {
+                        span: st.span,
+                        reason: "stray `next` (no open `edit`)".into(),
+                    });
+                }
+            }
+            "end" => match top {
+                Some(Kind::Config) => close(&mut stack, &mut tree.roots, st.span),
+                Some(Kind::Edit) => {
+                    tree.unparsed.push(Unparsed {
+                        span: st.span,
+                        reason: "`end` closes an `edit` that has no `next`".into(),
+                    });
+                    close(&mut stack, &mut tree.roots, st.span);
+                    close(&mut stack, &mut tree.roots, st.span);
+                }
+                _ => tree.unparsed.push(Unparsed {
+                    span: st.span,
+                    reason: "stray `end` (no open `config`)".into(),
+                }),
+            },
+            v if LEAF_VERBS.contains(&v) => {
+                if stack.is_empty() {
+                    tree.unparsed.push(Unparsed {
+                        span: st.span,
+                        reason: format!("`{v}` outside a `config` block"),
+                    });
+                } else if st.span.len() > limits.max_line_len {
+                    tree.unparsed.push(Unparsed {
+                        span: st.span,
+                        reason: format!("statement longer than {} bytes", limits.max_line_len),
+                    });
+                } else {
+                    attach(
+                        &mut stack,
+                        &mut tree.roots,
+                        Node {
+                            kind: Kind::Stmt(verb),
+                            args,
+                            head: st.span,
+                            line: st.line,
+                            span: st.span,
+                            children: Vec::new(),
+                        },
+                    );
+                }
+            }
+            // The value is not echoed: an unrecognised line may be part of a secret.
+            _ => tree.unparsed.push(Unparsed {
+                span: st.span,
+                reason: "unrecognised statement".into(),
+            }),
+        }
+    }
+    // Truncated file: report every block still open, then close it at the end of the file.
+    let eof = Span::new(id, file.text.len(), file.text.len());
+    while let Some(node) = stack.last() {
+        let what = match node.kind {
+            Kind::Config => format!("`config {}` block", node.path()),
+            _ => "`edit` entry".to_string(),
+        };
+        tree.issues.push(InputIssue {
+            span: node.head,
+            message: format!(
+                "{what} opened on line {} is never closed (truncated file?): settings after it are missing",
+                node.line
+            ),
+        });
+        close(&mut stack, &mut tree.roots, eof);
+    }
+    tree
+}
+
+/// The effective value of a key after replaying the statements of an entry.
+#[derive(Clone, Debug)]
+pub struct Value<'t> {
+    pub tokens: Vec<&'t Token>,
+    /// The last statement that set or extended the value.
+    pub span: Span,
+    /// Every statement that contributed, in order.
+    pub lines: Vec<Span>,
+}
+
+impl<'t> Value<'t> {
+    pub fn first(&self) -> &'t str {
+        self.tokens.first().map(|t| t.text.as_str()).unwrap_or("")
+    }
+    pub fn texts(&self) -> Vec<&'t str> {
+        self.tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+    /// `enable`/`disable` as a bool.
+    pub fn enabled(&self) -> bool {
+        self.first().eq_ignore_ascii_case("enable")
+    }
+}
+
+/// Replay `set`/`select` (replace), `append` (extend), `unselect` (remove items) and `unset`
+/// (back to the default) for `key` among leaf statements.
+pub fn value<'t>(stmts: &[&'t Node], key: &str) -> Option<Value<'t>> {
+    let mut cur: Option<Value<'t>> = None;
+    for st in stmts {
+        let Some(verb) = st.verb() else { continue };
+        if st.args.first().map(|t| t.text.as_str()) != Some(key) {
+            continue;
+        }
+        let vals = st.args.iter().skip(1);
+        match verb {
+            "set" | "select" => {
+                cur = Some(Value {
+                    tokens: vals.collect(),
+                    span: st.span,
+                    lines: vec![st.span],
+                })
+            }
+            "append" => match &mut cur {
+                Some(v) => {
+                    v.tokens.extend(vals);
+                    v.span = st.span;
+                    v.lines.push(st.span);
+                }
+                None => {
+                    cur = Some(Value {
+                        tokens: vals.collect(),
+                        span: st.span,
+                        lines: vec![st.span],
+                    })
+                }
+            },
+            "unselect" => {
+                if let Some(v) = &mut cur {
+                    let drop: Vec<&str> = st.args.iter().skip(1).map(|t| t.text.as_str()).collect();
+                    v.tokens.retain(|t| !drop.contains(&t.text.as_str()));
+                    v.lines.push(st.span);
+                }
+            }
+            "unset" => cur = None,
+            _ => {}
+        }
+    }
+    cur
+}
+
+/// An entry of a table (`edit NAME` blocks of one name, merged across repeated `config` blocks:
+/// a later `edit` of an existing name modifies it in place, as the CLI does).
+#[derive(Clone, Debug)]
+pub struct Entry<'t> {
+    pub name: String,
+    /// The first `edit ... next` block of this name.
+    pub span: Span,
+    /// The `edit` line of that block.
+    pub head: Span,
+    /// Leaf statements of every block of this name, in file order.
+    pub stmts: Vec<&'t Node>,
+    /// Nested `config` blocks inside the entry.
+    pub subs: Vec<&'t Node>,
+}
+
+impl<'t> Entry<'t> {
+    pub fn get(&self, key: &str) -> Option<Value<'t>> {
+        value(&self.stmts, key)
+    }
+    pub fn is(&self, key: &str, val: &str) -> bool {
+        self.get(key)
+            .is_some_and(|v| v.first().eq_ignore_ascii_case(val))
+    }
+}
+
+/// The entries of a table, in CLI order, from its `config` blocks (in file order), applying
+/// `delete`, `purge`, `rename A to B` and `move A before|after B`.
+pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry<'t>> {
+    let mut entries: Vec<Entry<'t>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    fn reindex(entries: &[Entry<'_>], index: &mut HashMap<String, usize>) {
+        index.clear();
+        for (i, e) in entries.iter().enumerate() {
+            index.insert(e.name.clone(), i);
+        }
+    }
+    for block in blocks {
+        for child in &block.children {
+            match &child.kind {
+                Kind::Edit => {
+                    let name = child.name().to_string();
+                    let i = match index.get(&name) {
+                        Some(&i) => i,
+                        None => {
+                            entries.push(Entry {
+                                name: name.clone(),
+                                span: child.span,
+                                head: child.head,
+                                stmts: Vec::new(),
+                                subs: Vec::new(),
+                            });
+                            index.insert(name, entries.len() - 1);
+                            entries.len() - 1
+                        }
+                    };
+                    for c in &child.children {
+                        match c.kind {
+                            Kind::Config => entries[i].subs.push(c),
+                            _ => entries[i].stmts.push(c),
+                        }
+                    }
+                }
+                Kind::Stmt(verb) => {
+                    let a: Vec<&str> = child.args.iter().map(|t| t.text.as_str()).collect();
+                    match (verb.as_str(), a.as_slice()) {
+                        ("delete", [name]) => {
+                            entries.retain(|e| e.name != *name);
+                            reindex(&entries, &mut index);
+                        }
+                        ("purge", []) => {
+                            entries.clear();
+                            index.clear();
+                        }
+                        ("rename", [from, "to", to]) => {
+                            if let Some(&i) = index.get(*from) {
+                                entries[i].name = to.to_string();
+                                reindex(&entries, &mut index);
+                            }
+                        }
+                        ("move", [what, pos @ ("before" | "after"), other]) => {
+                            match (index.get(*what).copied(), index.get(*other).copied()) {
+                                (Some(w), Some(_)) => {
+                                    let e = entries.remove(w);
+                                    reindex(&entries, &mut index);
+                                    let o = index.get(*other).copied().unwrap_or(entries.len());
+                                    let at = if *pos == "before" { o } else { o + 1 };
+                                    entries.insert(at.min(entries.len()), e);
+                                    reindex(&entries, &mut index);
+                                }
+                                _ => unparsed.push(Unparsed {
+                                    span: child.span,
+                                    reason: "`move` names an entry that does not exist".into(),
+                                }),
+                            }
+                        }
+                        ("set" | "unset" | "append" | "select" | "unselect", _) => {}
+                        _ => unparsed.push(Unparsed {
+                            span: child.span,
+                            reason: format!("`{verb}` statement not understood here"),
+                        }),
+                    }
+                }
+                Kind::Config => {}
+            }
+        }
+    }
+    entries
+}
+
+/// Leaf statements directly in settings-style blocks (`config system settings` ... `end`).
+pub fn leaves<'t>(blocks: &[&'t Node]) -> Vec<&'t Node> {
+    blocks
+        .iter()
+        .flat_map(|b| b.children.iter())
+        .filter(|c| c.verb().is_some())
+        .collect()
+}
+
+/// The span of the first line of a file (for vendor defaults with nowhere better to point).
+pub fn first_line(file: &SourceFile) -> Span {
+    file.line_span(1)
+}
