@@ -108,7 +108,7 @@ pub fn check(
             );
             if let SettingValue::List(items) = &setting.value {
                 for (name, span) in items.iter().zip(setting.item_spans.iter()) {
-                    f.related.push(related(*span, format!("{name}")));
+                    f.related.push(related(*span, name.clone()));
                 }
             }
             Outcome::with(Status::Fail, vec![f])

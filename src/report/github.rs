@@ -30,7 +30,7 @@ fn level(s: Severity) -> &'static str {
 pub fn render(run: &Run, opts: &Options) -> String {
     let mut active: Vec<_> = run.findings.iter().filter(|f| f.waived.is_none()).collect();
     // Most severe first; the sort is stable so file order is kept within a severity.
-    active.sort_by(|a, b| b.severity.cmp(&a.severity));
+    active.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut counts = std::collections::BTreeMap::new();
     let mut out = String::new();
     let mut left_out = 0;

@@ -38,7 +38,9 @@ fn snippet(run: &Run, span: crate::source::Span) -> String {
     let span = effective_span(&run.store, span);
     let text = crate::redact::redact(&file.text);
     let first = file.line_col(span.start).line;
-    let last = file.line_col(span.end.saturating_sub(1).max(span.start)).line;
+    let last = file
+        .line_col(span.end.saturating_sub(1).max(span.start))
+        .line;
     let from = first.saturating_sub(2).max(1);
     let to = (last + 2).min(file.line_count());
     let mut out = String::new();
@@ -60,11 +62,22 @@ fn snippet(run: &Run, span: crate::source::Span) -> String {
 }
 
 fn chart(run: &Run) -> String {
-    let sevs = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    let sevs = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
     let colors = ["#82071e", "#cf222e", "#bc4c00", "#9a6700", "#0969da"];
     let counts: Vec<usize> = sevs
         .iter()
-        .map(|s| run.findings.iter().filter(|f| f.waived.is_none() && f.severity == *s).count())
+        .map(|s| {
+            run.findings
+                .iter()
+                .filter(|f| f.waived.is_none() && f.severity == *s)
+                .count()
+        })
         .collect();
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
     let mut svg = String::from(
@@ -127,10 +140,20 @@ portaudit {}; packs: {}.</p>",
     o.push_str("</table>\n<h2>Devices and files</h2>\n<table id=\"files\"><tr><th>file</th><th>format</th><th>rules</th><th>pass</th><th>fail</th><th>not evidenced</th><th>uncertain</th></tr>\n");
     for f in &run.files {
         if let Some(why) = &f.skipped {
-            let _ = writeln!(o, "<tr><td>{}</td><td colspan=\"6\" class=\"muted\">skipped: {}</td></tr>", esc(&f.name), esc(why));
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td colspan=\"6\" class=\"muted\">skipped: {}</td></tr>",
+                esc(&f.name),
+                esc(why)
+            );
             continue;
         }
-        let n = |s: Status| run.results.iter().filter(|r| r.file == f.file && r.status == s).count();
+        let n = |s: Status| {
+            run.results
+                .iter()
+                .filter(|r| r.file == f.file && r.status == s)
+                .count()
+        };
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -162,7 +185,13 @@ portaudit {}; packs: {}.</p>",
         );
         for r in &f.related {
             let l = location(&run.store, r.span);
-            let _ = writeln!(o, "<p class=\"muted\">{}:{}: {}</p>", esc(&run.store.get(r.span.file).name), l.line, esc(&r.message));
+            let _ = writeln!(
+                o,
+                "<p class=\"muted\">{}:{}: {}</p>",
+                esc(&run.store.get(r.span.file).name),
+                l.line,
+                esc(&r.message)
+            );
         }
         if let Some(w) = &f.waived {
             let _ = writeln!(o, "<p class=\"muted\">Waived: {}</p>", esc(w));
@@ -171,7 +200,11 @@ portaudit {}; packs: {}.</p>",
             let _ = writeln!(o, "<p><strong>Remediation:</strong> {}</p>", esc(h));
         }
         if !f.references.is_empty() {
-            let _ = writeln!(o, "<p class=\"muted\">References: {}</p>", esc(&f.references.join("; ")));
+            let _ = writeln!(
+                o,
+                "<p class=\"muted\">References: {}</p>",
+                esc(&f.references.join("; "))
+            );
         }
         o.push_str("</div>\n");
     }

@@ -144,7 +144,7 @@ pub fn build(run: &Run) -> Vec<Row> {
 
 /// Sort key that orders `8.3.10` after `8.3.9`.
 fn natural(s: &str) -> Vec<(String, u64)> {
-    s.split(|c: char| c == '.' || c == ' ')
+    s.split(['.', ' '])
         .map(|part| {
             let digits: String = part.chars().filter(|c| c.is_ascii_digit()).collect();
             (
