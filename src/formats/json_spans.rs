@@ -360,6 +360,70 @@ pub fn looks_like_json(text: &str) -> bool {
     )
 }
 
+/// Helpers shared by the cloud formats (AWS, Azure, GCP).
+pub mod cloud {
+    use super::JError;
+    use crate::model::{FeatureState, InputIssue};
+    use crate::sets::{self, AddrSet, PortSet};
+    use crate::source::SourceFile;
+
+    /// Cloud packet filters have no SIP ALG: off, as a property of the platform.
+    pub fn sip_off(file: &SourceFile, what: &str) -> FeatureState {
+        FeatureState {
+            enabled: false,
+            span: file.line_span(1),
+            default: true,
+            reason: format!("{what} have no SIP ALG"),
+            related: Vec::new(),
+        }
+    }
+
+    /// A JSON syntax error as an input issue on its line.
+    pub fn syntax_issue(file: &SourceFile, e: &JError) -> InputIssue {
+        let lc = file.line_col(e.offset);
+        InputIssue {
+            span: file.line_span(lc.line),
+            message: format!("JSON syntax error: {} (file truncated?)", e.message),
+        }
+    }
+
+    /// `22`, `10000-20000`, `*` (any).
+    pub fn port_range(s: &str) -> Option<PortSet> {
+        let s = s.trim();
+        if s == "*" || s.eq_ignore_ascii_case("any") {
+            return Some(PortSet::full());
+        }
+        match s.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (a.trim().parse::<u128>().ok()?, b.trim().parse::<u128>().ok()?);
+                (a <= b && b <= 65535).then(|| PortSet::range(a, b))
+            }
+            None => {
+                let p = s.parse::<u128>().ok()?;
+                (p <= 65535).then(|| PortSet::single(p))
+            }
+        }
+    }
+
+    /// Private and shared address space (RFC 1918, RFC 6598, loopback, link-local, ULA).
+    pub fn private_space() -> AddrSet {
+        [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "fc00::/7",
+            "fe80::/10",
+            "::1/128",
+        ]
+        .iter()
+        .filter_map(|n| sets::parse_net(n))
+        .fold(AddrSet::empty(), |a, b| a.union(&b))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
