@@ -11,9 +11,7 @@
 
 use crate::formats::json_spans::{self, cloud, JVal};
 use crate::formats::Limits;
-use crate::model::{
-    Action, Chain, ChainDefault, Config, Entry, Format, Hook, Rule, Unparsed,
-};
+use crate::model::{Action, Chain, ChainDefault, Config, Entry, Format, Hook, Rule, Unparsed};
 use crate::sets::{self, proto, AddrSet, PortSet, ProtoSet, Space};
 use crate::source::{SourceFile, Span};
 
@@ -56,7 +54,13 @@ impl P<'_> {
     }
 
     /// Protocol and destination port spaces of a permission or NACL entry.
-    fn service(&mut self, protos: &str, from: Option<i64>, to: Option<i64>, at: Span) -> (Space, Vec<String>) {
+    fn service(
+        &mut self,
+        protos: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+        at: Span,
+    ) -> (Space, Vec<String>) {
         let mut s = Space::all();
         let mut unmodeled = Vec::new();
         match protocol(protos) {
@@ -104,7 +108,12 @@ impl P<'_> {
             let list = sg.get(key);
             let dir = if inbound { "inbound" } else { "outbound" };
             let mut rules = Vec::new();
-            for (i, perm) in list.and_then(|l| l.as_arr()).unwrap_or(&[]).iter().enumerate() {
+            for (i, perm) in list
+                .and_then(|l| l.as_arr())
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
                 let at = self.span(perm);
                 let rname = format!("{label} {dir} rule {}", i + 1);
                 let (svc, unm) = self.service(
@@ -150,15 +159,16 @@ impl P<'_> {
                         Self::text(g.get("GroupId"))
                     ));
                 }
-                for p in perm.get("PrefixListIds").and_then(|v| v.as_arr()).unwrap_or(&[]) {
+                for p in perm
+                    .get("PrefixListIds")
+                    .and_then(|v| v.as_arr())
+                    .unwrap_or(&[])
+                {
                     refs.push(format!("prefix list {}", Self::text(p.get("PrefixListId"))));
                 }
                 if !refs.is_empty() {
-                    let mut r = Rule::new(
-                        format!("{rname} ({})", refs.join(", ")),
-                        at,
-                        Action::Allow,
-                    );
+                    let mut r =
+                        Rule::new(format!("{rname} ({})", refs.join(", ")), at, Action::Allow);
                     r.matches = vec![svc];
                     r.unmodeled = unm;
                     r.unmodeled.extend(refs);
@@ -204,21 +214,32 @@ impl P<'_> {
             let mut list: Vec<(i64, &JVal)> = entries
                 .iter()
                 .filter(|e| e.get("Egress").and_then(|v| v.as_bool()).unwrap_or(false) == egress)
-                .map(|e| (e.get("RuleNumber").and_then(|v| v.as_i64()).unwrap_or(i64::MAX), e))
+                .map(|e| {
+                    (
+                        e.get("RuleNumber")
+                            .and_then(|v| v.as_i64())
+                            .unwrap_or(i64::MAX),
+                        e,
+                    )
+                })
                 .collect();
             list.sort_by_key(|(n, _)| *n);
             let mut rules = Vec::new();
-            let mut default_span = acl
-                .get("Entries")
-                .map(|v| self.span(v))
-                .unwrap_or(acl_span);
+            let mut default_span = acl.get("Entries").map(|v| self.span(v)).unwrap_or(acl_span);
             for (n, e) in list {
                 let at = self.span(e);
-                let number = if n == 32767 { "*".to_string() } else { n.to_string() };
+                let number = if n == 32767 {
+                    "*".to_string()
+                } else {
+                    n.to_string()
+                };
                 if n == 32767 {
                     default_span = at;
                 }
-                let action = match Self::text(e.get("RuleAction")).to_ascii_lowercase().as_str() {
+                let action = match Self::text(e.get("RuleAction"))
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
                     "allow" => Action::Allow,
                     "deny" => Action::Deny,
                     other => Action::Unknown(format!("RuleAction {other}")),
@@ -364,9 +385,15 @@ mod tests {
         assert_eq!(r.matches[0].proto, ProtoSet::single(proto::UDP));
         assert!(f.slice(r.span).starts_with('{') && f.slice(r.span).contains("10000"));
         // IPv4 and IPv6 ranges of one permission
-        assert!(r.matches[0].src.contains(sets::addr_value("2001:db8::1".parse().unwrap())));
+        assert!(r.matches[0]
+            .src
+            .contains(sets::addr_value("2001:db8::1".parse().unwrap())));
         // source security group: kept as an unmodeled rule over any source
-        let g = ch.rules.iter().find(|r| r.name.contains("security group")).unwrap();
+        let g = ch
+            .rules
+            .iter()
+            .find(|r| r.name.contains("security group"))
+            .unwrap();
         assert!(g.unmodeled.iter().any(|u| u.contains("sg-0mgmt")));
         assert!(g.matches[0].src.is_full());
         // entries: inbound chain on Input and Forward, outbound on Output
@@ -379,9 +406,18 @@ mod tests {
             .collect();
         assert_eq!(
             hooks,
-            vec![(Hook::Input, vec![0]), (Hook::Forward, vec![0]), (Hook::Output, vec![1])]
+            vec![
+                (Hook::Input, vec![0]),
+                (Hook::Forward, vec![0]),
+                (Hook::Output, vec![1])
+            ]
         );
-        let parts = classify(&c.filter, &c.filter.entries[1], &[udp(5000, 30000, "198.51.100.1/32")], 8);
+        let parts = classify(
+            &c.filter,
+            &c.filter.entries[1],
+            &[udp(5000, 30000, "198.51.100.1/32")],
+            8,
+        );
         assert_eq!(allowed(&parts), PortSet::range(10000, 20000));
         let s = c.features.sip_alg.as_ref().unwrap();
         assert!(!s.enabled && s.default && s.reason.contains("no SIP ALG"));

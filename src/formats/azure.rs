@@ -56,7 +56,9 @@ fn strs(v: Option<&JVal>) -> Vec<String> {
 }
 
 fn field<'a>(r: &'a JVal, k: &str) -> Option<&'a JVal> {
-    r.get("properties").and_then(|p| p.get(k)).or_else(|| r.get(k))
+    r.get("properties")
+        .and_then(|p| p.get(k))
+        .or_else(|| r.get(k))
 }
 
 fn both(r: &JVal, single: &str, plural: &str) -> Vec<String> {
@@ -66,30 +68,35 @@ fn both(r: &JVal, single: &str, plural: &str) -> Vec<String> {
 }
 
 fn read_rule(r: &JVal, span: Span, is_default: bool) -> R {
-    let asgs: Vec<String> = ["sourceApplicationSecurityGroups", "destinationApplicationSecurityGroups"]
-        .iter()
-        .flat_map(|k| {
-            field(r, k)
-                .and_then(|v| v.as_arr())
-                .unwrap_or(&[])
-                .iter()
-                .map(|g| {
-                    g.get("id")
-                        .and_then(|x| x.as_str())
-                        .and_then(|s| s.rsplit('/').next())
-                        .unwrap_or("?")
-                        .to_string()
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let asgs: Vec<String> = [
+        "sourceApplicationSecurityGroups",
+        "destinationApplicationSecurityGroups",
+    ]
+    .iter()
+    .flat_map(|k| {
+        field(r, k)
+            .and_then(|v| v.as_arr())
+            .unwrap_or(&[])
+            .iter()
+            .map(|g| {
+                g.get("id")
+                    .and_then(|x| x.as_str())
+                    .and_then(|s| s.rsplit('/').next())
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    })
+    .collect();
     R {
         name: r
             .get("name")
             .and_then(|v| v.as_text())
             .unwrap_or_else(|| "(unnamed rule)".into()),
         span,
-        priority: field(r, "priority").and_then(|v| v.as_i64()).unwrap_or(i64::MAX),
+        priority: field(r, "priority")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(i64::MAX),
         inbound: !field(r, "direction")
             .and_then(|v| v.as_str())
             .is_some_and(|d| d.eq_ignore_ascii_case("outbound")),
@@ -127,10 +134,31 @@ fn builtin_defaults(span: Span) -> Vec<R> {
         is_default: true,
     };
     vec![
-        mk("AllowVnetInBound", 65000, true, true, "VirtualNetwork", "VirtualNetwork"),
-        mk("AllowAzureLoadBalancerInBound", 65001, true, true, "AzureLoadBalancer", "*"),
+        mk(
+            "AllowVnetInBound",
+            65000,
+            true,
+            true,
+            "VirtualNetwork",
+            "VirtualNetwork",
+        ),
+        mk(
+            "AllowAzureLoadBalancerInBound",
+            65001,
+            true,
+            true,
+            "AzureLoadBalancer",
+            "*",
+        ),
         mk("DenyAllInBound", 65500, true, false, "*", "*"),
-        mk("AllowVnetOutBound", 65000, false, true, "VirtualNetwork", "VirtualNetwork"),
+        mk(
+            "AllowVnetOutBound",
+            65000,
+            false,
+            true,
+            "VirtualNetwork",
+            "VirtualNetwork",
+        ),
         mk("AllowInternetOutBound", 65001, false, true, "*", "Internet"),
         mk("DenyAllOutBound", 65500, false, false, "*", "*"),
     ]
@@ -154,7 +182,9 @@ fn addrs(list: &[String], unmodeled: &mut Vec<String>, bad: &mut Vec<String>) ->
         match sets::parse_net(t) {
             Some(n) => out = out.union(&n),
             None => {
-                let is_tag = t.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+                let is_tag = t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
                 if is_tag {
                     unmodeled.push(format!("service tag {t}"));
                 } else {
@@ -305,9 +335,9 @@ impl P<'_> {
             JKind::Obj(_) => {
                 let is_nsg = field(v, "securityRules").is_some()
                     || field(v, "defaultSecurityRules").is_some()
-                    || v.get("type")
-                        .and_then(|t| t.as_str())
-                        .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups"));
+                    || v.get("type").and_then(|t| t.as_str()).is_some_and(|t| {
+                        t.eq_ignore_ascii_case("Microsoft.Network/networkSecurityGroups")
+                    });
                 if is_nsg {
                     self.nsg(v);
                 } else {
@@ -392,15 +422,25 @@ mod tests {
         );
         assert!(f.slice(ch.rules[0].span).contains("\"DenyMediaLow\""));
         assert_eq!(ch.default.span, ch.rules[4].span);
-        assert!(ch.rules[2].unmodeled.iter().any(|u| u.contains("VirtualNetwork")));
+        assert!(ch.rules[2]
+            .unmodeled
+            .iter()
+            .any(|u| u.contains("VirtualNetwork")));
         // destinationPortRanges list
         assert_eq!(
             ch.rules[1].matches[0].dport,
             PortSet::range(10000, 20000).union(&PortSet::single(5060))
         );
         // Internet = public space
-        assert!(!ch.rules[1].matches[0].src.contains(sets::addr_value("10.1.1.1".parse().unwrap())));
-        let parts = classify(&c.filter, &c.filter.entries[1], &[udp(10000, 20000, "198.51.100.1/32")], 8);
+        assert!(!ch.rules[1].matches[0]
+            .src
+            .contains(sets::addr_value("10.1.1.1".parse().unwrap())));
+        let parts = classify(
+            &c.filter,
+            &c.filter.entries[1],
+            &[udp(10000, 20000, "198.51.100.1/32")],
+            8,
+        );
         let allowed = parts
             .iter()
             .filter(|p| p.fate == Fate::Allow)
@@ -429,7 +469,9 @@ mod tests {
         let inb = &c.filter.chains[0];
         assert_eq!(inb.rules.len(), 4);
         assert_eq!(inb.rules[0].matches[0].dport, PortSet::single(22));
-        assert!(inb.rules[3].name.starts_with("DenyAllInBound (Azure default rule"));
+        assert!(inb.rules[3]
+            .name
+            .starts_with("DenyAllInBound (Azure default rule"));
         assert_eq!(inb.rules[3].action, Action::Deny);
         let out = &c.filter.chains[1];
         assert_eq!(out.name, "cli-nsg outbound");
@@ -452,7 +494,10 @@ mod tests {
             let c = parse(&f, &Limits::default());
             assert!(c.errors.is_empty() && c.rule_count() > 0, "{p:?}");
             // DenySSHFromVm3ToVm2 (priority 5) comes first, singular + plural port keys.
-            assert_eq!(c.filter.chains[0].rules[0].matches[0].dport, PortSet::single(22));
+            assert_eq!(
+                c.filter.chains[0].rules[0].matches[0].dport,
+                PortSet::single(22)
+            );
         }
     }
 }

@@ -299,17 +299,26 @@ mod tests {
             ]
         );
         assert!(!ch.rules[2].enabled);
-        assert!(ch.rules[3].unmodeled.iter().any(|u| u.contains("target tags")));
+        assert!(ch.rules[3]
+            .unmodeled
+            .iter()
+            .any(|u| u.contains("target tags")));
         assert!(f.slice(ch.rules[0].span).contains("\"deny-media-low\""));
         assert_eq!(ch.default.action, Action::Deny);
         assert!(ch.default.implicit);
         let eg = &c.filter.chains[1];
         assert_eq!(eg.default.action, Action::Allow);
-        assert_eq!(eg.rules[0].matches[0].dst, sets::parse_net("192.0.2.0/24").unwrap());
+        assert_eq!(
+            eg.rules[0].matches[0].dst,
+            sets::parse_net("192.0.2.0/24").unwrap()
+        );
         let parts = classify(
             &c.filter,
             &c.filter.entries[0],
-            &[udp(10000, 20000, "198.51.100.1/32"), udp(5060, 5060, "198.51.100.1/32")],
+            &[
+                udp(10000, 20000, "198.51.100.1/32"),
+                udp(5060, 5060, "198.51.100.1/32"),
+            ],
             8,
         );
         let allowed = parts
@@ -341,12 +350,17 @@ mod tests {
             assert!(c.errors.is_empty() && c.rule_count() > 0, "{p:?}");
         }
         // items form with the API kind
-        let f = src(r#"{"kind": "compute#firewallList", "items": [{"kind": "compute#firewall", "name": "x",
+        let f = src(
+            r#"{"kind": "compute#firewallList", "items": [{"kind": "compute#firewall", "name": "x",
             "network": "projects/p/global/networks/n1", "direction": "INGRESS", "priority": 10,
-            "sourceRanges": ["0.0.0.0/0"], "allowed": [{"IPProtocol": "17", "ports": ["5060"]}]}]}"#);
+            "sourceRanges": ["0.0.0.0/0"], "allowed": [{"IPProtocol": "17", "ports": ["5060"]}]}]}"#,
+        );
         assert_eq!(detect(&f), Format::Gcp);
         let c = parse(&f, &Limits::default());
         assert_eq!(c.filter.chains[0].name, "network n1 ingress");
-        assert_eq!(c.filter.chains[0].rules[0].matches[0].proto, ProtoSet::single(proto::UDP));
+        assert_eq!(
+            c.filter.chains[0].rules[0].matches[0].proto,
+            ProtoSet::single(proto::UDP)
+        );
     }
 }

@@ -395,7 +395,10 @@ pub mod cloud {
         }
         match s.split_once('-') {
             Some((a, b)) => {
-                let (a, b) = (a.trim().parse::<u128>().ok()?, b.trim().parse::<u128>().ok()?);
+                let (a, b) = (
+                    a.trim().parse::<u128>().ok()?,
+                    b.trim().parse::<u128>().ok()?,
+                );
                 (a <= b && b <= 65535).then(|| PortSet::range(a, b))
             }
             None => {

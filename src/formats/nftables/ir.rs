@@ -29,6 +29,9 @@ pub enum Left {
     Iif,
     Oif,
     CtState,
+    /// `tcp flags ...` evaluated on the first packet of a new connection (a SYN): `Some(true)`
+    /// when it matches it, `Some(false)` when it cannot, `None` when not understood.
+    TcpFlags(Option<bool>, String),
     /// Anything else: kept as text, unmodeled.
     Other(String),
 }
@@ -208,4 +211,82 @@ pub fn val_from_word(w: &str) -> Val {
         }
     }
     Val::One(w.to_string())
+}
+
+const TCP_FLAGS: &[(&str, u32)] = &[
+    ("fin", 1),
+    ("syn", 2),
+    ("rst", 4),
+    ("psh", 8),
+    ("ack", 16),
+    ("urg", 32),
+    ("ecn", 64),
+    ("cwr", 128),
+];
+
+/// A set of TCP flags written as `syn`, `fin|syn`, `(fin | syn)`, `syn,ack`, `0x02`.
+pub fn tcp_flag_bits(s: &str) -> Option<u32> {
+    let t: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+        .collect();
+    if t.is_empty() {
+        return None;
+    }
+    let mut bits = 0;
+    for part in t.split(['|', ',']) {
+        if let Some(h) = part.strip_prefix("0x") {
+            bits |= u32::from_str_radix(h, 16).ok()?;
+        } else if let Ok(n) = part.parse::<u32>() {
+            bits |= n;
+        } else {
+            bits |= TCP_FLAGS.iter().find(|(n, _)| *n == part)?.1;
+        }
+    }
+    Some(bits)
+}
+
+/// Whether a `tcp flags` match (the text after `tcp flags`) matches a bare SYN.
+pub fn tcp_flags_match_syn(expr: &str) -> Option<bool> {
+    const SYN: u32 = 2;
+    let e: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+    let cmp = |masked: u32, op: &str, v: u32| -> Option<bool> {
+        Some(match op {
+            "==" => masked == v,
+            "!=" => masked != v,
+            "<" => masked < v,
+            ">" => masked > v,
+            "<=" => masked <= v,
+            ">=" => masked >= v,
+            _ => return None,
+        })
+    };
+    let split_op = |s: &str| -> Option<(String, String, String)> {
+        for op in ["==", "!=", "<=", ">=", "<", ">"] {
+            if let Some(i) = s.find(op) {
+                return Some((
+                    s[..i].to_string(),
+                    op.to_string(),
+                    s[i + op.len()..].to_string(),
+                ));
+            }
+        }
+        None
+    };
+    if let Some((v, m)) = e.split_once('/') {
+        let (v, m) = (tcp_flag_bits(v)?, tcp_flag_bits(m)?);
+        return Some(SYN & m == v);
+    }
+    if let Some(rest) = e.strip_prefix('&') {
+        let (m, op, v) = split_op(rest)?;
+        return cmp(SYN & tcp_flag_bits(&m)?, &op, tcp_flag_bits(&v)?);
+    }
+    if let Some((l, op, v)) = split_op(&e) {
+        if l.is_empty() {
+            return cmp(SYN, &op, tcp_flag_bits(&v)?);
+        }
+        return None;
+    }
+    // `tcp flags syn` / `tcp flags { syn, ack }`: any of the flags is set.
+    Some(SYN & tcp_flag_bits(e.trim_matches(|c| c == '{' || c == '}'))? != 0)
 }

@@ -161,6 +161,55 @@ fn strings_in(v: &JVal, out: &mut Vec<String>) {
     }
 }
 
+fn is_flags_payload(v: &JVal) -> bool {
+    v.get("payload").is_some_and(|p| {
+        p.get("protocol").and_then(|x| x.as_str()) == Some("tcp")
+            && p.get("field").and_then(|x| x.as_str()) == Some("flags")
+    })
+}
+
+fn is_tcp_flags(left: Option<&JVal>) -> bool {
+    let Some(l) = left else { return false };
+    is_flags_payload(l)
+        || l.get("&")
+            .and_then(|a| a.as_arr())
+            .and_then(|a| a.first())
+            .is_some_and(is_flags_payload)
+}
+
+fn flag_bits(v: &JVal) -> Option<u32> {
+    let mut names = Vec::new();
+    match &v.kind {
+        JKind::Num(n) => return n.parse().ok(),
+        _ => strings_in(v, &mut names),
+    }
+    tcp_flag_bits(&names.join("|"))
+}
+
+/// Evaluate a JSON `tcp flags` match on a bare SYN.
+fn json_tcp_flags(m: &JVal) -> Option<bool> {
+    const SYN: u32 = 2;
+    let left = m.get("left")?;
+    let mask = match left.get("&").and_then(|a| a.as_arr()) {
+        Some([_, mask]) => Some(flag_bits(mask)?),
+        Some(_) => return None,
+        None => None,
+    };
+    let right = flag_bits(m.get("right")?)?;
+    let op = m.get("op").and_then(|x| x.as_str()).unwrap_or("==");
+    let masked = SYN & mask.unwrap_or(u32::MAX);
+    Some(match op {
+        "in" => masked & right != 0,
+        "==" => masked == right,
+        "!=" => masked != right,
+        "<" => masked < right,
+        ">" => masked > right,
+        "<=" => masked <= right,
+        ">=" => masked >= right,
+        _ => return None,
+    })
+}
+
 const STATEMENTS: &[&str] = &[
     "counter",
     "log",
@@ -212,6 +261,16 @@ impl J {
                 continue;
             }
             match k {
+                "match" if is_tcp_flags(v.get("left")) => {
+                    out.exprs.push(Expr::Match {
+                        left: Left::TcpFlags(
+                            json_tcp_flags(v),
+                            format!("tcp flags {}", compact(v)),
+                        ),
+                        op: Op::Eq,
+                        vals: Vec::new(),
+                    });
+                }
                 "match" => {
                     let op = s(v.get("op"));
                     let op =

@@ -183,6 +183,7 @@ fn left_text(l: &Left) -> String {
         Left::Iif => "iifname".into(),
         Left::Oif => "oifname".into(),
         Left::CtState => "ct state".into(),
+        Left::TcpFlags(_, t) => t.clone(),
         Left::Other(t) => t.clone(),
     }
 }
@@ -447,6 +448,15 @@ impl Builder<'_> {
                     }
                 }
             }
+            Left::TcpFlags(m, text) => {
+                space.proto = ProtoSet::single(proto::TCP);
+                match m {
+                    // The first packet of a new connection is a bare SYN.
+                    Some(true) => {}
+                    Some(false) => established_only = true,
+                    None => unmodeled.push(text.clone()),
+                }
+            }
             Left::Other(_) => unmodeled.push(shown.clone()),
         }
         Cons {
@@ -488,7 +498,7 @@ impl Builder<'_> {
         let mut unmodeled = Vec::new();
         let mut est = false;
         let mut verdict: Option<&Verdict> = None;
-        let mut vmaps: Vec<(&Left, Vec<(Vec<Val>, Verdict)>)> = Vec::new();
+        let mut vmaps: Vec<(&Left, VmapElems)> = Vec::new();
         for e in &r.exprs {
             match e {
                 Expr::Match { left, op, vals } => {
@@ -579,6 +589,9 @@ impl Builder<'_> {
         out
     }
 }
+
+/// Elements of a verdict map: key values and verdict.
+type VmapElems = Vec<(Vec<Val>, Verdict)>;
 
 fn verdict_text(v: &Verdict) -> String {
     match v {

@@ -376,3 +376,27 @@ fn fw4_corpus_semantics() {
         ]
     );
 }
+
+#[test]
+fn tcp_flags_on_a_new_connection() {
+    assert_eq!(ir::tcp_flags_match_syn("syn"), Some(true));
+    assert_eq!(ir::tcp_flags_match_syn("!= syn"), Some(false));
+    assert_eq!(
+        ir::tcp_flags_match_syn("& (fin|syn) == (fin|syn)"),
+        Some(false)
+    );
+    assert_eq!(
+        ir::tcp_flags_match_syn("& (fin | syn | rst | ack) == syn"),
+        Some(true)
+    );
+    assert_eq!(
+        ir::tcp_flags_match_syn("& (fin|syn|rst|psh|ack|urg) < (fin)"),
+        Some(false)
+    );
+    assert_eq!(ir::tcp_flags_match_syn("syn / syn , fin , rst"), Some(true));
+    let (_, c) = cfg("table inet t {\n chain c {\n  type filter hook input priority 0;\n  tcp flags != syn ct state new drop\n  ct status dnat accept\n }\n}\n");
+    let (_, ch) = chain(&c, "c");
+    assert!(ch.rules[0].established_only);
+    assert_eq!(ch.rules[1].action, Action::Allow);
+    assert!(ch.rules[1].unmodeled[0].starts_with("ct status dnat"));
+}

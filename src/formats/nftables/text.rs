@@ -628,14 +628,13 @@ impl Parser<'_> {
                 Next::Stmt(st) => {
                     let w0 = st.toks[0].text.as_str();
                     match w0 {
-                        "flags" => {
+                        "flags"
                             if st
                                 .toks
                                 .iter()
-                                .any(|t| matches!(t.text.as_str(), "dynamic" | "timeout"))
-                            {
-                                set.dynamic = true;
-                            }
+                                .any(|t| matches!(t.text.as_str(), "dynamic" | "timeout")) =>
+                        {
+                            set.dynamic = true;
                         }
                         "timeout" => set.dynamic = true,
                         "elements" => {
@@ -778,6 +777,18 @@ impl Parser<'_> {
                 "ct" if word(i + 1) == "state" => Some((Left::CtState, 2)),
                 _ => None,
             };
+            if w == "tcp" && word(i + 1) == "flags" {
+                let k = skip_to_kw(&its, i + 2, &is_kw);
+                let expr = chunk_text(i + 2, k);
+                let text = chunk_text(start, k);
+                r.exprs.push(Expr::Match {
+                    left: Left::TcpFlags(tcp_flags_match_syn(&expr), text),
+                    op: Op::Eq,
+                    vals: Vec::new(),
+                });
+                i = k;
+                continue;
+            }
             if let Some((left, used)) = left {
                 if word(i + used) == "set" {
                     // `meta ... set` style statement on a known field.
@@ -870,11 +881,8 @@ impl Parser<'_> {
                 }
                 "counter" => {
                     i += 1;
-                    loop {
-                        match word(i) {
-                            "packets" | "bytes" | "name" => i += 2,
-                            _ => break,
-                        }
+                    while let "packets" | "bytes" | "name" = word(i) {
+                        i += 2;
                     }
                     if let Some(Item::Str(_)) = its.get(i) {
                         i += 1;
@@ -916,7 +924,12 @@ impl Parser<'_> {
                 "masquerade" | "snat" | "dnat" | "redirect" | "tproxy" => {
                     // NAT statements take the rest of the rule (addresses, maps, flags).
                     i += 1;
-                    while i < its.len() && word(i) != "comment" {
+                    while i < its.len()
+                        && !matches!(
+                            word(i),
+                            "comment" | "accept" | "drop" | "reject" | "return" | "jump" | "goto"
+                        )
+                    {
                         i += 1;
                     }
                     r.exprs.push(Expr::Stmt);
@@ -924,8 +937,16 @@ impl Parser<'_> {
                 _ => {
                     // A statement (`... set ...`, notrack, flow offload) or an unknown match.
                     // Selector prefixes (`meta mark`, `ip dscp`) take their field word too.
+                    // Their value follows (`ct status dnat`, `ip dscp 0x0`) unless it is a `set`.
                     let from = if UNMODELED_MATCHES.contains(&w) {
-                        i + 2
+                        let mut f = i + 2;
+                        if Op::from_text(word(f)).is_some() {
+                            f += 1;
+                        }
+                        if word(f) != "set" {
+                            f += 1;
+                        }
+                        f
                     } else {
                         i + 1
                     };
