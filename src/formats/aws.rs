@@ -16,7 +16,7 @@ use crate::sets::{self, proto, AddrSet, PortSet, ProtoSet, Space};
 use crate::source::{SourceFile, Span};
 
 pub fn sniff(_name: &str, text: &str) -> u8 {
-    if !json_spans::looks_like_json(text) {
+    if !json_spans::looks_like_json(text) || json_spans::foreign_json(text) {
         return 0;
     }
     if text.contains("\"SecurityGroups\"")
@@ -244,11 +244,15 @@ impl P<'_> {
                     "deny" => Action::Deny,
                     other => Action::Unknown(format!("RuleAction {other}")),
                 };
-                let pr = e.get("PortRange");
+                // Ports for tcp/udp; ICMP entries carry IcmpTypeCode instead.
+                let (pr, lo, hi) = match e.get("IcmpTypeCode") {
+                    Some(icmp) if e.get("PortRange").is_none() => (Some(icmp), "Type", "Code"),
+                    _ => (e.get("PortRange"), "From", "To"),
+                };
                 let (mut s, unm) = self.service(
                     &Self::text(e.get("Protocol")),
-                    pr.and_then(|p| p.get("From")).and_then(|v| v.as_i64()),
-                    pr.and_then(|p| p.get("To")).and_then(|v| v.as_i64()),
+                    pr.and_then(|p| p.get(lo)).and_then(|v| v.as_i64()),
+                    pr.and_then(|p| p.get(hi)).and_then(|v| v.as_i64()),
                     at,
                 );
                 let cidr = e

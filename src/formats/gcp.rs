@@ -14,7 +14,7 @@ use crate::sets::{self, proto, AddrSet, PortSet, ProtoSet, Space};
 use crate::source::{SourceFile, Span};
 
 pub fn sniff(_name: &str, text: &str) -> u8 {
-    if !json_spans::looks_like_json(text) {
+    if !json_spans::looks_like_json(text) || json_spans::foreign_json(text) {
         return 0;
     }
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();

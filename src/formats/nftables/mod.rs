@@ -33,6 +33,9 @@ use crate::source::{SourceFile, Span};
 /// Recognise nftables text or JSON.
 pub fn sniff(_name: &str, text: &str) -> u8 {
     if super::json_spans::looks_like_json(text) {
+        if super::json_spans::foreign_json(text) {
+            return 0;
+        }
         let head: String = text.chars().take(512).collect();
         let compact: String = head.chars().filter(|c| !c.is_whitespace()).collect();
         if compact.starts_with("{\"nftables\":") {
@@ -733,14 +736,69 @@ fn build(file: &SourceFile, rs: Ruleset) -> Config {
     cfg
 }
 
+/// Chains a packet can reach: base chains (any type) and the chains they jump or go to.
+fn reachable_chains(rs: &Ruleset) -> Vec<bool> {
+    let mut seen: Vec<bool> = rs
+        .chains
+        .iter()
+        .map(|c| c.base.as_ref().is_some_and(|b| !b.hook.is_empty()))
+        .collect();
+    let mut todo: Vec<usize> = (0..rs.chains.len()).filter(|&i| seen[i]).collect();
+    while let Some(i) = todo.pop() {
+        let c = &rs.chains[i];
+        let mut targets = Vec::new();
+        for r in &c.rules {
+            for e in &r.exprs {
+                match e {
+                    Expr::Verdict(Verdict::Jump(t) | Verdict::Goto(t)) => targets.push(t.clone()),
+                    Expr::Vmap { elems, map_ref, .. } => {
+                        for (_, v) in elems {
+                            if let Verdict::Jump(t) | Verdict::Goto(t) = v {
+                                targets.push(t.clone());
+                            }
+                        }
+                        if let Some(m) = map_ref {
+                            for s in rs.sets.iter().filter(|s| {
+                                &s.name == m && s.family == c.family && s.table == c.table
+                            }) {
+                                for (_, v) in &s.map_elems {
+                                    if let Some(Verdict::Jump(t) | Verdict::Goto(t)) = v {
+                                        targets.push(t.clone());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for t in targets {
+            if let Some(j) = rs
+                .chains
+                .iter()
+                .position(|x| x.family == c.family && x.table == c.table && x.name == t)
+            {
+                if !seen[j] {
+                    seen[j] = true;
+                    todo.push(j);
+                }
+            }
+        }
+    }
+    seen
+}
+
 fn sip_helper(file: &SourceFile, rs: &Ruleset) -> FeatureState {
     let sip: Vec<&HelperIr> = rs
         .helpers
         .iter()
         .filter(|h| h.typ.eq_ignore_ascii_case("sip"))
         .collect();
+    let reachable = reachable_chains(rs);
     let mut assigned: Vec<(&ChainIr, &RuleIr, &HelperIr)> = Vec::new();
-    for c in &rs.chains {
+    let mut unreached: Option<(&ChainIr, &RuleIr)> = None;
+    for (ci, c) in rs.chains.iter().enumerate() {
         for r in &c.rules {
             for e in &r.exprs {
                 if let Expr::HelperSet(names) = e {
@@ -749,8 +807,10 @@ fn sip_helper(file: &SourceFile, rs: &Ruleset) -> FeatureState {
                             .find(|h| h.family == c.family && h.table == c.table && &h.name == n)
                             .or_else(|| sip.iter().find(|h| &h.name == n))
                     });
-                    if let Some(h) = found {
-                        assigned.push((c, r, h));
+                    match found {
+                        Some(h) if reachable[ci] => assigned.push((c, r, h)),
+                        Some(_) => unreached = unreached.or(Some((c, r))),
+                        None => {}
                     }
                 }
             }
@@ -777,6 +837,18 @@ fn sip_helper(file: &SourceFile, rs: &Ruleset) -> FeatureState {
                 c.family, c.table, c.name, h.name
             ),
             related,
+        };
+    }
+    if let Some((c, r)) = unreached {
+        return FeatureState {
+            enabled: false,
+            span: r.span,
+            default: false,
+            reason: format!(
+                "the SIP helper is assigned only in chain {} {} {}, which no base chain jumps to, so no packet reaches that rule",
+                c.family, c.table, c.name
+            ),
+            related: sip.iter().map(|h| (h.span, format!("ct helper \"{}\" of type \"sip\"", h.name))).collect(),
         };
     }
     if let Some(h) = sip.first() {

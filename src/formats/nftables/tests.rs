@@ -400,3 +400,39 @@ fn tcp_flags_on_a_new_connection() {
     assert_eq!(ch.rules[1].action, Action::Allow);
     assert!(ch.rules[1].unmodeled[0].starts_with("ct status dnat"));
 }
+
+#[test]
+fn sip_helper_assigned_in_unreachable_chain_is_off() {
+    let (f, c) = cfg("table inet t {\n ct helper sip {\n  type \"sip\" protocol udp;\n }\n chain orphan {\n  udp dport 5060 ct helper set \"sip\"\n }\n chain i {\n  type filter hook prerouting priority 0;\n }\n}\n");
+    let s = c.features.sip_alg.as_ref().unwrap();
+    assert!(!s.enabled && !s.default);
+    assert!(s.reason.contains("no base chain jumps to"));
+    assert_eq!(f.slice(s.span), "udp dport 5060 ct helper set \"sip\"");
+}
+
+#[test]
+fn script_add_rule_commands() {
+    let (_, c) = cfg("add table inet t\nadd chain inet t input { type filter hook input priority 0; policy drop; }\nadd rule inet t input udp dport 5060 accept\ninsert rule inet t input tcp dport 22 drop\n");
+    let (_, ch) = chain(&c, "input");
+    assert_eq!(ch.default.action, Action::Deny);
+    assert_eq!(ch.rules.len(), 2);
+    assert_eq!(ch.rules[0].action, Action::Deny);
+    assert_eq!(ch.rules[1].matches[0].dport, PortSet::single(5060));
+    assert_eq!(entry(&c, Hook::Input).stages.len(), 1);
+}
+
+#[test]
+fn other_vendors_json_is_not_nftables() {
+    assert_eq!(
+        sniff(
+            "x.json",
+            "{\"kind\": \"ucontact-settings\", \"nftables\": 1}"
+        ),
+        0
+    );
+    assert_eq!(
+        sniff("x.json", "{\"rulebase\": [], \"objects-dictionary\": []}"),
+        0
+    );
+    assert_eq!(sniff("x.conf", "config firewall policy\n    edit 1\n"), 0);
+}
