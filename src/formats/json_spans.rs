@@ -462,3 +462,46 @@ mod tests {
         assert_eq!(parse("\"\\u00e9\"", 8).unwrap().as_str(), Some("é"));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use crate::formats::{aws, azure, gcp, nftables, Limits};
+    use crate::source::{Encoding, FileId, SourceFile};
+
+    /// Every prefix of every fixture of the four formats parses without panic.
+    #[test]
+    fn truncated_fixtures_never_panic() {
+        let root = format!("{}/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let parsers: [fn(&SourceFile, &Limits) -> crate::model::Config; 4] =
+            [nftables::parse, aws::parse, azure::parse, gcp::parse];
+        for fmt in ["nftables", "aws", "azure", "gcp"] {
+            for sub in ["", "corpus"] {
+                let dir = format!("{root}/{fmt}/{sub}");
+                for e in std::fs::read_dir(&dir).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_dir() || p.extension().is_some_and(|x| x == "md") {
+                        continue;
+                    }
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    let step = (text.len() / 60).max(1);
+                    let mut cut = 0;
+                    while cut < text.len() {
+                        if text.is_char_boundary(cut) {
+                            let f = SourceFile::from_text(
+                                FileId(0),
+                                "t".into(),
+                                None,
+                                text[..cut].to_string(),
+                                Encoding::Utf8,
+                            );
+                            for parse in parsers {
+                                let _ = parse(&f, &Limits::default());
+                            }
+                        }
+                        cut += step;
+                    }
+                }
+            }
+        }
+    }
+}

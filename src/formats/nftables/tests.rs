@@ -436,3 +436,24 @@ fn other_vendors_json_is_not_nftables() {
     );
     assert_eq!(sniff("x.conf", "config firewall policy\n    edit 1\n"), 0);
 }
+
+#[test]
+fn overlong_rule_is_not_parsed() {
+    let long = (0..3000)
+        .map(|i| format!("10.{}.{}.1", i / 250, i % 250))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!("table inet t {{\n chain i {{\n  type filter hook input priority 0;\n  ip saddr {{ {long} }} accept\n }}\n}}\n");
+    let f = file(&text);
+    let limits = Limits {
+        max_line_len: 1000,
+        ..Limits::default()
+    };
+    let c = parse(&f, &limits);
+    let (_, ch) = chain(&c, "i");
+    assert!(matches!(ch.rules[0].action, Action::Unknown(_)));
+    assert_eq!(c.unparsed.len(), 1);
+    let c = parse(&f, &Limits::default());
+    let (_, ch) = chain(&c, "i");
+    assert_eq!(ch.rules[0].action, Action::Allow);
+}

@@ -548,6 +548,25 @@ impl Parser<'_> {
                         "comment" | "devices" | "device" | "flags" => {}
                         _ => {
                             number += 1;
+                            if span.len() > self.limits.max_line_len {
+                                // Too long to parse: kept as a rule whose verdict is unknown.
+                                self.out.unparsed.push(Unparsed {
+                                    span,
+                                    reason: format!(
+                                        "rule longer than {} bytes is not parsed",
+                                        self.limits.max_line_len
+                                    ),
+                                });
+                                self.out.chains[ci].rules.push(RuleIr {
+                                    span,
+                                    exprs: vec![Expr::Verdict(Verdict::Other(
+                                        "rule too long to parse".into(),
+                                    ))],
+                                    comment: None,
+                                    number,
+                                });
+                                continue;
+                            }
                             let toks = self.expand(&st.toks);
                             let rule = self.rule(&toks, span, number);
                             self.out.chains[ci].rules.push(rule);
