@@ -469,7 +469,8 @@ mod tests {
         let f = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
         let c = parse(&f, &Limits::default());
         assert_eq!(c.errors.len(), 1);
-        assert_eq!(f.line_col(c.errors[0].span.start).line, 4);
+        assert_eq!(f.line_col(c.errors[0].span.start).line, 3);
+        assert_eq!(f.slice(c.errors[0].span), "  {\"GroupId\": \"sg-1\",");
     }
 
     #[test]

@@ -485,7 +485,7 @@ mod tests {
         let f = src("{\"properties\": {\"securityRules\": [\n  {\"name\": \"x\",\n");
         let c = parse(&f, &Limits::default());
         assert_eq!(c.errors.len(), 1);
-        assert_eq!(f.line_col(c.errors[0].span.start).line, 3);
+        assert_eq!(f.line_col(c.errors[0].span.start).line, 2);
         let dir = format!("{}/fixtures/azure/corpus", env!("CARGO_MANIFEST_DIR"));
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();

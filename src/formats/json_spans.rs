@@ -388,9 +388,13 @@ pub mod cloud {
 
     /// A JSON syntax error as an input issue on its line.
     pub fn syntax_issue(file: &SourceFile, e: &JError) -> InputIssue {
-        let lc = file.line_col(e.offset);
+        let mut line = file.line_col(e.offset).line;
+        // At the end of a cut file, name the last line that has text.
+        while line > 1 && file.slice(file.line_span(line)).trim().is_empty() {
+            line -= 1;
+        }
         InputIssue {
-            span: file.line_span(lc.line),
+            span: file.line_span(line),
             message: format!("JSON syntax error: {} (file truncated?)", e.message),
         }
     }

@@ -483,13 +483,7 @@ pub fn parse_json(file: &SourceFile, limits: &Limits) -> Ruleset {
     };
     match json_spans::parse(&file.text, limits.max_depth) {
         Ok(root) => j.run(&root),
-        Err(e) => {
-            let lc = file.line_col(e.offset);
-            j.out.errors.push(InputIssue {
-                span: file.line_span(lc.line),
-                message: format!("JSON syntax error: {} (file truncated?)", e.message),
-            });
-        }
+        Err(e) => j.out.errors.push(json_spans::cloud::syntax_issue(file, &e)),
     }
     j.out
 }

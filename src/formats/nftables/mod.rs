@@ -817,7 +817,13 @@ fn sip_helper(file: &SourceFile, rs: &Ruleset) -> FeatureState {
         }
     }
     if let Some((c, r, h)) = assigned.first() {
-        let text = file.slice(r.span).trim().to_string();
+        let written = file.slice(r.span).trim();
+        // Quote text rules; a JSON rule object is named by its position instead.
+        let text = if written.starts_with('{') || written.contains('\n') || written.len() > 160 {
+            format!("rule {}", r.number)
+        } else {
+            format!("rule `{written}`")
+        };
         let mut related = vec![(
             h.span,
             format!("ct helper \"{}\" of type \"sip\" is declared here", h.name),
@@ -833,7 +839,7 @@ fn sip_helper(file: &SourceFile, rs: &Ruleset) -> FeatureState {
             span: r.span,
             default: false,
             reason: format!(
-                "rule `{text}` in chain {} {} {} assigns the SIP conntrack helper \"{}\" (ct helper set)",
+                "{text} in chain {} {} {} assigns the SIP conntrack helper \"{}\" (ct helper set)",
                 c.family, c.table, c.name, h.name
             ),
             related,

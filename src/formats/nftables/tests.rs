@@ -457,3 +457,15 @@ fn overlong_rule_is_not_parsed() {
     let (_, ch) = chain(&c, "i");
     assert_eq!(ch.rules[0].action, Action::Allow);
 }
+
+#[test]
+fn json_helper_reason_names_the_rule() {
+    let c = parse(&fixture("gateway.json"), &Limits::default());
+    let s = c.features.sip_alg.unwrap();
+    assert!(
+        s.reason
+            .starts_with("rule 1 in chain inet filter pre assigns the SIP conntrack helper"),
+        "{}",
+        s.reason
+    );
+}
