@@ -7,8 +7,13 @@
 use crate::model::{Config, Format};
 use crate::source::{SourceFile, Span};
 
+pub mod aws;
+pub mod azure;
 pub mod fortios;
+pub mod gcp;
 pub mod iptables;
+pub mod json_spans;
+pub mod nftables;
 pub mod ucontact;
 pub mod util;
 
@@ -53,6 +58,26 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Nftables,
+        sniff: nftables::sniff,
+        parse: nftables::parse,
+    },
+    FormatSpec {
+        format: Format::Aws,
+        sniff: aws::sniff,
+        parse: aws::parse,
+    },
+    FormatSpec {
+        format: Format::Azure,
+        sniff: azure::sniff,
+        parse: azure::parse,
+    },
+    FormatSpec {
+        format: Format::Gcp,
+        sniff: gcp::sniff,
+        parse: gcp::parse,
     },
     FormatSpec {
         format: Format::Ucontact,
