@@ -116,14 +116,20 @@ pub fn check(
 
     // Mapped sides must be covered entirely; an unmapped side only needs some address and zone
     // (existential): project allowed parts onto the mapped dimensions before subtracting.
+    // Each dimension separately: an address mapping without zones needs the addresses covered
+    // through at least some interface, and vice versa.
     let project = |s: &Space| {
         let mut s = s.clone();
-        if !from_ep.is_mapped() {
+        if from_ep.addresses.is_none() {
             s.src = AddrSet::full();
+        }
+        if from_ep.zones.is_none() {
             s.src_zone = crate::sets::NameSet::Any;
         }
-        if !to_ep.is_mapped() {
+        if to_ep.addresses.is_none() {
             s.dst = AddrSet::full();
+        }
+        if to_ep.zones.is_none() {
             s.dst_zone = crate::sets::NameSet::Any;
         }
         s.sport = PortSet::full();

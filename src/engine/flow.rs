@@ -165,34 +165,47 @@ impl Walker<'_> {
 /// Push `input` through an entry's stages: a part is allowed only if every stage allows it.
 pub fn classify(filter: &Filter, entry: &Entry, input: &[Space], max_depth: usize) -> Vec<Part> {
     let walker = Walker { filter, max_depth };
-    let mut current: Vec<Pending> = input
+    // Pending parts with the rule of an earlier stage that explicitly allowed them, so an allowed
+    // part is credited to that rule rather than to a later stage's default.
+    let mut current: Vec<(Pending, Option<Decider>)> = input
         .iter()
         .filter(|s| !s.is_empty())
-        .map(|s| (s.clone(), Vec::new()))
+        .map(|s| ((s.clone(), Vec::new()), None))
         .collect();
     let mut out = Vec::new();
     let stages = entry.stages.len();
     for (i, &chain) in entry.stages.iter().enumerate() {
         let mut allowed = Vec::new();
-        for ((space, via), flow) in walker.walk(chain, std::mem::take(&mut current), 0) {
-            let (fate, decider) = match flow {
-                Flow::Done(f, d) => (f, d),
-                // A return from a base chain applies the chain's policy.
-                Flow::Return => match filter.chains.get(chain).map(|c| &c.default.action) {
-                    Some(Action::Allow) => (Fate::Allow, Decider::Default { chain }),
-                    Some(Action::Deny) => (Fate::Deny, Decider::Default { chain }),
-                    _ => (Fate::Unknown, Decider::Default { chain }),
-                },
-            };
-            if fate == Fate::Allow && i + 1 < stages {
-                allowed.push((space, via));
-            } else {
-                out.push(Part {
-                    space,
-                    fate,
-                    decider,
-                    uncertain_via: via,
-                });
+        for (pending, earlier) in std::mem::take(&mut current) {
+            for ((space, via), flow) in walker.walk(chain, vec![pending], 0) {
+                let (fate, mut decider) = match flow {
+                    Flow::Done(f, d) => (f, d),
+                    // A return from a base chain applies the chain's policy.
+                    Flow::Return => match filter.chains.get(chain).map(|c| &c.default.action) {
+                        Some(Action::Allow) => (Fate::Allow, Decider::Default { chain }),
+                        Some(Action::Deny) => (Fate::Deny, Decider::Default { chain }),
+                        _ => (Fate::Unknown, Decider::Default { chain }),
+                    },
+                };
+                if fate == Fate::Allow {
+                    if let (Decider::Default { .. }, Some(e)) = (decider, earlier) {
+                        decider = e;
+                    }
+                }
+                if fate == Fate::Allow && i + 1 < stages {
+                    let explicit = match decider {
+                        Decider::Rule { .. } => Some(decider),
+                        _ => earlier,
+                    };
+                    allowed.push(((space, via), explicit));
+                } else {
+                    out.push(Part {
+                        space,
+                        fate,
+                        decider,
+                        uncertain_via: via,
+                    });
+                }
             }
         }
         current = allowed;
