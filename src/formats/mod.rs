@@ -9,6 +9,8 @@ use crate::source::{SourceFile, Span};
 
 pub mod fortios;
 pub mod iptables;
+pub mod mikrotik;
+pub mod pfxml;
 pub mod ucontact;
 pub mod util;
 
@@ -58,6 +60,21 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Ucontact,
         sniff: ucontact::sniff,
         parse: ucontact::parse,
+    },
+    FormatSpec {
+        format: Format::Pfsense,
+        sniff: pfxml::sniff_pfsense,
+        parse: pfxml::parse_pfsense,
+    },
+    FormatSpec {
+        format: Format::Opnsense,
+        sniff: pfxml::sniff_opnsense,
+        parse: pfxml::parse_opnsense,
+    },
+    FormatSpec {
+        format: Format::Mikrotik,
+        sniff: mikrotik::sniff,
+        parse: mikrotik::parse,
     },
 ];
 
