@@ -288,6 +288,8 @@ fn build_tree(file: &SourceFile, limits: &Limits, errors: &mut Vec<InputIssue>) 
 
 #[derive(Debug, Default, Clone)]
 struct IfInfo {
+    /// The interface's description (`VOICE`), also accepted as a zone name.
+    descr: Option<String>,
     /// Interface address (v4) and its network; Err = dynamic/unknown with the reason.
     v4: Option<Result<(AddrSet, AddrSet), String>>,
     v6: Option<Result<(AddrSet, AddrSet), String>>,
@@ -371,7 +373,13 @@ impl Ctx<'_> {
             return;
         };
         for i in &ifs.children {
-            let mut info = IfInfo::default();
+            let mut info = IfInfo {
+                descr: i
+                    .child_value("descr")
+                    .filter(|d| !d.is_empty() && !d.eq_ignore_ascii_case(&i.name))
+                    .map(str::to_string),
+                ..IfInfo::default()
+            };
             if let Some(ip) = i.child_value("ipaddr") {
                 info.v4 = Some(iface_net(ip, i.child_value("subnet"), &i.name, false));
             }
@@ -441,6 +449,15 @@ impl Ctx<'_> {
                 add(a, entries, &mut self.cfg, self.file);
             }
         }
+    }
+
+    /// Zone names of an interface: its key (`opt1`) and its description (`VOICE`).
+    fn zone_names(&self, key: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::from([key.to_string()]);
+        if let Some(d) = self.ifaces.get(key).and_then(|i| i.descr.clone()) {
+            out.insert(d);
+        }
+        out
     }
 
     /// The addresses of an interface name (`lan`), address (`lanip`), group, `(self)`.
@@ -562,7 +579,14 @@ impl Ctx<'_> {
         }
         if let Some(alias) = self.aliases.get(s) {
             if alias.kind != "port" {
-                return Err(format!("alias `{s}` of type {} used as a port", alias.kind));
+                return Err(if alias.kind.contains("port") {
+                    format!(
+                        "port alias `{s}` of type {} (contents known only at run time)",
+                        alias.kind
+                    )
+                } else {
+                    format!("alias `{s}` of type {} used as a port", alias.kind)
+                });
             }
             if visiting.iter().any(|v| v == s) {
                 return Err(format!("port alias `{s}` refers to itself (cycle)"));
@@ -810,6 +834,8 @@ impl Ctx<'_> {
             .to_ascii_lowercase()
             .as_str()
         {
+            // pfSense interface rules always apply inbound.
+            _ if self.flavor == Flavor::Pfsense && !floating => Dir::In,
             "in" => Dir::In,
             "out" => Dir::Out,
             "any" => Dir::Any,
@@ -827,7 +853,9 @@ impl Ctx<'_> {
         {
             let key = i.to_ascii_lowercase();
             if let Some(members) = self.groups.get(&key) {
-                zone_names.extend(members.iter().cloned());
+                for m in members {
+                    zone_names.extend(self.zone_names(m));
+                }
             } else {
                 if !self.ifaces.contains_key(&key) && !is_virtual_iface(&key) {
                     rule.unmodeled.push(format!(
@@ -835,7 +863,7 @@ impl Ctx<'_> {
                          this rule"
                     ));
                 }
-                zone_names.insert(key);
+                zone_names.extend(self.zone_names(&key));
             }
         }
         let mut zone = if zone_names.is_empty() {
@@ -1084,7 +1112,7 @@ impl Ctx<'_> {
                 );
                 let mut s = Space::all();
                 s.src = nets(PRIVATE);
-                s.src_zone = NameSet::only([name.clone()]);
+                s.src_zone = NameSet::Only(self.zone_names(name));
                 r.matches = vec![s];
                 out.push(r);
             }
@@ -1096,7 +1124,7 @@ impl Ctx<'_> {
                 );
                 let mut s = Space::all();
                 s.src = nets(BOGONS_V4);
-                s.src_zone = NameSet::only([name.clone()]);
+                s.src_zone = NameSet::Only(self.zone_names(name));
                 r.matches = vec![s];
                 r.unmodeled.push(
                     "bogons table: contents downloaded at run time (approximated with IANA \
@@ -1165,7 +1193,7 @@ impl Ctx<'_> {
                 let mut s = Space::all();
                 s.proto = ProtoSet::single(proto::TCP);
                 s.dport = ports.clone();
-                s.src_zone = NameSet::only([lan.to_string()]);
+                s.src_zone = NameSet::Only(self.zone_names(lan));
                 match res {
                     Ok(a) => s.dst = a,
                     Err(e) => {
@@ -1724,7 +1752,11 @@ mod tests {
         assert!(pos("floating rule 1") < pos("wan rule 1"));
         assert!(pos("floating rule 2") > pos("lan rule 5"));
         let fq = rule(&c, "inbound", "floating rule 1");
-        assert_eq!(fq.matches[0].src_zone, NameSet::only(["lan", "opt1"]));
+        // Interfaces are zones by key and by description.
+        assert_eq!(
+            fq.matches[0].src_zone,
+            NameSet::only(["lan", "opt1", "VOICE"])
+        );
         let nq = rule(&c, "inbound", "floating rule 2");
         assert!(nq.unmodeled.iter().any(|u| u.contains("non-quick")));
         // A floating rule with direction `in` is not evaluated outbound.
@@ -1906,6 +1938,44 @@ mod tests {
             decider_name(&c, &parts[0]),
             "floating rule 1 \"No SMTP out\""
         );
+    }
+
+    #[test]
+    fn floating_quick_unmodeled_alias_makes_verdict_uncertain() {
+        let (_f, c) = load("edge.xml", EDGE);
+        // LAN traffic first meets the quick floating block on a URL table alias: the alias is
+        // unknown, so the rule is taken as matching and the verdict is flagged uncertain.
+        let parts = run(
+            &c,
+            Hook::Forward,
+            flow(proto::TCP, "10.10.0.9", "8.8.8.8", (443, 443), "lan"),
+        );
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].fate, Fate::Deny);
+        assert_eq!(
+            decider_name(&c, &parts[0]),
+            "floating rule 1 \"Block bad IPs\""
+        );
+        assert!(!parts[0].uncertain_via.is_empty());
+    }
+
+    #[test]
+    fn suricata_alerting_only_is_not_ips() {
+        let xml = "<pfsense><installedpackages><suricata><rule><interface>wan</interface>\
+                   <enable>on</enable><ips_mode>ips_mode_legacy</ips_mode>\
+                   <blockoffenders>off</blockoffenders></rule></suricata></installedpackages>\
+                   </pfsense>";
+        let (_f, c) = load("s.xml", xml);
+        let i = c.features.ips.unwrap();
+        assert!(!i.enabled && !i.default, "{}", i.reason);
+        assert!(i.reason.contains("only alerts"));
+        let xml = "<pfsense><installedpackages><snortglobal><rule><interface>lan</interface>\
+                   <enable>on</enable><blockoffenders7>on</blockoffenders7></rule>\
+                   </snortglobal></installedpackages></pfsense>";
+        let (f, c) = load("s.xml", xml);
+        let i = c.features.ips.unwrap();
+        assert!(i.enabled);
+        assert_eq!(f.slice(i.span), "<blockoffenders7>on</blockoffenders7>");
     }
 
     #[test]
