@@ -259,9 +259,7 @@ fn is_firewall_path(p: &str) -> bool {
 /// Address-list entries: Err when an entry is a DNS name (resolved at run time).
 type Lists = BTreeMap<String, Result<AddrSet, String>>;
 
-struct Ctx<'a> {
-    file: &'a SourceFile,
-    limits: &'a Limits,
+struct Ctx {
     lists_v4: Lists,
     lists_v6: Lists,
     if_lists: BTreeMap<String, Result<BTreeSet<String>, String>>,
@@ -352,7 +350,7 @@ const NON_MATCH: &[&str] = &[
     "copy-from",
 ];
 
-impl Ctx<'_> {
+impl Ctx {
     fn chain_id(&mut self, v6: bool, raw: bool, name: &str, span: Span) -> ChainId {
         let base = if raw {
             matches!(name, "prerouting" | "output")
@@ -416,7 +414,6 @@ impl Ctx<'_> {
     }
 
     fn rule(&mut self, cmd: &Cmd, v6: bool, raw: bool, index: usize) {
-        let file = self.file;
         let Some(chain) = cmd.args.get("chain").map(|a| a.value.clone()) else {
             self.cfg.unparsed.push(Unparsed {
                 span: cmd.span,
@@ -597,7 +594,6 @@ impl Ctx<'_> {
         spaces.retain(|s| !s.is_empty());
         rule.matches = spaces;
         rule.unmodeled = un;
-        let _ = file;
         self.chains[cid].rules.push(rule);
     }
 }
@@ -607,8 +603,6 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let mut cfg = Config::new(Format::Mikrotik, file_span);
     let (cmds, headers) = commands(file, limits, &mut cfg);
     let mut ctx = Ctx {
-        file,
-        limits,
         lists_v4: BTreeMap::new(),
         lists_v6: BTreeMap::new(),
         if_lists: BTreeMap::new(),
@@ -789,7 +783,6 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         },
     ];
     ctx.cfg.filter.chains = std::mem::take(&mut ctx.chains);
-    let _ = ctx.limits;
     ctx.cfg.features.sip_alg = Some(
         sip.unwrap_or(FeatureState {
             enabled: true,
