@@ -21,6 +21,12 @@
 //!   (single, `a-b`, `a:b`, port aliases). Aliases from pfSense `<aliases>` (space-separated) and
 //!   OPNsense `<OPNsense><Firewall><Alias>` (newline-separated), nested, with cycle detection;
 //!   url/geoip/... aliases and hostnames are unmodeled.
+//! - OPNsense automation (MVC) rules (`<OPNsense><Firewall><Filter><rules>`) are sorted by
+//!   `<sequence>` and placed before the legacy rules of the same kind (floating when bound to no
+//!   or several interfaces); their order relative to legacy rules is flagged as uncertain.
+//! - Not modeled (listed as unmodeled / not understood): NAT (rules are matched on the
+//!   addresses as written; `rdr pass` port forwards bypass the filter), schedules, tags, OS and
+//!   TCP-flag matches, bogon table contents, IPv6 being blocked when `ipv6allow` is unset.
 //! - Features: no SIP ALG in pf (siproxd package/plugin turns a SIP proxy on); IPS from OPNsense
 //!   IDS in IPS mode, or pfSense suricata/snort instances in inline/blocking mode.
 
@@ -845,79 +851,20 @@ impl Ctx<'_> {
 
         // Interfaces.
         let iface_text = node.child_value("interface").unwrap_or("").to_string();
-        let mut zone_names: BTreeSet<String> = BTreeSet::new();
-        for i in iface_text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let key = i.to_ascii_lowercase();
-            if let Some(members) = self.groups.get(&key) {
-                for m in members {
-                    zone_names.extend(self.zone_names(m));
-                }
-            } else {
-                if !self.ifaces.contains_key(&key) && !is_virtual_iface(&key) {
-                    rule.unmodeled.push(format!(
-                        "interface `{i}` is not defined in <interfaces>; the device may skip \
-                         this rule"
-                    ));
-                }
-                zone_names.extend(self.zone_names(&key));
-            }
-        }
-        let mut zone = if zone_names.is_empty() {
-            if !floating {
-                rule.unmodeled
-                    .push("interface rule without an <interface>".to_string());
-            }
-            NameSet::Any
-        } else {
-            NameSet::Only(zone_names)
-        };
+        let mut zone = self.zone_for(&iface_text, floating, &mut rule.unmodeled);
         if self.flag(node, "interfacenot") {
             zone = zone.complement();
         }
 
-        // Families.
-        let ipp = node
-            .child_value("ipprotocol")
-            .unwrap_or("inet")
-            .to_ascii_lowercase();
-        let (v4, v6) = match ipp.as_str() {
-            "inet" | "" => (true, false),
-            "inet6" => (false, true),
-            "inet46" => (true, true),
-            other => {
-                rule.unmodeled
-                    .push(format!("ipprotocol `{other}` not understood"));
-                (true, true)
-            }
-        };
-
-        // Protocols.
-        let proto_text = node
-            .child_value("protocol")
-            .unwrap_or("any")
-            .to_ascii_lowercase();
-        let protos: Vec<(Option<u128>, Option<u128>)> = match proto_text.as_str() {
-            "" | "any" => vec![(None, None)],
-            "tcp/udp" => vec![
-                (Some(proto::TCP), Some(proto::TCP)),
-                (Some(proto::UDP), Some(proto::UDP)),
-            ],
-            "icmp" => vec![(Some(proto::ICMP), Some(proto::ICMPV6))],
-            "carp" => vec![(Some(112), Some(112))],
-            "pfsync" => vec![(Some(240), Some(240))],
-            p => match proto::from_name(p) {
-                Some(n) => vec![(Some(n), Some(n))],
-                None => {
-                    rule.unmodeled
-                        .push(format!("protocol `{p}` not understood"));
-                    vec![(None, None)]
-                }
-            },
-        };
+        // Families and protocols.
+        let (v4, v6) = families(
+            node.child_value("ipprotocol").unwrap_or("inet"),
+            &mut rule.unmodeled,
+        );
+        let protos = protocols(
+            node.child_value("protocol").unwrap_or("any"),
+            &mut rule.unmodeled,
+        );
         if let Some(t) = node
             .child_value("icmptype")
             .filter(|t| !t.is_empty() && *t != "any")
@@ -972,42 +919,13 @@ impl Ctx<'_> {
         let (src, sport) = self.endpoint(node.child("source"), &mut rule.unmodeled);
         let (dst, dport) = self.endpoint(node.child("destination"), &mut rule.unmodeled);
 
-        let mut spaces = Vec::new();
-        for (fam_on, fam_set, is_v6) in [(v4, all_v4(), false), (v6, all_v6(), true)] {
-            if !fam_on {
-                continue;
-            }
-            let pick = |m: &Result<AddrSet, String>, un: &mut Vec<String>| match m {
-                Ok(s) => s.intersect(&fam_set),
-                Err(e) => {
-                    if !un.contains(e) {
-                        un.push(e.clone());
-                    }
-                    fam_set.clone()
-                }
-            };
-            let s = pick(if is_v6 { &src.v6 } else { &src.v4 }, &mut rule.unmodeled);
-            let d = pick(if is_v6 { &dst.v6 } else { &dst.v4 }, &mut rule.unmodeled);
-            for (p4, p6) in &protos {
-                let p = if is_v6 { *p6 } else { *p4 };
-                let mut sp = Space::all();
-                sp.src = s.clone();
-                sp.dst = d.clone();
-                match p {
-                    Some(n) => {
-                        sp.proto = ProtoSet::single(n);
-                        if proto::has_ports(n) {
-                            sp.sport = sport.clone();
-                            sp.dport = dport.clone();
-                        }
-                    }
-                    None => sp.proto = ProtoSet::full(),
-                }
-                if !sp.is_empty() {
-                    spaces.push(sp);
-                }
-            }
-        }
+        let spaces = build_spaces(
+            (v4, v6),
+            &protos,
+            (&src, &dst),
+            (&sport, &dport),
+            &mut rule.unmodeled,
+        );
         rule.matches = spaces;
         if !quick {
             rule.unmodeled.push(
@@ -1021,6 +939,39 @@ impl Ctx<'_> {
             s.src_zone = zone.clone();
         }
         Some(Placed { rule, quick, dir })
+    }
+
+    /// Zones of a rule's `<interface>` (comma list, groups expanded).
+    fn zone_for(&self, iface_text: &str, floating: bool, un: &mut Vec<String>) -> NameSet {
+        let mut zone_names: BTreeSet<String> = BTreeSet::new();
+        for i in iface_text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let key = i.to_ascii_lowercase();
+            if let Some(members) = self.groups.get(&key) {
+                for m in members {
+                    zone_names.extend(self.zone_names(m));
+                }
+            } else {
+                if !self.ifaces.contains_key(&key) && !is_virtual_iface(&key) {
+                    un.push(format!(
+                        "interface `{i}` is not defined in <interfaces>; the device may skip \
+                         this rule"
+                    ));
+                }
+                zone_names.extend(self.zone_names(&key));
+            }
+        }
+        if zone_names.is_empty() {
+            if !floating {
+                un.push("interface rule without an <interface>".to_string());
+            }
+            NameSet::Any
+        } else {
+            NameSet::Only(zone_names)
+        }
     }
 
     /// `<source>`/`<destination>`: addresses and port.
@@ -1059,11 +1010,311 @@ impl Ctx<'_> {
     }
 }
 
+type ProtoPair = (Option<u128>, Option<u128>);
+
+/// `<ipprotocol>`: (IPv4, IPv6).
+fn families(ipp: &str, un: &mut Vec<String>) -> (bool, bool) {
+    match ipp.trim().to_ascii_lowercase().as_str() {
+        "inet" | "" => (true, false),
+        "inet6" => (false, true),
+        "inet46" => (true, true),
+        other => {
+            un.push(format!("ipprotocol `{other}` not understood"));
+            (true, true)
+        }
+    }
+}
+
+/// `<protocol>`: protocol numbers for IPv4 and IPv6 (`icmp` differs), None = any.
+fn protocols(text: &str, un: &mut Vec<String>) -> Vec<ProtoPair> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "any" => vec![(None, None)],
+        "tcp/udp" => vec![
+            (Some(proto::TCP), Some(proto::TCP)),
+            (Some(proto::UDP), Some(proto::UDP)),
+        ],
+        "icmp" => vec![(Some(proto::ICMP), Some(proto::ICMPV6))],
+        "carp" => vec![(Some(112), Some(112))],
+        "pfsync" => vec![(Some(240), Some(240))],
+        p => match proto::from_name(p) {
+            Some(n) => vec![(Some(n), Some(n))],
+            None => {
+                un.push(format!("protocol `{p}` not understood"));
+                vec![(None, None)]
+            }
+        },
+    }
+}
+
+/// The product of families, protocols, addresses and ports; unresolved address parts are
+/// taken as the whole family and listed in `un`.
+fn build_spaces(
+    (v4, v6): (bool, bool),
+    protos: &[ProtoPair],
+    (src, dst): (&AddrMatch, &AddrMatch),
+    (sport, dport): (&PortSet, &PortSet),
+    un: &mut Vec<String>,
+) -> Vec<Space> {
+    let mut spaces = Vec::new();
+    for (fam_on, fam_set, is_v6) in [(v4, all_v4(), false), (v6, all_v6(), true)] {
+        if !fam_on {
+            continue;
+        }
+        let mut pick = |m: &Result<AddrSet, String>| match m {
+            Ok(s) => s.intersect(&fam_set),
+            Err(e) => {
+                if !un.contains(e) {
+                    un.push(e.clone());
+                }
+                fam_set.clone()
+            }
+        };
+        let s = pick(if is_v6 { &src.v6 } else { &src.v4 });
+        let d = pick(if is_v6 { &dst.v6 } else { &dst.v4 });
+        for (p4, p6) in protos {
+            let p = if is_v6 { *p6 } else { *p4 };
+            let mut sp = Space::all();
+            sp.src = s.clone();
+            sp.dst = d.clone();
+            match p {
+                Some(n) => {
+                    sp.proto = ProtoSet::single(n);
+                    if proto::has_ports(n) {
+                        sp.sport = sport.clone();
+                        sp.dport = dport.clone();
+                    }
+                }
+                None => sp.proto = ProtoSet::full(),
+            }
+            if !sp.is_empty() {
+                spaces.push(sp);
+            }
+        }
+    }
+    spaces
+}
+
 fn is_virtual_iface(k: &str) -> bool {
     matches!(
         k,
         "openvpn" | "enc0" | "ipsec" | "wireguard" | "l2tp" | "pppoe" | "lo0" | "any" | "floating"
     )
+}
+
+/// Elements of an OPNsense automation (MVC) rule that do not restrict what it matches.
+const MVC_IGNORED: &[&str] = &[
+    "enabled",
+    "statetype",
+    "state-policy",
+    "sequence",
+    "action",
+    "quick",
+    "interfacenot",
+    "interface",
+    "direction",
+    "ipprotocol",
+    "protocol",
+    "source_net",
+    "source_not",
+    "source_port",
+    "destination_net",
+    "destination_not",
+    "destination_port",
+    "divert-to",
+    "gateway",
+    "replyto",
+    "disablereplyto",
+    "log",
+    "allowopts",
+    "nosync",
+    "nopfsync",
+    "statetimeout",
+    "udp-first",
+    "udp-multiple",
+    "udp-single",
+    "udp_first",
+    "udp_multiple",
+    "udp_single",
+    "max-src-nodes",
+    "max-src-states",
+    "max-src-conn",
+    "max",
+    "max-src-conn-rate",
+    "max-src-conn-rates",
+    "max_src_nodes",
+    "max_src_states",
+    "max_src_conn",
+    "max_src_conn_rate",
+    "max_src_conn_rates",
+    "overload",
+    "adaptivestart",
+    "adaptiveend",
+    "prio",
+    "set-prio",
+    "set-prio-low",
+    "tag",
+    "categories",
+    "description",
+    "shaper1",
+    "shaper2",
+    "tcpflags_any",
+];
+
+impl Ctx<'_> {
+    /// One item of an automation rule's `source_net`/`destination_net`.
+    fn net_item(&self, item: &str) -> AddrMatch {
+        let key = item.trim().to_ascii_lowercase();
+        let iface_like = key == "any"
+            || key == "(self)"
+            || self.ifaces.contains_key(&key)
+            || self.groups.contains_key(&key)
+            || key
+                .strip_suffix("ip")
+                .is_some_and(|b| self.ifaces.contains_key(b));
+        if iface_like {
+            self.network(item)
+        } else {
+            self.address(item, 0, &mut Vec::new())
+        }
+    }
+
+    /// An OPNsense automation (MVC) filter rule (`<OPNsense><Firewall><Filter><rules>`).
+    fn mvc_rule(&mut self, node: &Node, index: usize) -> Placed {
+        let file = self.file;
+        let v = |n: &str| node.child_value(n).unwrap_or("").to_string();
+        let descr = node
+            .child_value("description")
+            .filter(|d| !d.is_empty())
+            .map(|d| format!(" \"{}\"", d.replace('"', "'")))
+            .unwrap_or_default();
+        let name = format!("automation rule {index}{descr}");
+        let action = match v("action").to_ascii_lowercase().as_str() {
+            "pass" | "" => Action::Allow,
+            "block" | "reject" => Action::Deny,
+            other => Action::Unknown(other.to_string()),
+        };
+        let mut rule = Rule::new(name, node.span(file), action);
+        rule.enabled = v("enabled") != "0";
+        let quick = v("quick") != "0";
+        let iface_text = v("interface");
+        let mut zone = self.zone_for(&iface_text, true, &mut rule.unmodeled);
+        if v("interfacenot") == "1" {
+            zone = zone.complement();
+        }
+        let dir = match v("direction").to_ascii_lowercase().as_str() {
+            "out" => Dir::Out,
+            "any" => Dir::Any,
+            _ => Dir::In,
+        };
+        let (v4, v6) = families(&v("ipprotocol"), &mut rule.unmodeled);
+        let protos = protocols(
+            node.child_value("protocol").unwrap_or("any"),
+            &mut rule.unmodeled,
+        );
+        let side = |net: &str, not: &str, port: &str, un: &mut Vec<String>| {
+            let mut m: Option<AddrMatch> = None;
+            for item in net.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let x = self.net_item(item);
+                m = Some(match m {
+                    None => x,
+                    Some(p) => p.union(x),
+                });
+            }
+            let mut m = m.unwrap_or_else(AddrMatch::any);
+            if not == "1" {
+                let neg = |r: Result<AddrSet, String>, fam: AddrSet| match r {
+                    Ok(s) => Ok(fam.difference(&s)),
+                    Err(e) => Err(format!("negated {e}")),
+                };
+                m = AddrMatch {
+                    v4: neg(m.v4, all_v4()),
+                    v6: neg(m.v6, all_v6()),
+                };
+            }
+            let mut ports = PortSet::empty();
+            let mut any_port = true;
+            for p in port.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                any_port = false;
+                match self.ports(p, 0, &mut Vec::new()) {
+                    Ok(ps) => ports = ports.union(&ps),
+                    Err(e) => {
+                        un.push(e);
+                        ports = PortSet::full();
+                    }
+                }
+            }
+            (m, if any_port { PortSet::full() } else { ports })
+        };
+        let (src, sport) = side(
+            &v("source_net"),
+            &v("source_not"),
+            &v("source_port"),
+            &mut rule.unmodeled,
+        );
+        let (dst, dport) = side(
+            &v("destination_net"),
+            &v("destination_not"),
+            &v("destination_port"),
+            &mut rule.unmodeled,
+        );
+        for c in [
+            "icmptype",
+            "icmp6type",
+            "tagged",
+            "sched",
+            "tcpflags1",
+            "tcpflags2",
+            "os",
+        ] {
+            if let Some(x) = node.child_value(c).filter(|x| !x.is_empty()) {
+                let shown: String = x.chars().take(40).collect();
+                rule.unmodeled.push(format!("<{c}> {shown}"));
+            }
+        }
+        for c in &node.children {
+            if !MVC_IGNORED.contains(&c.name.as_str())
+                && !matches!(
+                    c.name.as_str(),
+                    "icmptype"
+                        | "icmp6type"
+                        | "tagged"
+                        | "sched"
+                        | "tcpflags1"
+                        | "tcpflags2"
+                        | "os"
+                )
+                && (!c.value().is_empty() || !c.children.is_empty())
+            {
+                self.cfg.unparsed.push(Unparsed {
+                    span: c.span(file),
+                    reason: format!("automation rule element <{}> not understood", c.name),
+                });
+            }
+        }
+        rule.matches = build_spaces(
+            (v4, v6),
+            &protos,
+            (&src, &dst),
+            (&sport, &dport),
+            &mut rule.unmodeled,
+        );
+        for s in &mut rule.matches {
+            s.src_zone = zone.clone();
+        }
+        rule.unmodeled.push(
+            "automation rule: its order relative to the legacy rules of the same kind is not \
+             certain (evaluated before them)"
+                .into(),
+        );
+        if !quick {
+            rule.unmodeled.push(
+                "non-quick rule: pf applies the last matching non-quick rule when no quick rule \
+                 matched (modeled after all quick rules, in reverse order)"
+                    .into(),
+            );
+        }
+        Placed { rule, quick, dir }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1511,19 +1762,46 @@ fn parse_flavor(file: &SourceFile, limits: &Limits, flavor: Flavor) -> Config {
             }
         }
     }
-    // OPNsense MVC (automation) filter rules are not evaluated: say so loudly.
+    // OPNsense automation (MVC) filter rules: floating when on no or several interfaces,
+    // else group/interface rules; placed before the legacy rules of the same kind.
     if let Some(rules) = root.path(&["OPNsense", "Firewall", "Filter", "rules"]) {
-        for r in rules.children_named("rule") {
-            ctx.cfg.unparsed.push(Unparsed {
-                span: r.span(file),
-                reason: "OPNsense automation (MVC) filter rule not evaluated".into(),
-            });
-            ctx.cfg.errors.push(InputIssue {
-                span: r.head_span(file),
-                message: "OPNsense automation filter rule not evaluated; verdicts may be wrong"
-                    .into(),
-            });
+        let mut list: Vec<(u64, &Node)> = rules
+            .children_named("rule")
+            .map(|r| {
+                let seq = r
+                    .child_value("sequence")
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
+                (seq, r)
+            })
+            .collect();
+        list.sort_by_key(|(seq, _)| *seq);
+        let (mut fl, mut gr, mut ifr, mut nq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, (_, r)) in list.into_iter().enumerate() {
+            let iface = r
+                .child_value("interface")
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let several = iface.split(',').filter(|s| !s.trim().is_empty()).count() != 1;
+            let p = ctx.mvc_rule(r, i + 1);
+            if !p.quick {
+                nq.push(p);
+            } else if several {
+                fl.push(p);
+            } else if ctx.groups.contains_key(iface.trim()) {
+                gr.push(p);
+            } else {
+                ifr.push(p);
+            }
         }
+        fl.append(&mut floating_quick);
+        floating_quick = fl;
+        gr.append(&mut group_rules);
+        group_rules = gr;
+        ifr.append(&mut iface_rules);
+        iface_rules = ifr;
+        nq.append(&mut non_quick);
+        non_quick = nq;
     }
     // NAT rules that pass traffic by themselves bypass the filter.
     if let Some(nat) = root.child("nat") {
@@ -1976,6 +2254,51 @@ mod tests {
         let i = c.features.ips.unwrap();
         assert!(i.enabled);
         assert_eq!(f.slice(i.span), "<blockoffenders7>on</blockoffenders7>");
+    }
+
+    #[test]
+    fn opnsense_automation_rules_are_evaluated_and_flagged() {
+        let (f, c) = load("opn.xml", OPN_EDGE);
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        let inbound = &c.filter.chains[0];
+        let pos = |n: &str| {
+            inbound
+                .rules
+                .iter()
+                .position(|r| r.name.starts_with(n))
+                .unwrap()
+        };
+        // Sorted by sequence, before the legacy interface rules.
+        assert!(pos("automation rule 1 \"Block SIP TLS\"") < pos("automation rule 2"));
+        assert!(pos("automation rule 2") < pos("wan rule 1"));
+        let r = &inbound.rules[pos("automation rule 1")];
+        assert_eq!(r.action, Action::Deny);
+        assert_eq!(r.matches[0].dst, net("10.10.0.5").union(&net("10.10.0.6")));
+        assert_eq!(r.matches[0].dport, PortSet::single(5061));
+        assert_eq!(r.matches[0].src_zone, NameSet::only(["wan"]));
+        assert!(f.slice(r.span).contains("Block SIP TLS"));
+        assert!(!inbound.rules[pos("automation rule 2")].enabled);
+        // SIP over TLS from a carrier: blocked by the automation rule, flagged uncertain.
+        let parts = run(
+            &c,
+            Hook::Forward,
+            flow(
+                proto::TCP,
+                "198.51.100.10",
+                "10.10.0.5",
+                (5060, 5061),
+                "wan",
+            ),
+        );
+        let deny: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Deny).collect();
+        assert_eq!(deny.len(), 1);
+        assert_eq!(deny[0].space.dport, PortSet::single(5061));
+        assert!(!deny[0].uncertain_via.is_empty());
+        let allow: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
+        assert_eq!(allow.len(), 1);
+        assert_eq!(allow[0].space.dport, PortSet::single(5060));
+        // The last stage (outbound, with a floating out rule) names the final verdict.
+        assert_eq!(decider_name(&c, allow[0]), "default of outbound");
     }
 
     #[test]
