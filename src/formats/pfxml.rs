@@ -26,7 +26,8 @@
 //!   or several interfaces); their order relative to legacy rules is flagged as uncertain.
 //! - Not modeled (listed as unmodeled / not understood): NAT (rules are matched on the
 //!   addresses as written; `rdr pass` port forwards bypass the filter), schedules, tags, OS and
-//!   TCP-flag matches, bogon table contents, IPv6 being blocked when `ipv6allow` is unset.
+//!   TCP-flag matches, bogon table contents.
+//! - Without `<system><ipv6allow>` all IPv6 is blocked first (quick, both directions).
 //! - Features: no SIP ALG in pf (siproxd package/plugin turns a SIP proxy on); IPS from OPNsense
 //!   IDS in IPS mode, or pfSense suricata/snort instances in inline/blocking mode.
 
@@ -1867,6 +1868,25 @@ fn parse_flavor(file: &SourceFile, limits: &Limits, flavor: Flavor) -> Config {
     } else {
         vec![0, 1]
     };
+    // Without System > Advanced > "Allow IPv6" (`<ipv6allow>`, tested with isset), both
+    // products load `block in/out quick inet6 all` before every other rule. Forwarded IPv6 is
+    // already blocked inbound, so the outbound copy only matters for the device's own traffic.
+    let system = root.child("system");
+    if system.is_some_and(|s| s.child("ipv6allow").is_none()) {
+        let span = system
+            .map(|n| n.head_span(file))
+            .unwrap_or_else(|| root.head_span(file));
+        let mut r = Rule::new(
+            "implicit block all IPv6 (<ipv6allow> not set)",
+            span,
+            Action::Deny,
+        );
+        let mut sp = Space::all();
+        sp.src = all_v6();
+        r.matches = vec![sp];
+        inbound.rules.insert(0, r.clone());
+        outbound.rules.insert(0, r);
+    }
     ctx.cfg.filter.chains = vec![inbound, outbound];
     ctx.cfg.filter.entries = vec![
         Entry {
@@ -2299,6 +2319,45 @@ mod tests {
         assert_eq!(allow[0].space.dport, PortSet::single(5060));
         // The last stage (outbound, with a floating out rule) names the final verdict.
         assert_eq!(decider_name(&c, allow[0]), "default of outbound");
+    }
+
+    #[test]
+    fn ipv6_blocked_unless_allowed() {
+        let xml = "<pfsense><system><hostname>x</hostname></system><interfaces><lan>\
+                   <ipaddr>10.0.0.1</ipaddr><subnet>24</subnet><ipaddrv6>fd00::1</ipaddrv6>\
+                   <subnetv6>64</subnetv6></lan></interfaces><filter><rule><type>pass</type>\
+                   <interface>lan</interface><ipprotocol>inet46</ipprotocol><source><any/>\
+                   </source><destination><any/></destination></rule></filter></pfsense>";
+        let (f, c) = load("v6.xml", xml);
+        let mut s = Space::all();
+        s.src = net("fd00::5");
+        s.src_zone = NameSet::only(["lan"]);
+        let parts = run(&c, Hook::Forward, s.clone());
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].fate, Fate::Deny);
+        assert!(decider_name(&c, &parts[0]).contains("IPv6"));
+        let Decider::Rule { chain, rule } = parts[0].decider else {
+            panic!()
+        };
+        assert!(f
+            .slice(c.filter.chains[chain].rules[rule].span)
+            .starts_with("<system>"));
+        let out = run(&c, Hook::Output, Space::all());
+        assert!(out.iter().any(|p| p.fate == Fate::Deny));
+        // Forward entry has no outbound stage (the outbound copy is for the device's traffic).
+        let fwd = c
+            .filter
+            .entries
+            .iter()
+            .find(|e| e.hook == Hook::Forward)
+            .unwrap();
+        assert_eq!(fwd.stages, vec![0]);
+        let (_f, c) = load(
+            "v6.xml",
+            &xml.replace("<hostname>", "<ipv6allow/><hostname>"),
+        );
+        let parts = run(&c, Hook::Forward, s);
+        assert_eq!(parts[0].fate, Fate::Allow);
     }
 
     #[test]
