@@ -13,7 +13,9 @@ pub mod fortios;
 pub mod gcp;
 pub mod iptables;
 pub mod json_spans;
+pub mod mikrotik;
 pub mod nftables;
+pub mod pfxml;
 pub mod ucontact;
 pub mod util;
 
@@ -83,6 +85,21 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Ucontact,
         sniff: ucontact::sniff,
         parse: ucontact::parse,
+    },
+    FormatSpec {
+        format: Format::Pfsense,
+        sniff: pfxml::sniff_pfsense,
+        parse: pfxml::parse_pfsense,
+    },
+    FormatSpec {
+        format: Format::Opnsense,
+        sniff: pfxml::sniff_opnsense,
+        parse: pfxml::parse_opnsense,
+    },
+    FormatSpec {
+        format: Format::Mikrotik,
+        sniff: mikrotik::sniff,
+        parse: mikrotik::parse,
     },
 ];
 
