@@ -2317,8 +2317,9 @@ mod tests {
         let allow: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
         assert_eq!(allow.len(), 1);
         assert_eq!(allow[0].space.dport, PortSet::single(5060));
-        // The last stage (outbound, with a floating out rule) names the final verdict.
-        assert_eq!(decider_name(&c, allow[0]), "default of outbound");
+        // The outbound stage allows by its default, so the verdict is credited to the inbound
+        // pass rule that explicitly allowed it.
+        assert_eq!(decider_name(&c, allow[0]), "wan rule 1 \"SIP from carriers\"");
     }
 
     #[test]
