@@ -7,8 +7,10 @@
 use crate::model::{Config, Format};
 use crate::source::{SourceFile, Span};
 
+pub mod checkpoint;
 pub mod fortios;
 pub mod iptables;
+pub mod panos;
 pub mod ucontact;
 pub mod util;
 
@@ -53,6 +55,16 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Panos,
+        sniff: panos::sniff,
+        parse: panos::parse,
+    },
+    FormatSpec {
+        format: Format::Checkpoint,
+        sniff: checkpoint::sniff,
+        parse: checkpoint::parse,
     },
     FormatSpec {
         format: Format::Ucontact,
