@@ -606,23 +606,23 @@ fn parse_curly(file: &SourceFile, limits: &Limits) -> TreeOut {
                 if let Some(first) = stmt.first() {
                     let span = Span::new(id, first.start, tok.end);
                     if let Some((p, v)) = split_statement(&stmt) {
-                        let mut full = path.clone();
-                        full.extend_from_slice(p);
-                        insert(&mut root, &full, v, span, id);
+                        if path.len() + p.len() <= limits.max_depth {
+                            let mut full = path.clone();
+                            full.extend_from_slice(p);
+                            insert(&mut root, &full, v, span, id);
+                        }
                     }
                 }
                 stmt.clear();
             }
             "{" => {
                 let start = stmt.first().map(|t| t.start).unwrap_or(tok.start);
-                if blocks.len() >= limits.max_depth {
-                    if !depth_error {
-                        errors.push(InputIssue {
-                            span: Span::new(id, start, tok.end),
-                            message: "blocks nested too deeply: the inner part is not read".into(),
-                        });
-                        depth_error = true;
-                    }
+                if path.len() + stmt.len() > limits.max_depth && !depth_error {
+                    errors.push(InputIssue {
+                        span: Span::new(id, start, tok.end),
+                        message: "blocks nested too deeply: the inner part is not read".into(),
+                    });
+                    depth_error = true;
                 }
                 blocks.push((stmt.len(), start));
                 path.append(&mut stmt);
@@ -632,7 +632,9 @@ fn parse_curly(file: &SourceFile, limits: &Limits) -> TreeOut {
                     let span = Span::new(id, start, tok.end);
                     let keep = path.len().saturating_sub(n);
                     // Extend the spans of the block's nodes to the closing brace.
-                    insert(&mut root, &path, &[], span, id);
+                    if path.len() <= limits.max_depth {
+                        insert(&mut root, &path, &[], span, id);
+                    }
                     path.truncate(keep);
                 } else {
                     errors.push(InputIssue {

@@ -542,6 +542,9 @@ fn curly_form_and_broken_inputs_do_not_panic() {
     );
     let (_, c) = load("deep.xml", &deep);
     assert!(!c.errors.is_empty());
+    let deep = format!("{}{}", "a {\n".repeat(300), "}\n".repeat(300));
+    let (_, c) = load("deep.conf", &deep);
+    assert_eq!(c.errors.len(), 1);
     for junk in [
         "",
         "<",
