@@ -9,6 +9,7 @@
 //! Forward entry (a connection must be accepted by every ordered layer). An inline layer
 //! (`Apply Layer` with `inline-layer`) is a goto into that layer's chain.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::model::{
@@ -405,9 +406,14 @@ fn is_sip_handler(obj: &J) -> bool {
     }
 }
 
+type SvcMemo<'a> = HashMap<&'a str, (Vec<Svc>, Vec<String>, Vec<String>)>;
+
 struct Ctx<'a> {
     dict: HashMap<&'a str, &'a J>,
     limits: &'a Limits,
+    /// Resolved groups by UID (a group reached along many paths is resolved once).
+    addr_memo: RefCell<HashMap<&'a str, (AddrSet, Vec<String>)>>,
+    svc_memo: RefCell<SvcMemo<'a>>,
 }
 
 fn type_of(o: &J) -> &str {
@@ -522,6 +528,13 @@ impl<'a> Ctx<'a> {
                     ));
                     return AddrSet::full();
                 }
+                if let Some((set, n)) = self.addr_memo.borrow().get(uid) {
+                    notes.extend(n.iter().cloned());
+                    return set.clone();
+                }
+                let outer_notes = notes;
+                let mut local = Vec::new();
+                let notes = &mut local;
                 seen.push(uid);
                 let out = if ty == "group" {
                     let mut s = AddrSet::empty();
@@ -549,6 +562,13 @@ impl<'a> Ctx<'a> {
                     }
                 };
                 seen.pop();
+                uniq(&mut local);
+                if !uid.is_empty() {
+                    self.addr_memo
+                        .borrow_mut()
+                        .insert(uid, (out.clone(), local.clone()));
+                }
+                outer_notes.extend(local);
                 out
             }
             other => {
@@ -644,12 +664,32 @@ impl<'a> Ctx<'a> {
                     ));
                     return vec![Svc::any()];
                 }
+                if let Some((v, n, sp)) = self.svc_memo.borrow().get(uid) {
+                    notes.extend(n.iter().cloned());
+                    sip.extend(sp.iter().cloned());
+                    return v.clone();
+                }
                 seen.push(uid);
-                let mut out = Vec::new();
+                let mut out: Vec<Svc> = Vec::new();
+                let mut local = Vec::new();
+                let mut local_sip = Vec::new();
                 for m in o.get("members").map(J::arr).unwrap_or(&[]) {
-                    out.extend(self.svc(m, depth + 1, seen, notes, sip));
+                    for sv in self.svc(m, depth + 1, seen, &mut local, &mut local_sip) {
+                        if !out.contains(&sv) {
+                            out.push(sv);
+                        }
+                    }
                 }
                 seen.pop();
+                uniq(&mut local);
+                uniq(&mut local_sip);
+                if !uid.is_empty() {
+                    self.svc_memo
+                        .borrow_mut()
+                        .insert(uid, (out.clone(), local.clone(), local_sip.clone()));
+                }
+                notes.extend(local);
+                sip.extend(local_sip);
                 out
             }
             other => {
@@ -778,19 +818,23 @@ struct LayerInfo<'a> {
 pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let id = file.id;
     let first = file.line_span(1);
-    let mut cfg = Config::new(Format::Checkpoint, first);
+    let mut cfg = Config::new(Format::Checkpoint, Span::new(id, 0, file.text.len()));
     let text: &str = &file.text;
     let t = text.trim_start();
     if !(t.starts_with('{') || t.starts_with('[')) {
         // Gaia clish configuration: interfaces and system settings, no access policy.
+        let mut at = first;
         for line in util::lines(text) {
+            if at == first && line.text.starts_with("set ") {
+                at = line.span(id);
+            }
             let toks = util::tokenize(line.text, line.start);
             if toks.len() >= 3 && toks[0].text == "set" && toks[1].text == "hostname" {
                 cfg.name = Some(toks[2].text.clone());
             }
         }
         cfg.unparsed.push(Unparsed {
-            span: first,
+            span: at,
             reason: "Gaia clish configuration (interfaces, system settings): it holds no access policy and is not parsed".into(),
         });
         return cfg;
@@ -808,7 +852,12 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     };
     let mut dict = HashMap::new();
     collect_objects(&root, &mut dict, 0);
-    let ctx = Ctx { dict, limits };
+    let ctx = Ctx {
+        dict,
+        limits,
+        addr_memo: RefCell::new(HashMap::new()),
+        svc_memo: RefCell::new(HashMap::new()),
+    };
     let layers = layers_of(&root);
     if layers.is_empty() {
         // Object listings, package descriptions: nothing to evaluate.
@@ -960,7 +1009,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
                 }
             }
             rule.matches = matches;
-            notes.dedup();
+            uniq(&mut notes);
             rule.unmodeled = notes;
             if !sip.is_empty() {
                 sip.sort();
@@ -1043,6 +1092,12 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         },
     });
     cfg
+}
+
+/// Remove repeated strings, keeping the first occurrence.
+fn uniq(v: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(x.clone()));
 }
 
 #[cfg(test)]

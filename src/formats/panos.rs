@@ -9,7 +9,7 @@
 //! per known zone) and `interzone-default` (deny) rules, which `default-security-rules` may
 //! override.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -166,7 +166,13 @@ impl PNode {
     }
 
     fn child_mut_or_insert(&mut self, key: &str, span: Span) -> &mut PNode {
-        let idx = match self.children.iter().position(|c| c.key == key) {
+        // `set` lines of one object usually follow each other: try the last child first.
+        let last = self
+            .children
+            .len()
+            .checked_sub(1)
+            .filter(|&i| self.children[i].key == key);
+        let idx = match last.or_else(|| self.children.iter().position(|c| c.key == key)) {
             Some(i) => i,
             None => {
                 self.children.push(PNode::new(key.to_string(), span));
@@ -324,7 +330,10 @@ fn parse_xml(file: &SourceFile, limits: &Limits) -> TreeOut {
                 if let Some(top) = stack.last_mut() {
                     let s: String = t.to_string();
                     if !s.trim().is_empty() {
-                        let sp = Span::new(id, before, after);
+                        let raw = text.get(before..after).unwrap_or("");
+                        let lead = raw.len() - raw.trim_start().len();
+                        let trail = raw.len() - raw.trim_end().len();
+                        let sp = Span::new(id, before + lead, after - trail);
                         top.text_span = Some(top.text_span.map_or(sp, |x| x.join(sp)));
                     }
                     top.text.push_str(&s);
@@ -507,7 +516,7 @@ fn parse_set(file: &SourceFile, limits: &Limits) -> TreeOut {
             "delete" => remove_path(&mut root, rest),
             _ => unparsed.push(Unparsed {
                 span,
-                reason: format!("not a PAN-OS `set` command (`{}`)", short(&first.text)),
+                reason: "not a PAN-OS `set` or `delete` command".into(),
             }),
         }
     }
@@ -765,18 +774,36 @@ fn builtin_service(name: &str) -> Option<Vec<Svc>> {
 // ---------------------------------------------------------------------------------------------
 // Building the model
 
+/// Object kinds looked up by name.
+const OBJECT_KINDS: [&str; 9] = [
+    "address",
+    "address-group",
+    "service",
+    "service-group",
+    "application",
+    "application-group",
+    "profile-group",
+    "external-list",
+    "region",
+];
+
 struct Ctx<'a> {
-    /// Object scopes searched in order (vsys or device-group, then shared).
-    scopes: Vec<&'a PNode>,
+    /// Objects by (kind, name): the vsys or device-group first, then shared.
+    index: HashMap<(String, String), &'a PNode>,
     limits: &'a Limits,
     unparsed: Vec<Unparsed>,
+    addr_memo: HashMap<String, (AddrSet, Vec<String>)>,
+    svc_memo: HashMap<String, (Vec<Svc>, Vec<String>)>,
+    app_memo: HashMap<String, AppMemo>,
 }
+
+type AppMemo = (Option<Vec<Svc>>, Vec<String>);
 
 impl<'a> Ctx<'a> {
     fn lookup(&self, kind: &str, name: &str) -> Option<&'a PNode> {
-        self.scopes
-            .iter()
-            .find_map(|s| s.child(kind).and_then(|c| c.child(name)))
+        self.index
+            .get(&(kind.to_string(), name.to_string()))
+            .copied()
     }
 
     fn addr(
@@ -833,13 +860,23 @@ impl<'a> Ctx<'a> {
                 notes.push(format!("address group `{name}` is dynamic (tag based)"));
                 return AddrSet::full();
             }
+            // Memoised: a group reached along many paths is resolved once (no exponential blowup).
+            if let Some((set, n)) = self.addr_memo.get(name) {
+                notes.extend(n.iter().cloned());
+                return set.clone();
+            }
             let members: Vec<String> = g.list("static").iter().map(|s| s.to_string()).collect();
             seen.push(name.to_string());
             let mut out = AddrSet::empty();
+            let mut local = Vec::new();
             for m in &members {
-                out = out.union(&self.addr(m, depth + 1, seen, notes));
+                out = out.union(&self.addr(m, depth + 1, seen, &mut local));
             }
             seen.pop();
+            uniq(&mut local);
+            self.addr_memo
+                .insert(name.to_string(), (out.clone(), local.clone()));
+            notes.extend(local);
             return out;
         }
         if self.lookup("external-list", name).is_some() || name.starts_with("panw-") {
@@ -921,13 +958,26 @@ impl<'a> Ctx<'a> {
             return out;
         }
         if let Some(g) = self.lookup("service-group", name) {
+            if let Some((v, n)) = self.svc_memo.get(name) {
+                notes.extend(n.iter().cloned());
+                return v.clone();
+            }
             let members: Vec<String> = g.list("members").iter().map(|s| s.to_string()).collect();
             seen.push(name.to_string());
-            let mut out = Vec::new();
+            let mut out: Vec<Svc> = Vec::new();
+            let mut local = Vec::new();
             for m in &members {
-                out.extend(self.service(m, depth + 1, seen, notes));
+                for sv in self.service(m, depth + 1, seen, &mut local) {
+                    if !out.contains(&sv) {
+                        out.push(sv);
+                    }
+                }
             }
             seen.pop();
+            uniq(&mut local);
+            self.svc_memo
+                .insert(name.to_string(), (out.clone(), local.clone()));
+            notes.extend(local);
             return out;
         }
         if let Some(b) = builtin_service(name) {
@@ -993,24 +1043,57 @@ impl<'a> Ctx<'a> {
             } else {
                 members
             };
+            if let Some((v, n)) = self.app_memo.get(name) {
+                notes.extend(n.iter().cloned());
+                return v.clone();
+            }
             seen.push(name.to_string());
-            let mut out = Vec::new();
+            let mut out: Vec<Svc> = Vec::new();
             let mut ok = true;
+            let mut local = Vec::new();
             for m in &members {
-                match self.app(m, depth + 1, seen, notes) {
-                    Some(v) => out.extend(v),
+                match self.app(m, depth + 1, seen, &mut local) {
+                    Some(v) => {
+                        for sv in v {
+                            if !out.contains(&sv) {
+                                out.push(sv);
+                            }
+                        }
+                    }
                     None => ok = false,
                 }
             }
             seen.pop();
-            return if ok && !out.is_empty() {
+            uniq(&mut local);
+            let res = if ok && !out.is_empty() {
                 Some(out)
             } else {
                 None
             };
+            self.app_memo
+                .insert(name.to_string(), (res.clone(), local.clone()));
+            notes.extend(local);
+            return res;
         }
         builtin_app(name)
     }
+}
+
+/// Index the objects of scopes, earlier scopes winning.
+fn index_objects<'a>(
+    scopes: impl Iterator<Item = &'a PNode>,
+) -> HashMap<(String, String), &'a PNode> {
+    let mut out = HashMap::new();
+    for s in scopes {
+        for kind in OBJECT_KINDS {
+            if let Some(c) = s.child(kind) {
+                for o in &c.children {
+                    out.entry((kind.to_string(), o.key.clone())).or_insert(o);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `tcp/80,8080`, `udp/5060`.
@@ -1216,7 +1299,7 @@ fn build_rule(ctx: &mut Ctx, r: &PNode, label: &str, zones_seen: &mut BTreeSet<S
         }
     }
     rule.matches = matches;
-    notes.dedup();
+    uniq(&mut notes);
     rule.unmodeled = notes;
     if let Some(ps) = r.child("profile-setting") {
         rule.inspection.extend(ips_of(ctx, ps));
@@ -1320,8 +1403,14 @@ fn scopes_of(cfg: &PNode) -> Vec<Scope<'_>> {
 
 /// Parse a PAN-OS configuration (XML, `set` or curly-brace form).
 pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
-    let first_line = file.line_span(1);
-    let mut cfg_out = Config::new(Format::Panos, first_line);
+    // The first statement (comments and blank lines skipped): where a missing setting would go.
+    let first_line = util::lines(&file.text)
+        .find(|l| {
+            let t = l.text.trim();
+            !t.is_empty() && !t.starts_with('#') && !t.starts_with("<?") && !t.starts_with("<!--")
+        })
+        .map_or_else(|| file.line_span(1), |l| l.span(file.id));
+    let mut cfg_out = Config::new(Format::Panos, Span::new(file.id, 0, file.text.len()));
     let t = file.text.trim_start_matches('\u{feff}').trim_start();
     let tree = if t.starts_with('<') {
         parse_xml(file, limits)
@@ -1390,9 +1479,12 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let scopes = scopes_of(cfg);
     for scope in &scopes {
         let mut ctx = Ctx {
-            scopes: std::iter::once(scope.node).chain(shared).collect(),
+            index: index_objects(std::iter::once(scope.node).chain(shared)),
             limits,
             unparsed: Vec::new(),
+            addr_memo: HashMap::new(),
+            svc_memo: HashMap::new(),
+            app_memo: HashMap::new(),
         };
         let mut zones_seen: BTreeSet<String> = BTreeSet::new();
         if let Some(z) = scope.node.child("zone") {
@@ -1497,6 +1589,24 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             .node
             .path(&["rulebase", "application-override", "rules"])
         {
+            // Traffic an application-override rule classifies skips App-ID, hence the SIP ALG.
+            for r in &ao.children {
+                let sip_port = r
+                    .get("port")
+                    .and_then(parse_ports)
+                    .is_some_and(|p| p.contains(5060) || p.contains(5061));
+                if sip_port && !r.yes("disabled") {
+                    if let Some(alg) = cfg_out.features.sip_alg.as_mut() {
+                        alg.related.push((
+                            r.span,
+                            format!(
+                                "application-override rule \"{}\" covers a SIP port: that traffic skips App-ID, so the SIP ALG does not inspect it",
+                                r.key
+                            ),
+                        ));
+                    }
+                }
+            }
             if !ao.children.is_empty() {
                 ctx.unparsed.push(Unparsed {
                     span: ao.span,
@@ -1528,6 +1638,12 @@ fn head_span(file: &SourceFile, span: Span) -> Span {
         s.end -= 1;
     }
     s
+}
+
+/// Remove repeated strings, keeping the first occurrence.
+fn uniq(v: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(x.clone()));
 }
 
 #[cfg(test)]

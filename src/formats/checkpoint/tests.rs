@@ -268,7 +268,7 @@ fn objects_only_gaia_and_broken_inputs() {
     );
     assert_eq!(c.name.as_deref(), Some("gw1"));
     assert_eq!(c.unparsed.len(), 1);
-    assert_eq!(f.slice(c.unparsed[0].span), "#");
+    assert_eq!(f.slice(c.unparsed[0].span), "set hostname gw1");
     // truncated JSON
     let cut = &SIP[..SIP.len() / 2];
     let (_, c) = load("cut.json", cut);
@@ -363,4 +363,44 @@ fn corpus_copies_are_detected_and_parse() {
         n += 1;
     }
     assert_eq!(n, 7);
+}
+
+#[test]
+fn diamond_groups_resolve_in_linear_time() {
+    const N: usize = 30;
+    let mut objs = vec![
+        r#"{"uid": "h", "name": "h", "type": "host", "ipv4-address": "10.0.0.1"}"#.to_string(),
+        r#"{"uid": "s", "name": "sip", "type": "service-udp", "port": "5060", "protocol": "SIP_UDP"}"#.to_string(),
+        r#"{"uid": "A", "name": "Accept", "type": "RulebaseAction"}"#.to_string(),
+    ];
+    for i in 0..N {
+        let (n1, n2) = if i == N - 1 {
+            ("h".to_string(), "h".to_string())
+        } else {
+            (format!("a{}", i + 1), format!("b{}", i + 1))
+        };
+        let (s1, s2) = if i == N - 1 {
+            ("s".to_string(), "s".to_string())
+        } else {
+            (format!("sa{}", i + 1), format!("sb{}", i + 1))
+        };
+        for g in ["a", "b"] {
+            objs.push(format!(
+                r#"{{"uid": "{g}{i}", "name": "{g}{i}", "type": "group", "members": ["{n1}", "{n2}"]}}"#
+            ));
+            objs.push(format!(
+                r#"{{"uid": "s{g}{i}", "name": "s{g}{i}", "type": "service-group", "members": ["{s1}", "{s2}"]}}"#
+            ));
+        }
+    }
+    let text = format!(
+        r#"{{"uid": "L", "name": "N", "rulebase": [{{"uid": "r", "type": "access-rule", "rule-number": 1, "source": ["a0"], "destination": ["a0"], "service": ["sa0"], "action": "A"}}], "objects-dictionary": [{}]}}"#,
+        objs.join(",")
+    );
+    let (_, c) = load("diamond.json", &text);
+    let r = &c.filter.chains[0].rules[0];
+    assert_eq!(r.matches.len(), 1);
+    assert_eq!(r.matches[0].src, ip("10.0.0.1"));
+    assert_eq!(r.matches[0].dport, PortSet::single(5060));
+    assert!(c.features.sip_alg.as_ref().unwrap().enabled);
 }

@@ -458,6 +458,17 @@ fn sip_alg_default_on_and_off() {
     let alg = c.features.sip_alg.as_ref().unwrap();
     assert!(alg.enabled && alg.default);
     assert_eq!(f.slice(alg.span), "set deviceconfig system hostname fw");
+    // an application-override rule on the SIP port is reported with the ALG state
+    let (f, c) = load(
+        "ao.set",
+        "set rulebase application-override rules sip-ao port 5060\nset rulebase application-override rules sip-ao protocol udp\n",
+    );
+    let alg = c.features.sip_alg.as_ref().unwrap();
+    assert!(alg.enabled);
+    assert_eq!(alg.related.len(), 1);
+    assert!(f
+        .slice(alg.related[0].0)
+        .starts_with("set rulebase application-override rules sip-ao port 5060"));
     // other applications' overrides do not count
     let (_, c) = load(
         "z.set",
@@ -638,4 +649,34 @@ fn corpus_copies_are_detected_and_parse() {
     }
     assert_eq!(n, 7);
     assert!(rules > 20);
+}
+
+#[test]
+fn diamond_groups_resolve_in_linear_time() {
+    // a_i and b_i both contain a_{i+1} and b_{i+1}: 2^30 paths without memoisation.
+    let mut text = String::new();
+    for i in 0..30 {
+        for g in ["a", "b"] {
+            text.push_str(&format!(
+                "set address-group {g}{i} static [ a{} b{} ]\n",
+                i + 1,
+                i + 1
+            ));
+            text.push_str(&format!(
+                "set service-group s{g}{i} members [ sa{} sb{} ]\n",
+                i + 1,
+                i + 1
+            ));
+        }
+    }
+    text.push_str("set address a30 ip-netmask 10.0.0.1\nset address b30 ip-netmask 10.0.0.2\n");
+    text.push_str(
+        "set service sa30 protocol udp port 5060\nset service sb30 protocol tcp port 5061\n",
+    );
+    text.push_str("set rulebase security rules r source a0\nset rulebase security rules r service sa0\nset rulebase security rules r action allow\n");
+    let (_, c) = load("diamond.set", &text);
+    let r = &c.filter.chains[0].rules[0];
+    assert_eq!(r.matches.len(), 2);
+    assert_eq!(r.matches[0].src.count(), 2);
+    assert!(r.unmodeled.is_empty(), "{:?}", r.unmodeled);
 }
