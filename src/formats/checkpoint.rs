@@ -818,7 +818,7 @@ struct LayerInfo<'a> {
 pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let id = file.id;
     let first = file.line_span(1);
-    let mut cfg = Config::new(Format::Checkpoint, Span::new(id, 0, file.text.len()));
+    let mut cfg = Config::new(Format::Checkpoint, first);
     let text: &str = &file.text;
     let t = text.trim_start();
     if !(t.starts_with('{') || t.starts_with('[')) {

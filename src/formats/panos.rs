@@ -1410,7 +1410,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             !t.is_empty() && !t.starts_with('#') && !t.starts_with("<?") && !t.starts_with("<!--")
         })
         .map_or_else(|| file.line_span(1), |l| l.span(file.id));
-    let mut cfg_out = Config::new(Format::Panos, Span::new(file.id, 0, file.text.len()));
+    let mut cfg_out = Config::new(Format::Panos, file.line_span(1));
     let t = file.text.trim_start_matches('\u{feff}').trim_start();
     let tree = if t.starts_with('<') {
         parse_xml(file, limits)
