@@ -887,6 +887,18 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     for info in &infos {
         let layer = info.j;
         let lname = layer.get_str("name").unwrap_or("?").to_string();
+        // A paged answer (`limit`/`offset`) that does not hold the whole rulebase.
+        if let (Some(to), Some(total)) = (layer.get_num("to"), layer.get_num("total")) {
+            let from = layer.get_num("from").unwrap_or(1.0);
+            if total > to || from > 1.0 {
+                cfg.errors.push(InputIssue {
+                    span: layer.get("total").map_or(first, |t| t.span(id)),
+                    message: format!(
+                        "layer \"{lname}\" export holds rules {from} to {to} of {total}: the rest of the rulebase is missing (export every page)"
+                    ),
+                });
+            }
+        }
         let mut flat = Vec::new();
         flatten(
             layer.get("rulebase").map(J::arr).unwrap_or(&[]),

@@ -1427,7 +1427,11 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     cfg_out.unparsed = tree.unparsed;
     cfg_out.errors = tree.errors;
     let root = &tree.root;
-    let cfg = root.child("config").unwrap_or(root);
+    // `<config>` at the top, or inside an API answer (`<response><result><config>`).
+    let cfg = root
+        .child("config")
+        .or_else(|| root.path(&["response", "result", "config"]))
+        .unwrap_or(root);
     let shared = cfg.child("shared");
 
     cfg_out.name = cfg

@@ -404,3 +404,14 @@ fn diamond_groups_resolve_in_linear_time() {
     assert_eq!(r.matches[0].dport, PortSet::single(5060));
     assert!(c.features.sip_alg.as_ref().unwrap().enabled);
 }
+
+#[test]
+fn paged_export_is_incomplete() {
+    let text = r#"{"uid": "L", "name": "Network", "rulebase": [
+  {"uid": "r", "type": "access-rule", "rule-number": 1, "action": "Accept"}
+], "from": 1, "to": 50, "total": 120}"#;
+    let (f, c) = load("paged.json", text);
+    assert_eq!(c.errors.len(), 1);
+    assert_eq!(f.slice(c.errors[0].span), "120");
+    assert!(c.errors[0].message.contains("missing"));
+}

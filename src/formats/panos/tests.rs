@@ -680,3 +680,38 @@ fn diamond_groups_resolve_in_linear_time() {
     assert_eq!(r.matches[0].src.count(), 2);
     assert!(r.unmodeled.is_empty(), "{:?}", r.unmodeled);
 }
+
+#[test]
+fn set_form_vsys_shared_objects_delete_and_api_wrapper() {
+    let text = "set shared address carrier ip-netmask 203.0.113.0/24
+set vsys vsys1 zone a network layer3 ethernet1/1
+set vsys vsys1 rulebase security rules r1 from a
+set vsys vsys1 rulebase security rules r1 to a
+set vsys vsys1 rulebase security rules r1 source carrier
+set vsys vsys1 rulebase security rules r1 service any
+set vsys vsys1 rulebase security rules r1 action allow
+set vsys vsys2 rulebase security rules gone action allow
+set vsys vsys2 rulebase security rules kept action deny
+delete vsys vsys2 rulebase security rules gone
+";
+    let (_, c) = load("vsys.set", text);
+    assert_eq!(c.filter.chains.len(), 2);
+    assert_eq!(c.filter.entries.len(), 2);
+    let r1 = &c.filter.chains[0].rules[0];
+    assert_eq!(r1.name, "security rule \"r1\"");
+    assert_eq!(r1.matches[0].src, ip("203.0.113.0/24"));
+    let v2: Vec<&str> = c.filter.chains[1]
+        .rules
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(v2[0], "security rule \"kept\"");
+    assert!(!v2.iter().any(|n| n.contains("gone")));
+    // an XML API answer wrapping the configuration
+    let xml = r#"<response status="success"><result><config version="10.1.0"><devices><entry name="localhost.localdomain"><vsys><entry name="vsys1"><rulebase><security><rules>
+<entry name="x"><from><member>any</member></from><to><member>any</member></to><source><member>any</member></source><destination><member>any</member></destination><service><member>any</member></service><application><member>any</member></application><action>deny</action></entry>
+</rules></security></rulebase></entry></vsys></entry></devices></config></result></response>"#;
+    assert!(sniff("r.xml", xml) > 0);
+    let (_, c) = load("r.xml", xml);
+    assert_eq!(c.filter.chains[0].rules[0].name, "security rule \"x\"");
+}
