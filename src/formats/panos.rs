@@ -1491,6 +1491,10 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             app_memo: HashMap::new(),
         };
         let mut zones_seen: BTreeSet<String> = BTreeSet::new();
+        let zones_defined = scope
+            .node
+            .child("zone")
+            .is_some_and(|z| !z.children.is_empty());
         if let Some(z) = scope.node.child("zone") {
             for zn in &z.children {
                 zones_seen.insert(zn.key.clone());
@@ -1543,9 +1547,11 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             r.inspection = intra_ips.clone();
             rules.push(r);
         }
-        // Zones the file does not name: the intrazone default still allows traffic that stays
-        // within one zone, which the model cannot express without naming the zone.
-        {
+        // When the file defines no zone (a partial export, generator output, a template), other
+        // zones may exist: the intrazone default still allows traffic that stays within one of
+        // them, which the model cannot express without naming the zone. (PAN-OS refuses rules
+        // naming undefined zones, so when zones are defined they are all known.)
+        if !zones_defined {
             let mut r = Rule::new(
                 "intrazone-default (other zones)",
                 intra.map_or(chain_span, |n| n.span),

@@ -193,15 +193,28 @@ fn default_intrazone_and_interzone_rules() {
         .iter()
         .filter(|r| r.name.starts_with("intrazone-default"))
         .collect();
-    assert_eq!(intra.len(), 4);
+    // the file defines its zones: one rule per zone
+    assert_eq!(intra.len(), 3);
     for (r, z) in intra.iter().zip(["trust", "untrust", "voice"]) {
         assert_eq!(r.action, Action::Allow);
         assert_eq!(r.matches[0].src_zone, NameSet::only([z]));
         assert_eq!(r.matches[0].dst_zone, NameSet::only([z]));
         assert!(r.unmodeled.is_empty());
     }
-    // zones the file does not name: still allowed within the zone, flagged as not modelled
-    assert!(!intra[3].unmodeled.is_empty());
+    // a file without zone definitions: zones seen in rules, then a flagged rule for the others
+    let (_, e) = load("edge.xml", EDGE);
+    let v2: Vec<&Rule> = e.filter.chains[1]
+        .rules
+        .iter()
+        .filter(|r| r.name.starts_with("intrazone-default"))
+        .collect();
+    assert_eq!(v2.len(), 3);
+    assert_eq!(v2[2].name, "intrazone-default (other zones)");
+    assert_eq!(
+        v2[2].matches[0].src_zone,
+        NameSet::Except(["dmz".to_string(), "lan".to_string()].into())
+    );
+    assert!(!v2[2].unmodeled.is_empty());
     assert_eq!(ch.default.action, Action::Deny);
     assert!(ch.default.implicit);
     assert_eq!(f.slice(ch.default.span).trim(), "<rules>");
