@@ -9,12 +9,14 @@ use crate::source::{SourceFile, Span};
 
 pub mod aws;
 pub mod azure;
+pub mod checkpoint;
 pub mod fortios;
 pub mod gcp;
 pub mod iptables;
 pub mod json_spans;
 pub mod mikrotik;
 pub mod nftables;
+pub mod panos;
 pub mod pfxml;
 pub mod ucontact;
 pub mod util;
@@ -57,14 +59,39 @@ pub const REGISTRY: &[FormatSpec] = &[
         parse: iptables::parse,
     },
     FormatSpec {
+        format: Format::Nftables,
+        sniff: nftables::sniff,
+        parse: nftables::parse,
+    },
+    FormatSpec {
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
     },
     FormatSpec {
-        format: Format::Nftables,
-        sniff: nftables::sniff,
-        parse: nftables::parse,
+        format: Format::Panos,
+        sniff: panos::sniff,
+        parse: panos::parse,
+    },
+    FormatSpec {
+        format: Format::Pfsense,
+        sniff: pfxml::sniff_pfsense,
+        parse: pfxml::parse_pfsense,
+    },
+    FormatSpec {
+        format: Format::Opnsense,
+        sniff: pfxml::sniff_opnsense,
+        parse: pfxml::parse_opnsense,
+    },
+    FormatSpec {
+        format: Format::Mikrotik,
+        sniff: mikrotik::sniff,
+        parse: mikrotik::parse,
+    },
+    FormatSpec {
+        format: Format::Checkpoint,
+        sniff: checkpoint::sniff,
+        parse: checkpoint::parse,
     },
     FormatSpec {
         format: Format::Aws,
@@ -85,21 +112,6 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Ucontact,
         sniff: ucontact::sniff,
         parse: ucontact::parse,
-    },
-    FormatSpec {
-        format: Format::Pfsense,
-        sniff: pfxml::sniff_pfsense,
-        parse: pfxml::parse_pfsense,
-    },
-    FormatSpec {
-        format: Format::Opnsense,
-        sniff: pfxml::sniff_opnsense,
-        parse: pfxml::parse_opnsense,
-    },
-    FormatSpec {
-        format: Format::Mikrotik,
-        sniff: mikrotik::sniff,
-        parse: mikrotik::parse,
     },
 ];
 

@@ -2319,7 +2319,10 @@ mod tests {
         assert_eq!(allow[0].space.dport, PortSet::single(5060));
         // The outbound stage allows by its default, so the verdict is credited to the inbound
         // pass rule that explicitly allowed it.
-        assert_eq!(decider_name(&c, allow[0]), "wan rule 1 \"SIP from carriers\"");
+        assert_eq!(
+            decider_name(&c, allow[0]),
+            "wan rule 1 \"SIP from carriers\""
+        );
     }
 
     #[test]
