@@ -9,6 +9,7 @@ use crate::source::{SourceFile, Span};
 
 pub mod fortios;
 pub mod iptables;
+pub mod junos;
 pub mod ucontact;
 pub mod util;
 
@@ -53,6 +54,11 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Junos,
+        sniff: junos::sniff,
+        parse: junos::parse,
     },
     FormatSpec {
         format: Format::Ucontact,
