@@ -399,19 +399,119 @@ fn application_terms_and_named_ports() {
 }
 
 #[test]
-fn apply_groups_and_filters_are_reported() {
+fn apply_groups_are_reported() {
     let t = "set groups G security policies default-policy permit-all\n\
              set apply-groups G\n\
-             set firewall family inet filter PROTECT term t1 then discard\n\
-             set interfaces ge-0/0/0 unit 0 family inet filter input PROTECT\n\
              set security zones security-zone a interfaces ge-0/0/0.0\n";
     let (_, c) = parse_text(t);
     assert!(c
         .errors
         .iter()
         .any(|e| e.message.contains("apply-groups G")));
-    assert!(c.errors.iter().any(|e| e.message.contains("PROTECT")));
     assert!(c.unparsed.iter().any(|u| u.reason.contains("group `G`")));
+}
+
+const FILTERED: &str = "set security zones security-zone untrust interfaces ge-0/0/0.0\n\
+set security zones security-zone trust interfaces ge-0/0/1.0\n\
+set security policies from-zone untrust to-zone trust policy all match source-address any\n\
+set security policies from-zone untrust to-zone trust policy all match destination-address any\n\
+set security policies from-zone untrust to-zone trust policy all match application any\n\
+set security policies from-zone untrust to-zone trust policy all then permit\n\
+set policy-options prefix-list CARRIERS 198.51.100.0/24\n\
+set firewall family inet filter EDGE term sip from source-prefix-list CARRIERS\n\
+set firewall family inet filter EDGE term sip from protocol udp\n\
+set firewall family inet filter EDGE term sip from destination-port 5060\n\
+set firewall family inet filter EDGE term sip then count sip\n\
+set firewall family inet filter EDGE term sip then accept\n\
+set firewall family inet filter EDGE term no-sip from protocol [ udp tcp ]\n\
+set firewall family inet filter EDGE term no-sip from port 5060-5061\n\
+set firewall family inet filter EDGE term no-sip then discard\n\
+set firewall family inet filter EDGE term rest then count all\n\
+set firewall family inet filter UNUSED term x then discard\n\
+set interfaces ge-0/0/0 unit 0 family inet filter input EDGE\n\
+set interfaces lo0 unit 0 family inet filter input PROTECT-RE\n\
+set interfaces ge-0/0/1 unit 0 family inet filter input-list [ A B ]\n";
+
+#[test]
+fn stateless_filters_are_stages_before_the_policies() {
+    let (f, c) = parse_text(FILTERED);
+    assert_eq!(c.filter.entries.len(), 1);
+    let e = &c.filter.entries[0];
+    assert_eq!(e.stages.len(), 2);
+    let dispatch = &c.filter.chains[e.stages[0]];
+    assert_eq!(dispatch.name, "interface input filters");
+    assert_eq!(dispatch.rules.len(), 1);
+    assert_eq!(
+        f.slice(dispatch.rules[0].span),
+        "set interfaces ge-0/0/0 unit 0 family inet filter input EDGE"
+    );
+    let edge = c.filter.chain_by_name("filter EDGE (family inet)").unwrap();
+    let names: Vec<_> = c.filter.chains[edge]
+        .rules
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "filter EDGE term sip",
+            "filter EDGE term no-sip",
+            "filter EDGE term rest"
+        ]
+    );
+    // `count` only: implicit accept.
+    assert_eq!(c.filter.chains[edge].rules[2].action, Action::Allow);
+    assert!(c.filter.chains[edge].default.implicit);
+    // lo0 and input-list are reported, the unused filter too.
+    assert!(c.unparsed.iter().any(|u| u.reason.contains("PROTECT-RE")));
+    assert!(c.unparsed.iter().any(|u| u.reason.contains("UNUSED")));
+    assert!(c.errors.iter().any(|e| e.message.contains("input-list")));
+
+    let query = |src: &str, p: u128, port: u128, zone: &str| {
+        let mut q = Space::all();
+        q.proto = ProtoSet::single(p);
+        q.dport = PortSet::single(port);
+        // `port` matches either port: use a fixed ephemeral source port.
+        q.sport = PortSet::single(40000);
+        q.src = parse_net(src).unwrap();
+        q.src_zone = NameSet::only([zone]);
+        q.dst_zone = NameSet::only(["trust"]);
+        classify(&c.filter, e, &[q], 16)
+    };
+    // Carrier SIP passes the filter and the policy.
+    let parts = query("198.51.100.9", proto::UDP, 5060, "untrust");
+    assert!(parts.iter().all(|p| p.fate == Fate::Allow));
+    // Other SIP sources are discarded by term no-sip, although the policy permits all.
+    let parts = query("203.0.113.9", proto::UDP, 5060, "untrust");
+    assert!(parts.iter().all(|p| p.fate == Fate::Deny));
+    assert!(parts.iter().all(|p| p.decider
+        == Decider::Rule {
+            chain: edge,
+            rule: 1
+        }));
+    // tcp/5061 via the interface name: discarded too.
+    let parts = query("203.0.113.9", proto::TCP, 5061, "ge-0/0/0.0");
+    assert!(parts.iter().all(|p| p.fate == Fate::Deny));
+    // HTTPS: accepted by term rest, then the policy permits.
+    let parts = query("203.0.113.9", proto::TCP, 443, "untrust");
+    assert!(parts.iter().all(|p| p.fate == Fate::Allow));
+    assert!(parts.iter().all(|p| p.decider
+        == Decider::Rule {
+            chain: e.stages[1],
+            rule: 0
+        }));
+    // A source port of 5060 is caught by `port` too.
+    let mut q = Space::all();
+    q.proto = ProtoSet::single(proto::TCP);
+    q.dport = PortSet::single(443);
+    q.sport = PortSet::single(5060);
+    q.src = parse_net("203.0.113.9").unwrap();
+    q.src_zone = NameSet::only(["untrust"]);
+    let parts = classify(&c.filter, e, &[q], 16);
+    assert!(parts.iter().all(|p| p.fate == Fate::Deny));
+    // IPv6 traffic is not subject to the inet filter.
+    let parts = query("2001:db8::1", proto::UDP, 5060, "untrust");
+    assert!(parts.iter().all(|p| p.fate == Fate::Allow));
 }
 
 #[test]
