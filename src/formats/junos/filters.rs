@@ -58,7 +58,7 @@ pub(super) fn build(p: &mut Parser<'_>) {
     let mut prefix_lists: BTreeMap<String, AddrSet> = BTreeMap::new();
     let mut issues = Vec::new();
     for (i, s) in p.tree.stmts.iter().enumerate() {
-        if s.inactive_at.is_some() {
+        if s.inactive_at.is_some() && s.word(0) != "firewall" {
             continue;
         }
         match s.word(0) {
@@ -66,6 +66,11 @@ pub(super) fn build(p: &mut Parser<'_>) {
                 let Some((key, at)) = filter_key(s) else {
                     continue;
                 };
+                // An inactive filter is not part of the configuration; inactive terms are kept
+                // (disabled).
+                if s.inactive_within(at) {
+                    continue;
+                }
                 let f = filters.entry(key).or_default();
                 f.stmts.push(i);
                 if s.word(at) == "term" && s.len() > at + 1 {
@@ -320,6 +325,11 @@ fn filter_chain(
         let mut next_term = false;
         let stmts: Vec<Stmt> = t.stmts.iter().map(|&i| p.tree.stmts[i].clone()).collect();
         for s in &stmts {
+            if s.inactive_within(at) {
+                rule.enabled = false;
+            } else if s.inactive_at.is_some() {
+                continue;
+            }
             let w = |k: usize| s.word(at + k);
             match w(0) {
                 "from" => {

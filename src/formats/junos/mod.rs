@@ -91,6 +91,12 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut strong = 0usize;
     let mut weak = 0usize;
     let mut foreign = 0usize;
+    let has_family_block = text.lines().any(|l| {
+        matches!(
+            l.trim(),
+            "family inet {" | "family inet6 {" | "family ethernet-switching {" | "family any {"
+        )
+    });
     for line in text.lines().take(4000) {
         let line = line.trim_end();
         if line.starts_with("#RANCID-CONTENT-TYPE: juniper") {
@@ -127,7 +133,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
                 "interfaces" if rest.get(2) == Some(&"unit") => strong += 1,
                 "version" if is_junos_version(second) => strong += 1,
                 "system" if matches!(second, "host-name" | "login" | "root-authentication") => {
-                    strong += 1
+                    weak += 1
                 }
                 "policy-options" | "routing-options" | "protocols" | "chassis"
                 | "routing-instances" | "groups" | "apply-groups" => weak += 1,
@@ -136,7 +142,9 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
         } else {
             let opens = line.ends_with('{');
             match first_clean {
-                "security" | "applications" | "firewall" if opens && w.len() <= 3 => strong += 1,
+                "security" | "applications" if opens && w.len() <= 3 => strong += 1,
+                // `firewall {` is also VyOS: require a Junos family block.
+                "firewall" if opens && w.len() <= 3 && has_family_block => strong += 1,
                 "version" if is_junos_version(rest.get(1).copied().unwrap_or("")) => strong += 1,
                 "system" | "interfaces" | "policy-options" | "routing-options" | "protocols"
                 | "chassis" | "snmp"

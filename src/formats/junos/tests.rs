@@ -467,6 +467,16 @@ fn stateless_filters_are_stages_before_the_policies() {
     assert!(c.unparsed.iter().any(|u| u.reason.contains("UNUSED")));
     assert!(c.errors.iter().any(|e| e.message.contains("input-list")));
 
+    // An inactive term is kept, disabled.
+    let t = format!("{FILTERED}deactivate firewall family inet filter EDGE term no-sip\n");
+    let (_, c2) = parse_text(&t);
+    let edge2 = c2
+        .filter
+        .chain_by_name("filter EDGE (family inet)")
+        .unwrap();
+    assert!(!c2.filter.chains[edge2].rules[1].enabled);
+    assert!(c2.filter.chains[edge2].rules[0].enabled);
+
     let query = |src: &str, p: u128, port: u128, zone: &str| {
         let mut q = Space::all();
         q.proto = ProtoSet::single(p);
@@ -526,6 +536,8 @@ fn sniff_recognises_junos_and_not_others() {
     assert!(sniff("x", EDGE) > 0);
     assert!(sniff("x", ALG_DEFAULT) > 0);
     assert!(sniff("x", ALG_OFF) > 0);
+    assert!(sniff("x", "firewall {\n    family inet {\n        filter F {\n            term t { then accept; }\n        }\n    }\n}\n") > 0);
+    assert!(sniff("x", FILTERED) > 0);
     for other in [
         "set deviceconfig system hostname fw\nset zone trust network layer3 ethernet1/1\nset rulebase security rules r1 action allow\nset service s protocol tcp port 80\n",
         "config firewall policy\n    edit 1\n        set srcintf \"port1\"\n        set security wpa2\n    next\nend\n",
@@ -534,6 +546,8 @@ fn sniff_recognises_junos_and_not_others() {
         "ASA Version 9.8\n!\nhostname asa\naccess-list outside_in extended permit tcp any any eq 443\n",
         "deviceconfig {\n    system {\n        hostname x;\n    }\n}\n",
         "set hostname gw\nset interface eth0 state on\nset snmp agent on\n",
+        "set system host-name vyos\nset interfaces ethernet eth0 address dhcp\nset firewall name WAN rule 10 action accept\n",
+        "firewall {\n    name WAN_IN {\n        default-action drop\n    }\n}\nsystem {\n    host-name vyos\n}\n",
     ] {
         assert_eq!(sniff("x", other), 0, "{other}");
     }

@@ -217,6 +217,8 @@ enum Op {
     Activate,
     /// Other set-form commands (`insert`, `rename`, `annotate`, `protect`...): not modeled.
     Other,
+    /// `insert ... before|after ...`: changes the order, which is not modeled.
+    Insert,
 }
 
 #[derive(Clone, Debug)]
@@ -329,7 +331,8 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
                             "delete" => Some(Op::Delete),
                             "deactivate" => Some(Op::Deactivate),
                             "activate" => Some(Op::Activate),
-                            "insert" | "rename" | "annotate" | "protect" | "unprotect" | "copy"
+                            "insert" => Some(Op::Insert),
+                            "rename" | "annotate" | "protect" | "unprotect" | "copy"
                             | "replace" => Some(Op::Other),
                             _ => None,
                         };
@@ -557,6 +560,7 @@ fn op_name(op: Op) -> &'static str {
         Op::Deactivate => "deactivate",
         Op::Activate => "activate",
         Op::Other => "configuration",
+        Op::Insert => "insert",
     }
 }
 
@@ -588,6 +592,12 @@ fn finish_command(
                 }));
             }
         }
+        Op::Insert => tree.errors.push(InputIssue {
+            span,
+            message: "`insert` (reordering) is not applied: the order of policies or terms \
+                      may differ from the device's"
+                .into(),
+        }),
         Op::Other => tree.unparsed.push(Unparsed {
             span,
             reason: "this configuration command is not modeled (only set, delete, deactivate \
@@ -743,6 +753,9 @@ deactivate security policies from-zone trust to-zone untrust policy p2 match sou
             vec!["system host-name x", "a b d", "a b c 2", "x 1", "x 2"]
         );
         assert_eq!(tree.errors.len(), 1, "{:?}", tree.errors);
+        let tree = parse("set a p1\ninsert a p2 before p1\n", FileId(0), 64);
+        assert_eq!(render(&tree), vec!["a p1"]);
+        assert!(tree.errors[0].message.contains("insert"));
     }
 
     #[test]
