@@ -7,8 +7,9 @@
 //! filters before the security policies, output filters after them, keyed on the ingress /
 //! egress interface (and its zone). Interfaces without a filter pass.
 //!
-//! Not modeled (input issues): filter lists (`input-list`), other families, and filters on
-//! `lo0` (they protect the device itself, whose host-inbound traffic is not modeled).
+//! An input filter on `lo0` protects the device itself: it becomes a stage of the Input entry
+//! (see [`super::host`]). Not modeled (input issues): filter lists (`input-list`), other
+//! families, output filters on `lo0`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,13 +47,24 @@ fn filter_key(s: &Stmt) -> Option<(FilterKey, usize)> {
 }
 
 struct Applied {
+    /// Applied to the loopback (traffic to the device).
+    lo: bool,
     iface: String,
     dir: String,
     key: FilterKey,
     span: Span,
 }
 
-pub(super) fn build(p: &mut Parser<'_>) {
+/// Stage chains other entries need.
+#[derive(Default)]
+pub(super) struct Stages {
+    /// Dispatch of interface input filters (also traversed by traffic to the device).
+    pub input: Option<ChainId>,
+    /// Dispatch to the `lo0` input filters.
+    pub lo0: Option<ChainId>,
+}
+
+pub(super) fn build(p: &mut Parser<'_>) -> Stages {
     let mut filters: BTreeMap<FilterKey, Filter> = BTreeMap::new();
     let mut applied: Vec<Applied> = Vec::new();
     let mut prefix_lists: BTreeMap<String, AddrSet> = BTreeMap::new();
@@ -99,23 +111,25 @@ pub(super) fn build(p: &mut Parser<'_>) {
                 let fam = s.word(5).to_string();
                 let dir = s.word(7);
                 let name = s.word(8).to_string();
+                let lo = s.word(1) == "lo0";
                 let modeled = matches!(dir, "input" | "output")
                     && matches!(fam.as_str(), "inet" | "inet6")
-                    && !s.word(1).starts_with("lo")
+                    && !(lo && dir == "output")
                     && s.len() == 9;
                 if modeled {
                     applied.push(Applied {
+                        lo,
                         iface,
                         dir: dir.to_string(),
                         key: (fam, name),
                         span: s.span,
                     });
-                } else if s.word(1).starts_with("lo") {
+                } else if lo && dir == "output" {
                     p.cfg.unparsed.push(crate::model::Unparsed {
                         span: s.span,
                         reason: format!(
-                            "filter {name} on {iface} protects the device itself; traffic to the \
-                             device is not modeled"
+                            "output filter {name} on {iface} applies to traffic the device \
+                             originates, which is not modeled"
                         ),
                     });
                 } else {
@@ -138,7 +152,7 @@ pub(super) fn build(p: &mut Parser<'_>) {
     }
     p.cfg.errors.extend(issues);
     if filters.is_empty() && applied.is_empty() {
-        return;
+        return Stages::default();
     }
 
     // One chain per filter that is applied somewhere.
@@ -175,7 +189,7 @@ pub(super) fn build(p: &mut Parser<'_>) {
         }
     }
     let stage = |p: &mut Parser<'_>, dir: &str| -> Option<ChainId> {
-        let list: Vec<&Applied> = applied.iter().filter(|a| a.dir == dir).collect();
+        let list: Vec<&Applied> = applied.iter().filter(|a| a.dir == dir && !a.lo).collect();
         if list.is_empty() {
             return None;
         }
@@ -240,8 +254,46 @@ pub(super) fn build(p: &mut Parser<'_>) {
     };
     let input = stage(p, "input");
     let output = stage(p, "output");
+    // Loopback filters: every packet to the device, whatever its ingress interface.
+    let lo_list: Vec<&Applied> = applied.iter().filter(|a| a.lo).collect();
+    let lo0 = if lo_list.is_empty() {
+        None
+    } else {
+        let mut rules = Vec::new();
+        for a in &lo_list {
+            let mut rule = Rule::new(
+                format!("{} input filter {}", a.iface, a.key.1),
+                a.span,
+                Action::Unknown(format!("filter {} is not defined", a.key.1)),
+            );
+            let mut sp = Space::all();
+            sp.src = if a.key.0 == "inet6" {
+                all_v6()
+            } else {
+                all_v4()
+            };
+            rule.matches = vec![sp];
+            if let Some(&c) = chain_of.get(&a.key) {
+                rule.action = Action::Jump(c);
+            }
+            rules.push(rule);
+        }
+        let span = lo_list[0].span;
+        p.cfg.filter.chains.push(Chain {
+            name: "loopback input filters".into(),
+            span,
+            rules,
+            default: ChainDefault {
+                action: Action::Allow,
+                span,
+                implicit: true,
+            },
+        });
+        Some(p.cfg.filter.chains.len() - 1)
+    };
+    let stages = Stages { input, lo0 };
     if input.is_none() && output.is_none() {
-        return;
+        return stages;
     }
     // Insert the stages around the security policies (or alone for a router).
     match p
@@ -260,13 +312,13 @@ pub(super) fn build(p: &mut Parser<'_>) {
             }
         }
         None => {
-            let stages = input.into_iter().chain(output).collect();
             p.cfg.filter.entries.push(Entry {
                 hook: Hook::Forward,
-                stages,
+                stages: input.into_iter().chain(output).collect(),
             });
         }
     }
+    stages
 }
 
 fn port_protos() -> ProtoSet {

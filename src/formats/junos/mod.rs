@@ -4,10 +4,12 @@
 //! books, applications and security policies from them and builds one Forward chain:
 //! zone-pair policies (constrained by source and destination zone, in file order per pair),
 //! then global policies, then the `default-policy` (deny-all when absent). Stateless firewall
-//! filters applied to interfaces become extra stages ([`filters`]).
+//! filters applied to interfaces become extra stages ([`filters`]); traffic to the device
+//! itself is an Input entry built from `host-inbound-traffic` ([`host`]).
 
 pub mod apps;
 pub mod filters;
+pub mod host;
 pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -281,7 +283,8 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let policies = p.read_statements();
     p.build_policies(policies);
     p.sip_alg();
-    filters::build(&mut p);
+    let stages = filters::build(&mut p);
+    host::build(&mut p, &stages);
     p.cfg
 }
 

@@ -42,9 +42,12 @@ fn edge_fixture_structure() {
     let (f, c) = parse_text(EDGE);
     assert!(c.errors.is_empty(), "{:?}", c.errors);
     assert_eq!(c.name.as_deref(), Some("srx-edge"));
-    assert_eq!(c.filter.chains.len(), 1);
-    assert_eq!(c.filter.entries.len(), 1);
+    // Security policies, host-inbound-traffic.
+    assert_eq!(c.filter.chains.len(), 2);
+    assert_eq!(c.filter.entries.len(), 2);
     assert_eq!(c.filter.entries[0].hook, Hook::Forward);
+    assert_eq!(c.filter.entries[0].stages, vec![0]);
+    assert_eq!(c.filter.entries[1].hook, Hook::Input);
     // Zone-pair policies in order, then global, then the default.
     assert_eq!(
         rule_names(&c),
@@ -399,6 +402,33 @@ fn application_terms_and_named_ports() {
 }
 
 #[test]
+fn host_inbound_interface_overrides_zone() {
+    let (f, c) = parse_text(EDGE);
+    let input = &c.filter.entries[1];
+    let q = |zone: &str, p: u128, port: Option<u128>| {
+        let mut s = Space::all();
+        s.proto = ProtoSet::single(p);
+        if let Some(port) = port {
+            s.dport = PortSet::single(port);
+        }
+        s.src_zone = NameSet::only([zone]);
+        classify(&c.filter, input, &[s], 16)
+    };
+    let parts = q("ge-0/0/1.0", proto::ICMP, None);
+    assert!(parts.iter().all(|p| p.fate == Fate::Allow));
+    let Decider::Rule { chain, rule } = parts[0].decider else {
+        panic!("{:?}", parts[0].decider)
+    };
+    assert_eq!(f.slice(c.filter.chains[chain].rules[rule].span), "ping;");
+    assert!(q("ge-0/0/1.0", proto::TCP, Some(22))
+        .iter()
+        .all(|p| p.fate == Fate::Deny));
+    assert!(q("untrust", proto::TCP, Some(22))
+        .iter()
+        .all(|p| p.fate == Fate::Deny));
+}
+
+#[test]
 fn apply_groups_are_reported() {
     let t = "set groups G security policies default-policy permit-all\n\
              set apply-groups G\n\
@@ -430,13 +460,24 @@ set firewall family inet filter EDGE term rest then count all\n\
 set firewall family inet filter UNUSED term x then discard\n\
 set interfaces ge-0/0/0 unit 0 family inet filter input EDGE\n\
 set interfaces lo0 unit 0 family inet filter input PROTECT-RE\n\
+set firewall family inet filter PROTECT-RE term ssh from source-address 10.0.0.0/8\n\
+set firewall family inet filter PROTECT-RE term ssh from protocol tcp\n\
+set firewall family inet filter PROTECT-RE term ssh from destination-port ssh\n\
+set firewall family inet filter PROTECT-RE term ssh then accept\n\
+set firewall family inet filter PROTECT-RE term telnet from protocol tcp\n\
+set firewall family inet filter PROTECT-RE term telnet from destination-port telnet\n\
+set firewall family inet filter PROTECT-RE term telnet then accept\n\
+set firewall family inet filter PROTECT-RE term rest then discard\n\
+set security zones security-zone untrust host-inbound-traffic system-services all\n\
+set security zones security-zone untrust host-inbound-traffic system-services telnet except\n\
 set interfaces ge-0/0/1 unit 0 family inet filter input-list [ A B ]\n";
 
 #[test]
 fn stateless_filters_are_stages_before_the_policies() {
     let (f, c) = parse_text(FILTERED);
-    assert_eq!(c.filter.entries.len(), 1);
+    assert_eq!(c.filter.entries.len(), 2);
     let e = &c.filter.entries[0];
+    assert_eq!(e.hook, Hook::Forward);
     assert_eq!(e.stages.len(), 2);
     let dispatch = &c.filter.chains[e.stages[0]];
     assert_eq!(dispatch.name, "interface input filters");
@@ -463,9 +504,61 @@ fn stateless_filters_are_stages_before_the_policies() {
     assert_eq!(c.filter.chains[edge].rules[2].action, Action::Allow);
     assert!(c.filter.chains[edge].default.implicit);
     // lo0 and input-list are reported, the unused filter too.
-    assert!(c.unparsed.iter().any(|u| u.reason.contains("PROTECT-RE")));
     assert!(c.unparsed.iter().any(|u| u.reason.contains("UNUSED")));
     assert!(c.errors.iter().any(|e| e.message.contains("input-list")));
+
+    // Traffic to the device: ingress filter, lo0 filter, host-inbound-traffic.
+    let input = &c.filter.entries[1];
+    assert_eq!(input.hook, Hook::Input);
+    assert_eq!(input.stages.len(), 3);
+    let to_device = |src: &str, port: u128| {
+        let mut q = Space::all();
+        q.proto = ProtoSet::single(proto::TCP);
+        q.dport = PortSet::single(port);
+        q.sport = PortSet::single(40000);
+        q.src = parse_net(src).unwrap();
+        q.src_zone = NameSet::only(["untrust"]);
+        classify(&c.filter, input, &[q], 16)
+    };
+    let host = input.stages[2];
+    let lo = c
+        .filter
+        .chain_by_name("filter PROTECT-RE (family inet)")
+        .unwrap();
+    // ssh from 10/8: lo0 accepts, `system-services all` allows.
+    let parts = to_device("10.1.1.1", 22);
+    assert!(parts.iter().all(|p| p.fate == Fate::Allow));
+    assert!(parts.iter().all(|p| p.decider
+        == Decider::Rule {
+            chain: host,
+            rule: 1
+        }));
+    // ssh from elsewhere: lo0 term rest discards.
+    let parts = to_device("192.0.2.1", 22);
+    assert!(parts
+        .iter()
+        .all(|p| p.fate == Fate::Deny && p.decider == Decider::Rule { chain: lo, rule: 2 }));
+    // telnet: lo0 accepts, but `telnet except` denies.
+    let parts = to_device("192.0.2.1", 23);
+    assert!(parts.iter().all(|p| p.fate == Fate::Deny
+        && p.decider
+            == Decider::Rule {
+                chain: host,
+                rule: 0
+            }));
+    assert!(c.filter.chains[host].rules[0]
+        .name
+        .contains("telnet except"));
+    // From the trust zone (no host-inbound-traffic): dropped by default.
+    let mut q = Space::all();
+    q.proto = ProtoSet::single(proto::TCP);
+    q.dport = PortSet::single(22);
+    q.src = parse_net("10.1.1.1").unwrap();
+    q.src_zone = NameSet::only(["trust"]);
+    let parts = classify(&c.filter, input, &[q], 16);
+    assert!(parts
+        .iter()
+        .all(|p| p.fate == Fate::Deny && p.decider == Decider::Default { chain: host }));
 
     // An inactive term is kept, disabled.
     let t = format!("{FILTERED}deactivate firewall family inet filter EDGE term no-sip\n");
