@@ -342,8 +342,8 @@ fn filter_chain(
     }
     path.extend(["filter".into(), key.1.clone()]);
     let block_span = |p: &Parser<'_>, path: &[String], stmts: &[usize]| -> Span {
-        match p.tree.blocks.iter().find(|b| b.path == path) {
-            Some(b) => b.span,
+        match p.block_spans(path).first() {
+            Some(b) => *b,
             None => stmts
                 .iter()
                 .map(|&i| p.tree.stmts[i].span)

@@ -254,6 +254,10 @@ struct Parser<'a> {
     fid: FileId,
     limits: &'a Limits,
     tree: Tree,
+    /// Block path -> spans (a path may be opened several times).
+    block_index: BTreeMap<Vec<String>, Vec<Span>>,
+    /// `security idp active-policy` (names the IPS policy of `application-services idp`).
+    idp_active: Option<String>,
     cfg: Config,
     obj: Objects,
 }
@@ -266,11 +270,23 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let mut cfg = Config::new(Format::Junos, file_span);
     cfg.errors.extend(tree.errors.iter().cloned());
     cfg.unparsed.extend(tree.unparsed.iter().cloned());
+    let mut block_index: BTreeMap<Vec<String>, Vec<Span>> = BTreeMap::new();
+    for b in &tree.blocks {
+        block_index.entry(b.path.clone()).or_default().push(b.span);
+    }
+    let idp_active = tree
+        .stmts
+        .iter()
+        .rev()
+        .find(|s| s.starts_with(&["security", "idp", "active-policy"]) && s.inactive_at.is_none())
+        .map(|s| s.word(3).to_string());
     let mut p = Parser {
         file,
         fid,
         limits,
         tree,
+        block_index,
+        idp_active,
         cfg,
         obj: Objects {
             zones: BTreeMap::new(),
@@ -364,6 +380,18 @@ impl Parser<'_> {
                 | "schedulers"
                 | "access-profile"
                 | "utility" => {}
+                "logical-systems" | "tenants" if s.word(2) == "security" => {
+                    if unknown_top.insert(format!("{} {}", s.word(0), s.word(1))) {
+                        let w = describe(s, 2);
+                        self.cfg.errors.push(InputIssue {
+                            span: s.span,
+                            message: format!(
+                                "`{w}` has its own security configuration, which is not \
+                                 modeled: its zones and policies are missing from the evaluation"
+                            ),
+                        });
+                    }
+                }
                 other => {
                     if unknown_top.insert(other.to_string()) {
                         let w = describe(s, 1);
@@ -800,6 +828,11 @@ impl Parser<'_> {
     // -----------------------------------------------------------------------------------------
     // Policies
 
+    /// Spans of the curly-brace blocks with exactly this path.
+    fn block_spans(&self, key: &[String]) -> &[Span] {
+        self.block_index.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     fn policy_span(&self, p: &Policy) -> Span {
         let mut key: Vec<String> = vec!["security".into(), "policies".into()];
         match &p.pair {
@@ -809,14 +842,8 @@ impl Parser<'_> {
             None => key.push("global".into()),
         }
         key.extend(["policy".into(), p.name.clone()]);
-        let blocks: Vec<Span> = self
-            .tree
-            .blocks
-            .iter()
-            .filter(|b| b.path == key)
-            .map(|b| b.span)
-            .collect();
-        let mut spans = blocks.into_iter();
+        let blocks = self.block_spans(&key);
+        let mut spans = blocks.iter().copied();
         let first = spans
             .next()
             .or_else(|| p.stmts.first().map(|&i| self.tree.stmts[i].span));
@@ -826,7 +853,7 @@ impl Parser<'_> {
         for s in spans {
             span = span.join(s);
         }
-        if !self.tree.blocks.iter().any(|b| b.path == key) {
+        if blocks.is_empty() {
             for &i in &p.stmts {
                 span = span.join(self.tree.stmts[i].span);
             }
@@ -850,12 +877,7 @@ impl Parser<'_> {
         let mut to_zones: Vec<String> = Vec::new();
         let (mut src_excl, mut dst_excl) = (false, false);
         let mut actions: Vec<(Action, Span)> = Vec::new();
-        let mut idp_active = None;
-        for s in &self.tree.stmts {
-            if s.starts_with(&["security", "idp", "active-policy"]) && s.inactive_at.is_none() {
-                idp_active = Some(s.word(3).to_string());
-            }
-        }
+        let idp_active = self.idp_active.clone();
         let stmts: Vec<Stmt> = p
             .stmts
             .iter()

@@ -439,6 +439,10 @@ fn apply_groups_are_reported() {
         .iter()
         .any(|e| e.message.contains("apply-groups G")));
     assert!(c.unparsed.iter().any(|u| u.reason.contains("group `G`")));
+
+    let (_, c) = parse_text("set logical-systems LS1 security policies default-policy permit-all\nset logical-systems LS1 system host-name x\n");
+    assert_eq!(c.errors.len(), 1);
+    assert!(c.errors[0].message.contains("logical-systems LS1"));
 }
 
 const FILTERED: &str = "set security zones security-zone untrust interfaces ge-0/0/0.0\n\
