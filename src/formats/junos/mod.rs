@@ -249,6 +249,9 @@ fn describe(s: &Stmt, n: usize) -> String {
         .join(" ")
 }
 
+/// Reference expansions allowed per policy.
+const MAX_EXPANSIONS: usize = 20_000;
+
 struct Parser<'a> {
     file: &'a SourceFile,
     fid: FileId,
@@ -258,6 +261,8 @@ struct Parser<'a> {
     block_index: BTreeMap<Vec<String>, Vec<Span>>,
     /// `security idp active-policy` (names the IPS policy of `application-services idp`).
     idp_active: Option<String>,
+    /// Reference expansions done for the current policy.
+    steps: std::cell::Cell<usize>,
     cfg: Config,
     obj: Objects,
 }
@@ -287,6 +292,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         tree,
         block_index,
         idp_active,
+        steps: std::cell::Cell::new(0),
         cfg,
         obj: Objects {
             zones: BTreeMap::new(),
@@ -327,13 +333,46 @@ impl Parser<'_> {
                     .and_then(|p| s.path.get(p + 1))
                     .map(|t| t.text.clone())
                     .unwrap_or_default();
-                self.cfg.errors.push(InputIssue {
-                    span: s.span,
-                    message: format!(
-                        "apply-groups {g}: configuration inherited from groups is not modeled, \
-                         so policies, objects or settings may be missing from the evaluation"
-                    ),
+                // `junos-defaults` is always applied (it defines the junos-* objects, which
+                // are built in); `${node}` selects node0/node1 of a cluster.
+                let names: Vec<String> = match g.as_str() {
+                    "junos-defaults" => Vec::new(),
+                    "${node}" => vec!["node0".into(), "node1".into()],
+                    _ => vec![g.clone()],
+                };
+                let relevant = names.iter().any(|n| {
+                    stmts.iter().any(|t| {
+                        t.word(0) == "groups"
+                            && t.word(1) == n
+                            && (matches!(t.word(2), "security" | "applications" | "firewall")
+                                || t.path.iter().any(|w| w.text == "filter")
+                                || t.word(2).contains('<'))
+                    })
                 });
+                let undefined = !names.is_empty()
+                    && !names.iter().any(|n| {
+                        stmts
+                            .iter()
+                            .any(|t| t.word(0) == "groups" && t.word(1) == n)
+                    });
+                if relevant || undefined {
+                    self.cfg.errors.push(InputIssue {
+                        span: s.span,
+                        message: format!(
+                            "apply-groups {g}: configuration inherited from groups is not \
+                             modeled, so policies, objects or settings may be missing from the \
+                             evaluation"
+                        ),
+                    });
+                } else if !names.is_empty() {
+                    self.unparsed(
+                        s.span,
+                        format!(
+                            "apply-groups {g}: not modeled (the group holds no security, \
+                             application or filter configuration)"
+                        ),
+                    );
+                }
                 continue;
             }
             match s.word(0) {
@@ -674,6 +713,21 @@ impl Parser<'_> {
         out
     }
 
+    /// Count one reference expansion of the current policy; true (with a note) once too many
+    /// (shared nested sets can otherwise expand exponentially).
+    fn budget_exhausted(&self, notes: &mut Vec<String>) -> bool {
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        if n > MAX_EXPANSIONS {
+            let msg = "object references expand to too many entries (treated as any)".to_string();
+            if !notes.contains(&msg) {
+                notes.push(msg);
+            }
+            return true;
+        }
+        false
+    }
+
     /// Resolve an address or address-set name in the given books.
     fn resolve_addr(
         &self,
@@ -688,6 +742,9 @@ impl Parser<'_> {
             "any-ipv4" => return all_v4(),
             "any-ipv6" => return all_v6(),
             _ => {}
+        }
+        if self.budget_exhausted(notes) {
+            return AddrSet::full();
         }
         if depth > self.limits.max_reference_depth {
             notes.push(format!(
@@ -752,6 +809,9 @@ impl Parser<'_> {
                 }
                 return p.terms;
             }
+        }
+        if self.budget_exhausted(notes) {
+            return vec![AppTerm::any()];
         }
         if depth > self.limits.max_reference_depth {
             notes.push(format!(
@@ -878,6 +938,7 @@ impl Parser<'_> {
         let (mut src_excl, mut dst_excl) = (false, false);
         let mut actions: Vec<(Action, Span)> = Vec::new();
         let idp_active = self.idp_active.clone();
+        self.steps.set(0);
         let stmts: Vec<Stmt> = p
             .stmts
             .iter()
@@ -1022,6 +1083,13 @@ impl Parser<'_> {
         if app_names.is_empty() {
             terms.push(AppTerm::any());
         }
+        let mut unique: Vec<AppTerm> = Vec::with_capacity(terms.len());
+        for t in terms {
+            if !unique.contains(&t) {
+                unique.push(t);
+            }
+        }
+        let terms = unique;
         rule.matches = terms
             .into_iter()
             .map(|t| Space {

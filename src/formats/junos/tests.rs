@@ -440,6 +440,21 @@ fn apply_groups_are_reported() {
         .any(|e| e.message.contains("apply-groups G")));
     assert!(c.unparsed.iter().any(|u| u.reason.contains("group `G`")));
 
+    // Cluster node groups with only system/interfaces settings do not affect the evaluation.
+    let (_, c) = parse_text(
+        "set groups node0 system host-name fw-a\n\
+         set groups node0 interfaces fxp0 unit 0 family inet address 192.0.2.1/24\n\
+         set groups node1 system host-name fw-b\n\
+         set apply-groups \"${node}\"\n\
+         set apply-groups junos-defaults\n\
+         set security zones security-zone a interfaces ge-0/0/0.0\n",
+    );
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    assert!(c
+        .unparsed
+        .iter()
+        .any(|u| u.reason.contains("apply-groups ${node}")));
+
     let (_, c) = parse_text("set logical-systems LS1 security policies default-policy permit-all\nset logical-systems LS1 system host-name x\n");
     assert_eq!(c.errors.len(), 1);
     assert!(c.errors[0].message.contains("logical-systems LS1"));
@@ -669,4 +684,61 @@ fn every_corpus_copy_is_junos_and_parses() {
         n += 1;
     }
     assert_eq!(n, 14);
+}
+
+#[test]
+fn truncated_corpus_files_never_panic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/junos/corpus");
+    let mut texts: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    texts.extend([EDGE.to_string(), FILTERED.to_string()]);
+    for t in &texts {
+        let step = (t.len() / 40).max(1);
+        let mut cut = 0;
+        while cut < t.len() {
+            if t.is_char_boundary(cut) {
+                let (_, c) = parse_text(&t[..cut]);
+                assert_eq!(c.format, Format::Junos);
+            }
+            cut += step;
+        }
+    }
+    // Odd bytes, unbalanced syntax, deep nesting, reference loops.
+    let mut hostile = String::new();
+    for i in 0..200 {
+        hostile.push_str(&format!(
+            "set applications application-set S{i} application-set S{}\n",
+            (i + 1) % 200
+        ));
+    }
+    hostile.push_str("set security policies global policy g match application S0\n");
+    hostile.push_str("set security policies global policy g then permit\n");
+    // A diamond of shared sets: 2^30 paths if expanded naively.
+    for i in 0..30 {
+        for side in ["a", "b"] {
+            hostile.push_str(&format!(
+                "set applications application-set D{i} application-set D{}{side}\n\
+                 set applications application-set D{}{side} application-set D{}\n",
+                i + 1,
+                i + 1,
+                i + 1
+            ));
+        }
+    }
+    hostile.push_str("set applications application-set D30 application junos-sip\n");
+    hostile.push_str("set security policies global policy d match application D0\n");
+    hostile.push_str("set security policies global policy d then permit\n");
+    hostile.push_str(&"x {".repeat(500));
+    hostile.push_str("\"\\");
+    let (_, c) = parse_text(&hostile);
+    let d = &c.filter.chains[0].rules[1];
+    assert!(d.unmodeled.iter().any(|u| u.contains("too many")));
+    let r = &c.filter.chains[0].rules[0];
+    assert!(r
+        .unmodeled
+        .iter()
+        .any(|u| u.contains("nested deeper") || u.contains("cycle")));
+    assert!(!c.errors.is_empty());
 }
