@@ -14,6 +14,7 @@ pub mod fortios;
 pub mod gcp;
 pub mod iptables;
 pub mod json_spans;
+pub mod junos;
 pub mod mikrotik;
 pub mod nftables;
 pub mod panos;
@@ -67,6 +68,11 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Junos,
+        sniff: junos::sniff,
+        parse: junos::parse,
     },
     FormatSpec {
         format: Format::Panos,
