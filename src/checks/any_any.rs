@@ -9,6 +9,10 @@ fn is_any_addr(s: &AddrSet) -> bool {
 }
 
 pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
+    use crate::model::Hook;
+    if let Some(o) = ctx.no_filter(req, &[Hook::Input, Hook::Forward, Hook::Output]) {
+        return o;
+    }
     let mut findings = Vec::new();
     for chain in &ctx.config.filter.chains {
         for rule in &chain.rules {

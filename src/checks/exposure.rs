@@ -35,6 +35,29 @@ pub fn untrusted_default() -> AddrSet {
         .fold(AddrSet::full(), |acc, n| acc.difference(&n))
 }
 
+/// Zone and interface names that say "untrusted".
+fn looks_untrusted(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "untrust", "outside", "internet", "external", "public", "wan",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Source zones of the filter that look untrusted by name (`untrust`, `outside`, `wan1`...).
+fn guessed_untrusted_zones(filter: &crate::model::Filter) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for r in filter.chains.iter().flat_map(|c| &c.rules) {
+        for m in &r.matches {
+            if let NameSet::Only(names) = &m.src_zone {
+                out.extend(names.iter().filter(|n| looks_untrusted(n)).cloned());
+            }
+        }
+    }
+    out
+}
+
 pub fn check(
     req: &Requirement,
     ctx: &Ctx,
@@ -42,15 +65,30 @@ pub fn check(
     from: &Option<String>,
     service: Option<&str>,
 ) -> Outcome {
+    if let Some(o) = ctx.no_filter(req, &[Hook::Input, Hook::Forward]) {
+        return o;
+    }
     let ep = ctx.endpoint(from);
     let mut space = Space::all();
     space.proto = flow.protocols.clone();
     space.dport = flow.ports.clone();
     let mapped = ep.is_mapped();
     space.src = ep.addresses.clone().unwrap_or_else(untrusted_default);
+    // Without a mapping: zones whose names say untrusted when the device has any (a PAN-OS
+    // `untrust` zone, a FortiGate `wan1`), else every interface but loopback.
+    let mut guessed = Vec::new();
     match &ep.zones {
         Some(z) => space.src_zone = z.clone(),
-        None => space.src_zone = NameSet::Except(LOOPBACK.iter().map(|s| s.to_string()).collect()),
+        None => {
+            let zones = guessed_untrusted_zones(&ctx.config.filter);
+            if zones.is_empty() {
+                space.src_zone = NameSet::Except(LOOPBACK.iter().map(|s| s.to_string()).collect());
+            } else {
+                guessed = zones.iter().cloned().collect();
+                // Rules that do not constrain the zone still match traffic from these zones.
+                space.src_zone = NameSet::Only(zones);
+            }
+        }
     }
     let what = service.map(|s| format!("{s} ")).unwrap_or_default();
     let mut by_decider: BTreeMap<
@@ -100,6 +138,7 @@ pub fn check(
         );
         f.from_default = implicit;
         f.uncertain = uncertain;
+        f.approximate = !mapped && !guessed.is_empty();
         findings.push(f);
     }
     if findings.is_empty() {

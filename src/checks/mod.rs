@@ -128,6 +128,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// A "not evidenced" outcome when the export holds no packet filter for these hooks: nothing
+    /// can be verified, and silence must not read as a pass.
+    fn no_filter(&self, req: &Requirement, hooks: &[crate::model::Hook]) -> Option<Outcome> {
+        if !crate::engine::flow::entries_for(&self.config.filter, hooks).is_empty() {
+            return None;
+        }
+        let mut f = finding(
+            req,
+            self.config.file_anchor(self.file),
+            format!(
+                "no packet filter was found in this {} export, so this cannot be verified",
+                self.config.format.id()
+            ),
+            "no filter evidenced",
+        );
+        f.uncertain = true;
+        Some(Outcome::with(Status::NotEvidenced, vec![f]))
+    }
+
     fn endpoint(&self, role: &Option<String>) -> Endpoint {
         role.as_ref()
             .and_then(|r| self.endpoints.get(r))
