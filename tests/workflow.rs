@@ -1,0 +1,134 @@
+//! Gating workflow behaviour: waivers with a fixed clock, baselines that survive line shifts,
+//! rule reachability, and the other output formats.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let out = Command::cargo_bin("portaudit").unwrap().args(args).args(["--format", "json"]).output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+fn findings(v: &Value) -> Vec<(String, u64, bool)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_owned(), f["line"].as_u64().unwrap(), f["waived"].as_bool().unwrap()))
+        .collect()
+}
+
+#[test]
+fn waivers_active_expired_and_unused() {
+    let (code, v) = json(&["check", "tests/data/waivers", "--today", "2026-11-22"]);
+    let f = findings(&v);
+    // Active: the SIP ALG finding is waived and does not fail the run on its own.
+    assert!(f.contains(&("VOIP-SIP-ALG-OFF".into(), 5, true)), "{f:?}");
+    // Expired on 2026-06-30: the SNMP finding is back, and the waiver itself is reported.
+    assert!(f.contains(&("PCI-1.2.6-SNMP".into(), 17, false)), "{f:?}");
+    let notices: Vec<&str> = v["notices"].as_array().unwrap().iter().map(|n| n["message"].as_str().unwrap()).collect();
+    assert!(notices.iter().any(|n| n.contains("expired on 2026-06-30")), "{notices:?}");
+    // Unused: the telnet waiver matches nothing and is reported at its line in portaudit.yaml.
+    let unused = v["notices"].as_array().unwrap().iter().find(|n| n["message"].as_str().unwrap().contains("matches no finding")).unwrap();
+    assert_eq!(unused["file"], "tests/data/waivers/portaudit.yaml");
+    assert_eq!(unused["line"], 14);
+    assert_eq!(code, 1, "the expired waiver's finding fails the run");
+    assert_eq!(v["summary"]["waived"], 1);
+
+    // A day before the SNMP waiver expires, both apply; only the unused waiver is reported.
+    let (_, v) = json(&["check", "tests/data/waivers", "--today", "2026-06-30"]);
+    let f = findings(&v);
+    assert!(f.contains(&("PCI-1.2.6-SNMP".into(), 17, true)), "{f:?}");
+    assert_eq!(v["notices"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn waived_findings_are_left_out_of_sarif() {
+    let out = Command::cargo_bin("portaudit")
+        .unwrap()
+        .args(["check", "tests/data/waivers", "--today", "2026-11-22", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = v["runs"][0]["results"].as_array().unwrap().iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    assert!(!rules.contains(&"VOIP-SIP-ALG-OFF"), "{rules:?}");
+    assert!(rules.contains(&"PCI-1.2.6-SNMP"), "{rules:?}");
+}
+
+#[test]
+fn baseline_survives_shifted_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("gw.rules");
+    let original = std::fs::read_to_string("fixtures/exports/wfo-gateway.rules").unwrap();
+    std::fs::write(&rules, &original).unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let dirs = dir.path().to_str().unwrap();
+    let out = Command::cargo_bin("portaudit")
+        .unwrap()
+        .args(["check", dirs, "--no-config", "--write-baseline", baseline.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Shift every line down by three comment lines and add one new problem (telnet).
+    let shifted = format!(
+        "# reviewed 2026-11\n# change CHG-1234\n#\n{}",
+        original.replace(
+            "-A INPUT -p udp -m udp --dport 161 -j ACCEPT",
+            "-A INPUT -p udp -m udp --dport 161 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 23 -j ACCEPT"
+        )
+    );
+    std::fs::write(&rules, shifted).unwrap();
+    let (code, v) = json(&["check", dirs, "--no-config", "--baseline", baseline.to_str().unwrap()]);
+    let f = findings(&v);
+    assert_eq!(f.len(), 1, "only the new finding is reported: {f:?}");
+    assert_eq!(f[0].0, "PCI-1.2.6-TELNET");
+    assert_eq!(f[0].1, 21);
+    assert_eq!(code, 1);
+    assert_eq!(v["summary"]["baselined"], 2);
+}
+
+#[test]
+fn unreachable_permit_names_the_covering_rule() {
+    let (_, v) = json(&["check", "tests/data/reachability", "--no-config", "--pack", "pci-dss-4.0.1"]);
+    let unreachable: Vec<&Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "PCI-1.2.7-UNREACHABLE").collect();
+    assert_eq!(unreachable.len(), 1, "{unreachable:#?}");
+    let f = unreachable[0];
+    assert_eq!(f["severity"], "info");
+    assert_eq!(f["line"], 7);
+    assert!(f["message"].as_str().unwrap().contains("FORWARD rule 2"), "{f}");
+    assert!(f["message"].as_str().unwrap().contains("FORWARD rule 1"), "{f}");
+    assert_eq!(f["related"][0]["line"], 6);
+}
+
+fn render(format: &str) -> String {
+    let out = Command::cargo_bin("portaudit")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .args(["check", "fixtures/exports", "--today", "2026-11-22", "--format", format])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn github_format_snapshot() {
+    insta::assert_snapshot!("example_github", render("github"));
+}
+
+#[test]
+fn markdown_format_snapshot() {
+    insta::assert_snapshot!("example_markdown", render("markdown"));
+}
+
+#[test]
+fn junit_format_snapshot() {
+    insta::assert_snapshot!("example_junit", render("junit"));
+}
+
+#[test]
+fn html_format_snapshot() {
+    insta::assert_snapshot!("example_html", render("html"));
+}
