@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod formats;
+pub mod init;
 pub mod model;
 pub mod pack;
 pub mod redact;

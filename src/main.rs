@@ -34,6 +34,15 @@ enum Command {
     Policies(PoliciesArgs),
     /// Show which rule decides packets: one given by flags, or JSON lines from --probes.
     Trace(TraceArgs),
+    /// Write a commented portaudit.yaml for DIR from the exports it holds.
+    Init {
+        /// The folder of exports (default: the working directory).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite an existing portaudit.yaml.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args)]
@@ -193,6 +202,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Policies(args) => policies(args),
         Command::Trace(args) => trace(args),
+        Command::Init { dir, force } => init(&dir, force),
     };
     ExitCode::from(code)
 }
@@ -233,6 +243,7 @@ fn check(args: CheckArgs) -> u8 {
         threads: args.threads.map(|n| n.max(1)),
         today: args.today.clone(),
         baseline: args.baseline.clone(),
+        progress: progress_bar(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ropts = report::Options {
@@ -528,5 +539,63 @@ fn parse_date(s: &str) -> Result<String, String> {
         Ok(s.to_owned())
     } else {
         Err(format!("`{s}` is not a date in YYYY-MM-DD form"))
+    }
+}
+
+/// A progress bar on standard error, only when it is a terminal, and only once the run has taken
+/// about a second (short runs stay quiet).
+fn progress_bar() -> Option<engine::Progress> {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} files ({eta} left)") {
+        bar.set_style(style);
+    }
+    let start = Instant::now();
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    Some(engine::Progress(Arc::new(move |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if !shown.load(std::sync::atomic::Ordering::Relaxed)
+            && start.elapsed() > Duration::from_secs(1)
+            && done < total
+        {
+            shown.store(true, std::sync::atomic::Ordering::Relaxed);
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        if done == total {
+            bar.finish_and_clear();
+        }
+    })))
+}
+
+fn init(dir: &Path, force: bool) -> u8 {
+    let target = dir.join(portaudit::config::CONFIG_FILE);
+    if target.exists() && !force {
+        eprintln!(
+            "error: {} exists (use --force to overwrite)",
+            target.display()
+        );
+        return ERROR;
+    }
+    match portaudit::init::template(dir) {
+        Ok(text) => match emit(&text, Some(&target)) {
+            Ok(()) => {
+                eprintln!("wrote {}", target.display());
+                OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ERROR
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            ERROR
+        }
     }
 }

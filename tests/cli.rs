@@ -212,3 +212,32 @@ fn text_snapshot() {
     let (_, out, _) = run(&["check", "fixtures/exports", "--format", "text"]);
     insta::assert_snapshot!("example_text", out);
 }
+
+#[test]
+fn init_writes_a_valid_commented_config() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "edge-fortigate.conf",
+        "wfo-gateway.rules",
+        "ucontact-settings.yaml",
+    ] {
+        std::fs::copy(format!("fixtures/exports/{f}"), dir.path().join(f)).unwrap();
+    }
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = run(&["init", d]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(dir.path().join("portaudit.yaml")).unwrap();
+    assert!(text.contains("fortios     1 file(s)"), "{text}");
+    assert!(
+        text.contains("  - ucontact   # a uContact settings dump was found"),
+        "{text}"
+    );
+    assert!(text.contains("wan1"), "zones seen are listed: {text}");
+    // The written file is a valid configuration: the check runs with it.
+    let (code, out, err) = run(&["check", d]);
+    assert_eq!(code, 1, "{out}{err}");
+    // And init does not overwrite it.
+    let (code, _, err) = run(&["init", d]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+}

@@ -5,8 +5,14 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn json(args: &[&str]) -> (i32, Value) {
-    let out = Command::cargo_bin("portaudit").unwrap().args(args).args(["--format", "json"]).output().unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let out = Command::cargo_bin("portaudit")
+        .unwrap()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), v)
 }
 
@@ -15,7 +21,13 @@ fn findings(v: &Value) -> Vec<(String, u64, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_owned(), f["line"].as_u64().unwrap(), f["waived"].as_bool().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["waived"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -27,10 +39,28 @@ fn waivers_active_expired_and_unused() {
     assert!(f.contains(&("VOIP-SIP-ALG-OFF".into(), 5, true)), "{f:?}");
     // Expired on 2026-06-30: the SNMP finding is back, and the waiver itself is reported.
     assert!(f.contains(&("PCI-1.2.6-SNMP".into(), 17, false)), "{f:?}");
-    let notices: Vec<&str> = v["notices"].as_array().unwrap().iter().map(|n| n["message"].as_str().unwrap()).collect();
-    assert!(notices.iter().any(|n| n.contains("expired on 2026-06-30")), "{notices:?}");
+    let notices: Vec<&str> = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        notices.iter().any(|n| n.contains("expired on 2026-06-30")),
+        "{notices:?}"
+    );
     // Unused: the telnet waiver matches nothing and is reported at its line in portaudit.yaml.
-    let unused = v["notices"].as_array().unwrap().iter().find(|n| n["message"].as_str().unwrap().contains("matches no finding")).unwrap();
+    let unused = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["message"]
+                .as_str()
+                .unwrap()
+                .contains("matches no finding")
+        })
+        .unwrap();
     assert_eq!(unused["file"], "tests/data/waivers/portaudit.yaml");
     assert_eq!(unused["line"], 14);
     assert_eq!(code, 1, "the expired waiver's finding fails the run");
@@ -47,11 +77,23 @@ fn waivers_active_expired_and_unused() {
 fn waived_findings_are_left_out_of_sarif() {
     let out = Command::cargo_bin("portaudit")
         .unwrap()
-        .args(["check", "tests/data/waivers", "--today", "2026-11-22", "--format", "sarif"])
+        .args([
+            "check",
+            "tests/data/waivers",
+            "--today",
+            "2026-11-22",
+            "--format",
+            "sarif",
+        ])
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules: Vec<&str> = v["runs"][0]["results"].as_array().unwrap().iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
     assert!(!rules.contains(&"VOIP-SIP-ALG-OFF"), "{rules:?}");
     assert!(rules.contains(&"PCI-1.2.6-SNMP"), "{rules:?}");
 }
@@ -66,7 +108,13 @@ fn baseline_survives_shifted_lines() {
     let dirs = dir.path().to_str().unwrap();
     let out = Command::cargo_bin("portaudit")
         .unwrap()
-        .args(["check", dirs, "--no-config", "--write-baseline", baseline.to_str().unwrap()])
+        .args([
+            "check",
+            dirs,
+            "--no-config",
+            "--write-baseline",
+            baseline.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -79,7 +127,13 @@ fn baseline_survives_shifted_lines() {
         )
     );
     std::fs::write(&rules, shifted).unwrap();
-    let (code, v) = json(&["check", dirs, "--no-config", "--baseline", baseline.to_str().unwrap()]);
+    let (code, v) = json(&[
+        "check",
+        dirs,
+        "--no-config",
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]);
     let f = findings(&v);
     assert_eq!(f.len(), 1, "only the new finding is reported: {f:?}");
     assert_eq!(f[0].0, "PCI-1.2.6-TELNET");
@@ -90,14 +144,31 @@ fn baseline_survives_shifted_lines() {
 
 #[test]
 fn unreachable_permit_names_the_covering_rule() {
-    let (_, v) = json(&["check", "tests/data/reachability", "--no-config", "--pack", "pci-dss-4.0.1"]);
-    let unreachable: Vec<&Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "PCI-1.2.7-UNREACHABLE").collect();
+    let (_, v) = json(&[
+        "check",
+        "tests/data/reachability",
+        "--no-config",
+        "--pack",
+        "pci-dss-4.0.1",
+    ]);
+    let unreachable: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PCI-1.2.7-UNREACHABLE")
+        .collect();
     assert_eq!(unreachable.len(), 1, "{unreachable:#?}");
     let f = unreachable[0];
     assert_eq!(f["severity"], "info");
     assert_eq!(f["line"], 7);
-    assert!(f["message"].as_str().unwrap().contains("FORWARD rule 2"), "{f}");
-    assert!(f["message"].as_str().unwrap().contains("FORWARD rule 1"), "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("FORWARD rule 2"),
+        "{f}"
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("FORWARD rule 1"),
+        "{f}"
+    );
     assert_eq!(f["related"][0]["line"], 6);
 }
 
@@ -106,7 +177,14 @@ fn render(format: &str) -> String {
         .unwrap()
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
-        .args(["check", "fixtures/exports", "--today", "2026-11-22", "--format", format])
+        .args([
+            "check",
+            "fixtures/exports",
+            "--today",
+            "2026-11-22",
+            "--format",
+            format,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -68,7 +68,10 @@ pub fn check(
     if let Some(o) = ctx.no_filter(req, &[Hook::Input, Hook::Forward]) {
         return o;
     }
-    let ep = ctx.endpoint(from);
+    // The requirement's own role, else the user's `untrusted` mapping, else public addresses.
+    let ep = ctx.endpoint(&Some(
+        from.clone().unwrap_or_else(|| "untrusted".to_owned()),
+    ));
     let mut space = Space::all();
     space.proto = flow.protocols.clone();
     space.dport = flow.ports.clone();

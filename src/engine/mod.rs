@@ -41,6 +41,19 @@ pub struct Options {
     pub today: Option<String>,
     /// Findings whose fingerprints are in this file (a baseline or a JSON report) are not reported.
     pub baseline: Option<PathBuf>,
+    /// Called with (files done, files in all) as files are evaluated (the CLI draws a progress
+    /// bar; the library never prints).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// Something about the configuration worth telling (an expired or unused waiver).
@@ -383,11 +396,21 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         .num_threads(opts.threads.unwrap_or(0))
         .stack_size(WORKER_STACK)
         .build();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let work = || -> Vec<Processed> {
         paths
             .par_iter()
             .enumerate()
-            .map(|(i, path)| process(FileId(first + i as u32), path, &packs, &cfg, opts))
+            .map(|(i, path)| {
+                let p = process(FileId(first + i as u32), path, &packs, &cfg, opts);
+                if let Some(Progress(report)) = &opts.progress {
+                    report(
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                        paths.len(),
+                    );
+                }
+                p
+            })
             .collect()
     };
     let processed = match pool {
