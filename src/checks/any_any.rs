@@ -44,6 +44,8 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
     }
     if findings.is_empty() {
         Outcome::pass(None)
+    } else if findings.iter().all(|f| f.uncertain) {
+        Outcome::with(Status::Uncertain, findings)
     } else {
         Outcome::with(Status::Fail, findings)
     }

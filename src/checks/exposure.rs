@@ -5,7 +5,7 @@
 
 use super::required_flow::parts_for;
 use super::*;
-use crate::engine::flow::Fate;
+use crate::engine::flow::{Fate, Mode};
 use crate::model::Hook;
 use crate::pack::FlowSpec;
 use crate::sets::{parse_net, render_addrs, NameSet, Space};
@@ -98,10 +98,26 @@ pub fn check(
         Decider,
         (crate::sets::ProtoSet, crate::sets::PortSet, AddrSet, bool),
     > = BTreeMap::new();
-    for part in parts_for(ctx, &[Hook::Input, Hook::Forward], &space) {
+    // Possible exposure: the most permissive reading of rules with unmodelled conditions;
+    // definite where the least permissive reading allows it too.
+    let hooks = [Hook::Input, Hook::Forward];
+    let definite: Vec<Space> = parts_for(ctx, &hooks, &space, Mode::LeastPermissive)
+        .into_iter()
+        .filter(|p| p.fate == Fate::Allow && p.uncertain_via.is_empty())
+        .map(|p| p.space)
+        .collect();
+    for part in parts_for(ctx, &hooks, &space, Mode::MostPermissive) {
         if part.fate == Fate::Deny {
             continue;
         }
+        let certain = part.fate == Fate::Allow
+            && part.uncertain_via.is_empty()
+            && definite
+                .iter()
+                .fold(vec![part.space.clone()], |rest, d| {
+                    crate::sets::union_difference(&rest, d)
+                })
+                .is_empty();
         let e = by_decider.entry(part.decider).or_insert_with(|| {
             (
                 crate::sets::ProtoSet::empty(),
@@ -113,7 +129,7 @@ pub fn check(
         e.0 = e.0.union(&part.space.proto);
         e.1 = e.1.union(&part.space.dport);
         e.2 = e.2.union(&part.space.src);
-        e.3 |= part.fate == Fate::Unknown || !part.uncertain_via.is_empty();
+        e.3 |= !certain;
     }
     let mut findings = Vec::new();
     for (d, (protos, ports, srcs, uncertain)) in by_decider {

@@ -4,7 +4,7 @@
 
 use super::required_flow::parts_for;
 use super::*;
-use crate::engine::flow::Fate;
+use crate::engine::flow::{Fate, Mode};
 use crate::model::{Hook, InspectionKind};
 use crate::pack::FlowSpec;
 use crate::sets::Space;
@@ -18,7 +18,7 @@ pub fn check(req: &Requirement, ctx: &Ctx, want_enabled: bool, flows: &[FlowSpec
         let mut space = Space::all();
         space.proto = flow.protocols.clone();
         space.dport = flow.ports.clone();
-        for part in parts_for(ctx, &hooks, &space) {
+        for part in parts_for(ctx, &hooks, &space, Mode::AsWritten) {
             if part.fate != Fate::Allow {
                 continue;
             }

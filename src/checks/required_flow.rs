@@ -6,7 +6,7 @@
 //! direction, and the finding says the verdict is approximate.
 
 use super::*;
-use crate::engine::flow::{classify, entries_for, Fate, Part};
+use crate::engine::flow::{classify_mode, entries_for, Fate, Mode, Part};
 use crate::model::Hook;
 use crate::pack::{Direction, FlowSpec};
 use crate::sets::{render_addrs, PortSet, ProtoSet, Space};
@@ -62,15 +62,16 @@ pub(super) fn flow_space(flow: &FlowSpec, from: &Endpoint, to: &Endpoint) -> Spa
 }
 
 /// Push a space through every entry of the given hooks.
-pub(super) fn parts_for(ctx: &Ctx, hooks: &[Hook], space: &Space) -> Vec<Part> {
+pub(super) fn parts_for(ctx: &Ctx, hooks: &[Hook], space: &Space, mode: Mode) -> Vec<Part> {
     entries_for(&ctx.config.filter, hooks)
         .into_iter()
         .flat_map(|e| {
-            classify(
+            classify_mode(
                 &ctx.config.filter,
                 e,
                 std::slice::from_ref(space),
                 ctx.max_depth,
+                mode,
             )
         })
         .collect()
@@ -111,7 +112,9 @@ pub fn check(
         f.uncertain = true;
         return Outcome::with(Status::NotEvidenced, vec![f]);
     }
-    let parts = parts_for(ctx, hooks, &space);
+    // The most permissive reading (rules with unmodelled conditions allow when they can, never
+    // deny) gives what is definitely missing; the least permissive one, what is definitely allowed.
+    let parts = parts_for(ctx, hooks, &space, Mode::MostPermissive);
     let allowed: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
 
     // Mapped sides must be covered entirely; an unmapped side only needs some address and zone
@@ -135,10 +138,14 @@ pub fn check(
         s.sport = PortSet::full();
         s
     };
-    let mut uncovered: Vec<Space> = vec![project(&space)];
-    for p in &allowed {
-        uncovered = crate::sets::union_difference(&uncovered, &project(&p.space));
-    }
+    let uncovered_by = |allowed: &[&Part]| {
+        let mut u: Vec<Space> = vec![project(&space)];
+        for p in allowed {
+            u = crate::sets::union_difference(&u, &project(&p.space));
+        }
+        u
+    };
+    let uncovered = uncovered_by(&allowed);
     // What is not allowed, per protocol (ports).
     let mut missing: Vec<(u128, PortSet)> = Vec::new();
     for &(lo, hi) in flow.protocols.ranges() {
@@ -161,22 +168,48 @@ pub fn check(
     };
 
     if missing.is_empty() {
-        // Allowed: but through a rule portaudit cannot fully model?
-        let doubtful: Vec<&&Part> = allowed
+        // Allowed in the most permissive reading: is it also in the least permissive one, and
+        // without passing an unknown action or an unmodelled jump?
+        let least = parts_for(ctx, hooks, &space, Mode::LeastPermissive);
+        let least_allowed: Vec<&Part> = least.iter().filter(|p| p.fate == Fate::Allow).collect();
+        let definite = uncovered_by(&least_allowed).is_empty();
+        let evidence = least_allowed
+            .first()
+            .or(allowed.first())
+            .map(|p| ctx.decider(p.decider).0);
+        let via: Option<(usize, usize)> = least_allowed
             .iter()
-            .filter(|p| !p.uncertain_via.is_empty())
-            .collect();
-        let evidence = allowed.first().map(|p| ctx.decider(p.decider).0);
-        if doubtful.is_empty() {
+            .chain(allowed.iter())
+            .find_map(|p| p.uncertain_via.first().copied());
+        if definite && via.is_none() {
             return Outcome::pass(evidence);
         }
-        let (chain, rule) = doubtful[0].uncertain_via[0];
+        // The rule whose unmodelled condition decides: a denying rule of the least permissive
+        // reading, else an allowing rule of the most permissive one, else one on the path.
+        let doubtful = least
+            .iter()
+            .filter(|p| p.fate != Fate::Allow)
+            .chain(allowed.iter().copied())
+            .find_map(|p| match p.decider {
+                Decider::Rule { chain, rule } | Decider::Unknown { chain, rule }
+                    if !ctx.config.filter.chains[chain].rules[rule]
+                        .unmodeled
+                        .is_empty() =>
+                {
+                    Some((chain, rule))
+                }
+                _ => None,
+            })
+            .or(via);
+        let Some((chain, rule)) = doubtful else {
+            return Outcome::pass(evidence);
+        };
         let r = &ctx.config.filter.chains[chain].rules[rule];
         let mut f = finding(
             req,
             r.span,
             format!(
-                "{} appears allowed, but only through {} whose condition(s) portaudit does not model ({}); verdict uncertain{approx_note}",
+                "{} is allowed only depending on {} whose condition(s) portaudit does not model ({}); verdict uncertain{approx_note}",
                 render_flow(&flow.protocols, &flow.ports),
                 r.name,
                 r.unmodeled.join("; ")

@@ -44,9 +44,21 @@ enum Flow {
     Return,
 }
 
+/// How rules whose conditions are not fully modelled (`Rule::unmodeled`) are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// As if their conditions always held; what they decide is flagged uncertain.
+    AsWritten,
+    /// The most traffic the device can allow: allowing rules match, denying ones do not.
+    MostPermissive,
+    /// The least traffic the device can allow: denying rules match, allowing ones do not.
+    LeastPermissive,
+}
+
 struct Walker<'a> {
     filter: &'a Filter,
     max_depth: usize,
+    mode: Mode,
 }
 
 type Pending = (Space, Vec<(ChainId, usize)>);
@@ -68,6 +80,16 @@ impl Walker<'_> {
             }
             if !rule.enabled || rule.established_only || rule.matches.is_empty() {
                 continue;
+            }
+            if !rule.unmodeled.is_empty() {
+                let skip = match (self.mode, &rule.action) {
+                    (Mode::MostPermissive, Action::Deny) => true,
+                    (Mode::LeastPermissive, Action::Allow) => true,
+                    _ => false,
+                };
+                if skip {
+                    continue;
+                }
             }
             let mut next: Vec<Pending> = Vec::with_capacity(remaining.len());
             for (space, via) in remaining {
@@ -164,7 +186,23 @@ impl Walker<'_> {
 
 /// Push `input` through an entry's stages: a part is allowed only if every stage allows it.
 pub fn classify(filter: &Filter, entry: &Entry, input: &[Space], max_depth: usize) -> Vec<Part> {
-    let walker = Walker { filter, max_depth };
+    classify_mode(filter, entry, input, max_depth, Mode::AsWritten)
+}
+
+/// [`classify`] with a choice of how rules with unmodelled conditions are treated: comparing the
+/// most and least permissive readings tells a definite verdict from one that depends on them.
+pub fn classify_mode(
+    filter: &Filter,
+    entry: &Entry,
+    input: &[Space],
+    max_depth: usize,
+    mode: Mode,
+) -> Vec<Part> {
+    let walker = Walker {
+        filter,
+        max_depth,
+        mode,
+    };
     // Pending parts with the rule of an earlier stage that explicitly allowed them, so an allowed
     // part is credited to that rule rather than to a later stage's default.
     let mut current: Vec<(Pending, Option<Decider>)> = input
@@ -320,6 +358,35 @@ mod tests {
         assert_eq!(allowed_ports(&parts), PortSet::range(5060, 5061));
         let deny: Vec<_> = parts.iter().filter(|p| p.fate == Fate::Deny).collect();
         assert_eq!(deny[0].decider, Decider::Default { chain: 0 });
+    }
+
+    #[test]
+    fn unmodelled_conditions_bound_the_verdict() {
+        // A deny with a condition portaudit cannot model (an ipset, a time window) may or may
+        // not match: most permissive reading allows, least permissive denies.
+        let mut deny = rule(Action::Deny, (5060, 5060));
+        deny.unmodeled
+            .push("-m set --match-set blocklist src".into());
+        let f = Filter {
+            chains: vec![chain(
+                "FORWARD",
+                vec![deny, rule(Action::Allow, (1, 65535))],
+                Action::Deny,
+            )],
+            entries: vec![Entry {
+                hook: Hook::Forward,
+                stages: vec![0],
+            }],
+        };
+        let run = |mode| classify_mode(&f, &f.entries[0], &[udp(5060, 5060)], 8, mode);
+        assert_eq!(
+            allowed_ports(&run(Mode::MostPermissive)),
+            PortSet::single(5060)
+        );
+        assert!(allowed_ports(&run(Mode::LeastPermissive)).is_empty());
+        let as_written = run(Mode::AsWritten);
+        assert_eq!(as_written[0].fate, Fate::Deny);
+        assert_eq!(as_written[0].uncertain_via, vec![(0, 0)]);
     }
 
     #[test]

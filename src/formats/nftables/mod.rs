@@ -716,10 +716,31 @@ fn build(file: &SourceFile, rs: Ruleset) -> Config {
         (Hook::Forward, &["prerouting", "forward", "postrouting"][..]),
         (Hook::Output, &["output", "postrouting"][..]),
     ] {
-        let stages = stages_of(hooks);
-        if !stages.is_empty() {
-            cfg.filter.entries.push(Entry { hook, stages });
+        let mut stages = stages_of(hooks);
+        if stages.is_empty() {
+            // No base chain on this hook: the kernel lets the traffic through. Model it as an
+            // empty chain that accepts, so verdicts say so (and point at the file) rather than
+            // finding "no filter".
+            cfg.filter.chains.push(Chain {
+                name: format!(
+                    "(no {} chain)",
+                    match hook {
+                        Hook::Input => "input",
+                        Hook::Forward => "forward",
+                        Hook::Output => "output",
+                    }
+                ),
+                span: file.line_span(1),
+                rules: Vec::new(),
+                default: ChainDefault {
+                    action: Action::Allow,
+                    span: file.line_span(1),
+                    implicit: true,
+                },
+            });
+            stages.push(cfg.filter.chains.len() - 1);
         }
+        cfg.filter.entries.push(Entry { hook, stages });
     }
     for (fam, name, span) in &rs.other_tables {
         b.unparsed.push(Unparsed {
