@@ -81,3 +81,24 @@ fn semantic_errors_are_all_reported() {
     assert_eq!(find("takes an integer").3, "\"four\"");
     assert_eq!(errs.len(), 5, "{errs:#?}");
 }
+
+#[test]
+fn requirement_ids_are_unique_across_builtin_packs() {
+    let mut store = FileStore::new();
+    let mut seen = std::collections::BTreeMap::new();
+    for (name, text) in builtin_packs() {
+        let id = store.add_text(
+            *name,
+            None,
+            (*text).to_owned(),
+            portaudit::source::Encoding::Utf8,
+        );
+        let pack = load_pack(store.get(id), true, &BTreeMap::new()).unwrap();
+        for r in pack.requirements {
+            if let Some(other) = seen.insert(r.id.clone(), pack.id.clone()) {
+                panic!("{} is defined by both {other} and {}", r.id, pack.id);
+            }
+        }
+    }
+    assert!(seen.len() > 100, "{} requirements", seen.len());
+}

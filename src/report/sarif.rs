@@ -40,9 +40,14 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// A relative URI for a display path (percent-encoding what URIs do not allow).
+/// A relative URI for a display path (percent-encoding what URIs do not allow); a path outside the
+/// working directory becomes an absolute `file://` URI (GitHub only ingests relative ones, so run
+/// from the repository root).
 pub fn uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
+    let mut out = String::with_capacity(path.len() + 7);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
     for b in path.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
