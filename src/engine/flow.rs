@@ -82,11 +82,10 @@ impl Walker<'_> {
                 continue;
             }
             if !rule.unmodeled.is_empty() {
-                let skip = match (self.mode, &rule.action) {
-                    (Mode::MostPermissive, Action::Deny) => true,
-                    (Mode::LeastPermissive, Action::Allow) => true,
-                    _ => false,
-                };
+                let skip = matches!(
+                    (self.mode, &rule.action),
+                    (Mode::MostPermissive, Action::Deny) | (Mode::LeastPermissive, Action::Allow)
+                );
                 if skip {
                     continue;
                 }
