@@ -7,7 +7,10 @@
 use crate::model::{Config, Format};
 use crate::source::{SourceFile, Span};
 
+pub mod asa;
+pub mod cisco_common;
 pub mod fortios;
+pub mod ios;
 pub mod iptables;
 pub mod ucontact;
 pub mod util;
@@ -53,6 +56,16 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Asa,
+        sniff: asa::sniff,
+        parse: asa::parse,
+    },
+    FormatSpec {
+        format: Format::Ios,
+        sniff: ios::sniff,
+        parse: ios::parse,
     },
     FormatSpec {
         format: Format::Ucontact,
