@@ -38,15 +38,16 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             return 95;
         }
         let t = l.trim_start();
-        if l.starts_with("access-group ") && (l.contains(" interface ") || l.ends_with(" global")) {
+        let strong = (l.starts_with("access-group ")
+            && (l.contains(" interface ") || l.ends_with(" global")))
+            || (l.starts_with(' ')
+                && (t.starts_with("nameif ") || t.starts_with("security-level ")));
+        let medium = l.starts_with("object network ")
+            || l.starts_with("object service ")
+            || l.starts_with("policy-map global_policy");
+        if strong {
             score = score.max(85);
-        } else if l.starts_with(' ')
-            && (t.starts_with("nameif ") || t.starts_with("security-level "))
-        {
-            score = score.max(85);
-        } else if l.starts_with("object network ") || l.starts_with("object service ") {
-            score = score.max(60);
-        } else if l.starts_with("policy-map global_policy") {
+        } else if medium {
             score = score.max(60);
         } else if l.starts_with("access-list ") {
             let w: Vec<&str> = l.split_whitespace().collect();

@@ -140,12 +140,11 @@ pub fn port_op(
         "eq" => (|| {
             let mut set = PortSet::single(val(i + 1)?);
             let mut j = i + 2;
-            while multi_eq {
-                match toks.get(j).and_then(|t| port_value(t)) {
-                    Some(p) => set = set.union(&PortSet::single(p)),
-                    None => break,
+            if multi_eq {
+                while let Some(p) = toks.get(j).and_then(|t| port_value(t)) {
+                    set = set.union(&PortSet::single(p));
+                    j += 1;
                 }
-                j += 1;
             }
             Ok((set, j))
         })(),
