@@ -1,7 +1,7 @@
 //! Pieces shared by the Cisco ASA and IOS parsers: the named-port table, port operators,
 //! wildcard masks, and object-group storage with bounded, cycle-safe resolution.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::sets::{proto, AddrSet, PortSet, ProtoSet, Space};
 use crate::source::Span;
@@ -327,6 +327,8 @@ struct Acc {
     unmodeled: Vec<String>,
     /// A member matched anything (unresolved/unmodeled): the result is the full set.
     anything: bool,
+    /// Groups already expanded in this resolution (a diamond of references is walked once).
+    done: HashSet<String>,
 }
 
 impl Objects {
@@ -362,12 +364,15 @@ impl Objects {
             acc.anything = true;
             return;
         }
+        if acc.done.contains(&key) {
+            return;
+        }
         let Some(g) = self.lookup(name, object) else {
             acc.unmodeled.push(format!("{what} {name} is not defined"));
             acc.anything = true;
             return;
         };
-        stack.push(key);
+        stack.push(key.clone());
         for item in &g.items {
             match item {
                 Item::Addr(a) => {
@@ -417,6 +422,7 @@ impl Objects {
             }
         }
         stack.pop();
+        acc.done.insert(key);
     }
 
     /// Addresses of a network group or object. Unresolvable members make the result "any"
@@ -579,5 +585,23 @@ mod tests {
         let r = o.addrs("c", false, 8);
         assert!(r.value.is_full());
         assert!(r.unmodeled.iter().any(|u| u.contains("cycle")));
+        // A diamond 60 levels deep (2^60 paths) resolves at once, within the depth limit.
+        for i in 0..60 {
+            o.groups.insert(
+                format!("m{i}"),
+                net(vec![
+                    Item::Group(format!("m{}", i + 1)),
+                    Item::Group(format!("m{}", i + 1)),
+                ]),
+            );
+        }
+        o.groups.insert(
+            "m60".into(),
+            net(vec![Item::Addr(parse_net("10.9.9.9").unwrap())]),
+        );
+        let r = o.addrs("m0", false, 100);
+        assert_eq!(r.value, parse_net("10.9.9.9").unwrap());
+        let r = o.addrs("m0", false, 32);
+        assert!(r.value.is_full());
     }
 }

@@ -235,7 +235,8 @@ impl Parser<'_> {
             return;
         }
         let seq = seq.unwrap_or(a.next_seq);
-        a.next_seq = (seq / 10 + 1) * 10;
+        // IOS numbers an unnumbered entry 10 past the highest sequence number so far.
+        a.next_seq = a.next_seq.max(seq.saturating_add(10));
         a.entries.push(AclEntry {
             seq,
             span,
@@ -792,7 +793,9 @@ impl Parser<'_> {
     fn build_filter(&mut self) {
         let mut rules: Vec<Vec<Rule>> = Vec::new();
         for a in 0..self.acls.len() {
-            let entries = std::mem::take(&mut self.acls[a].entries);
+            let mut entries = std::mem::take(&mut self.acls[a].entries);
+            // IOS evaluates entries in sequence-number order.
+            entries.sort_by_key(|e| e.seq);
             let r: Vec<Rule> = entries.iter().map(|e| self.entry_rule(a, e)).collect();
             self.acls[a].entries = entries;
             rules.push(r);
@@ -855,6 +858,32 @@ impl Parser<'_> {
                 } else {
                     sets::all_v6()
                 };
+                if *fam == Fam::V6 {
+                    // IPv6 ACLs end with implicit permits for neighbour discovery.
+                    let mut nd = Rule::new(
+                        format!(
+                            "{label} implicit permit icmp nd-na/nd-ns ({d} on {})",
+                            f.name
+                        ),
+                        *span,
+                        Action::Allow,
+                    );
+                    let mut s = Space {
+                        proto: ProtoSet::single(proto::ICMPV6),
+                        src: sets::all_v6(),
+                        dst: sets::all_v6(),
+                        ..Space::all()
+                    };
+                    if *inbound {
+                        s.src_zone = zone.clone();
+                    } else {
+                        s.dst_zone = zone.clone();
+                    }
+                    nd.matches = vec![s];
+                    nd.unmodeled =
+                        vec!["only ICMPv6 neighbour advertisements and solicitations".into()];
+                    target.push(nd);
+                }
                 let mut deny = Rule::new(
                     format!("{label} implicit deny ({d} on {})", f.name),
                     *span,
@@ -1195,6 +1224,26 @@ mod tests {
             && r.matches
                 .iter()
                 .all(|m| m.dport != PortSet::range(16384, 32768))));
+    }
+
+    #[test]
+    fn entries_follow_sequence_numbers() {
+        let f = src(
+            "s.cfg",
+            "ip access-list extended S\n 20 permit udp any any eq 5060\n 10 deny udp any any\n permit tcp any any\n",
+        );
+        let c = parse(&f, &Limits::default());
+        let ch = &c.filter.chains[0];
+        let names: Vec<&str> = ch.rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "ip access-list S seq 10",
+                "ip access-list S seq 20",
+                "ip access-list S seq 30"
+            ]
+        );
+        assert_eq!(ch.rules[0].action, Action::Deny);
     }
 
     #[test]
