@@ -604,7 +604,15 @@ impl Parser<'_> {
             }
             "object" | "object-group" => {
                 let n = next.ok_or("missing object name")?;
-                let r = self.objects.addrs(n, a == "object", depth);
+                let object = a.eq_ignore_ascii_case("object");
+                if let Some(k) = self.objects.kind_of(n, object) {
+                    if k != GroupKind::Network {
+                        return Err(format!(
+                            "{a} {n} is not a network {a} but is used as an address"
+                        ));
+                    }
+                }
+                let r = self.objects.addrs(n, object, depth);
                 unm.extend(r.unmodeled);
                 (r.value, i + 2)
             }
@@ -733,9 +741,13 @@ impl Parser<'_> {
             "object-group" | "object" => {
                 let n = *t.get(i + 1).ok_or("missing object name")?;
                 i += 2;
-                let r = self
-                    .objects
-                    .services(n, p.eq_ignore_ascii_case("object"), depth);
+                let object = p.eq_ignore_ascii_case("object");
+                if let Some(GroupKind::Network | GroupKind::Icmp | GroupKind::Other) =
+                    self.objects.kind_of(n, object)
+                {
+                    return Err(format!("{p} {n} is not a service or protocol {p}"));
+                }
+                let r = self.objects.services(n, object, depth);
                 unm.extend(r.unmodeled);
                 r.value
             }
@@ -1068,6 +1080,12 @@ impl Parser<'_> {
                 }];
                 egress.push(deny);
             }
+            // The egress stage without rules only allows: leave it out when no interface has an
+            // outbound ACL, so verdicts name the deciding ingress rule.
+            let mut stage_ids: Vec<usize> = vec![0];
+            if !egress.is_empty() {
+                stage_ids.push(1);
+            }
             let chains = &mut self.cfg.filter.chains;
             chains.push(Chain {
                 name: "ingress".into(),
@@ -1087,7 +1105,7 @@ impl Parser<'_> {
             });
             self.cfg.filter.entries.push(Entry {
                 hook: Hook::Forward,
-                stages: vec![0, 1],
+                stages: stage_ids,
             });
         }
         // ACLs bound nowhere: kept for their spans, reachable from no entry.
@@ -1732,6 +1750,42 @@ mod tests {
         );
         // name3 (50) -> name5 (0) is allowed by level, then FILTER_OUT5 allows only 123.
         assert_eq!(allowed(&parts), PortSet::single(123));
+    }
+
+    #[test]
+    fn line_forms_standard_and_kind_mismatch() {
+        let f = src(
+            "l.cfg",
+            "ASA Version 9.8\naccess-list A line 1 extended permit tcp any any eq https\naccess-list A remark x\naccess-list A extended deny udp any4 any6 neq 53\naccess-list S standard permit host 10.1.1.1\nobject-group network N\n network-object host 10.0.0.1\naccess-list B extended permit object-group N any any\n",
+        );
+        let c = parse(&f, &Limits::default());
+        let r = rule(&c, "access-list A line 1");
+        assert_eq!(r.matches[0].dport, PortSet::single(443));
+        let r = rule(&c, "access-list A line 3");
+        assert_eq!(r.matches[0].src, sets::all_v4());
+        assert_eq!(r.matches[0].dst, sets::all_v6());
+        assert!(!r.matches[0].dport.contains(53) && r.matches[0].dport.contains(54));
+        let r = rule(&c, "access-list S line 1");
+        assert_eq!(r.matches[0].dst, parse_net("10.1.1.1").unwrap());
+        // A network group in the protocol slot is an error, not a silent empty match.
+        let r = rule(&c, "access-list B line 1");
+        assert!(matches!(r.action, Action::Unknown(_)));
+        assert!(c
+            .unparsed
+            .iter()
+            .any(|u| f.slice(u.span).starts_with("access-list B")));
+    }
+
+    #[test]
+    fn sniff_other_vendors_zero() {
+        for t in [
+            "set system host-name fw1\nset security policies from-zone trust to-zone untrust policy p1 match source-address any\n",
+            "config system global\n    set hostname \"FGT\"\nend\nconfig firewall policy\n    edit 1\n    next\nend\n",
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp --dport 5060 -j ACCEPT\nCOMMIT\n",
+            "hostname r1\n!\nip access-list extended X\n permit ip any any\n",
+        ] {
+            assert_eq!(sniff("x", t), 0, "{t}");
+        }
     }
 
     #[test]

@@ -492,6 +492,11 @@ impl Objects {
         }
     }
 
+    /// Kind of a group or object (None when undefined).
+    pub fn kind_of(&self, name: &str, object: bool) -> Option<GroupKind> {
+        self.lookup(name, object).map(|g| g.kind)
+    }
+
     /// Kind of a group (None when undefined).
     pub fn group_kind(&self, name: &str) -> Option<GroupKind> {
         self.groups.get(name).map(|g| g.kind)

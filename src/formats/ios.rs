@@ -35,7 +35,11 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
         if l.starts_with("ASA Version ") || l.starts_with("PIX Version ") {
             return 0;
         }
-        let s = if l.starts_with("version ")
+        let s = if l.starts_with("Building configuration")
+            || l.starts_with("Current configuration : ")
+        {
+            80
+        } else if l.starts_with("version ")
             && l[8..].chars().next().is_some_and(|c| c.is_ascii_digit())
         {
             90
@@ -555,6 +559,11 @@ impl Parser<'_> {
             }
             "object-group" | "net-group" | "addrgroup" => {
                 let n = next.ok_or("missing object-group name")?;
+                if let Some(k) = self.objects.group_kind(n) {
+                    if k != GroupKind::Network {
+                        return Err(format!("object-group {n} is not a network group"));
+                    }
+                }
                 let r = self
                     .objects
                     .addrs(n, false, self.limits.max_reference_depth);
@@ -703,6 +712,11 @@ impl Parser<'_> {
         let svcs: Vec<Svc> = if p.eq_ignore_ascii_case("object-group") {
             let n = *t.get(2).ok_or("missing object-group name")?;
             i = 3;
+            if let Some(GroupKind::Network | GroupKind::Port | GroupKind::Other) =
+                self.objects.group_kind(n)
+            {
+                return Err(format!("object-group {n} is not a service group"));
+            }
             let r = self.objects.services(n, false, depth);
             unm.extend(r.unmodeled);
             r.value
@@ -914,6 +928,15 @@ impl Parser<'_> {
                 span: first,
                 implicit: true,
             };
+            // A stage without rules only applies its default: leave the egress stage out when
+            // no interface has an outbound ACL, so verdicts name the deciding ingress rule.
+            let mut stage_ids: Vec<usize> = Vec::new();
+            if !ingress.is_empty() || egress.is_empty() {
+                stage_ids.push(0);
+            }
+            if !egress.is_empty() {
+                stage_ids.push(1);
+            }
             let chains = &mut self.cfg.filter.chains;
             chains.push(Chain {
                 name: "ingress".into(),
@@ -927,7 +950,7 @@ impl Parser<'_> {
                 rules: egress,
                 default: allow_default(),
             });
-            let mut stages = vec![0, 1];
+            let mut stages = stage_ids;
             if !members.is_empty() {
                 let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
                 let mut r = Rule::new(
@@ -1499,6 +1522,27 @@ mod tests {
             let path = e.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
             assert_eq!(sniff("x", &text), 0, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn sniff_cases() {
+        assert!(
+            sniff(
+                "x",
+                "Building configuration...\n\nCurrent configuration : 1234 bytes\n"
+            ) >= 80
+        );
+        assert!(sniff("x", "!\nhostname r\n!\nend\n") > 0);
+        for t in [
+            "ASA Version 9.8\nhostname a\n!\n",
+            "hostname a\n!\ninterface g0\n nameif inside\n",
+            "set system host-name fw1\n",
+            "config system global\n    set hostname \"FGT\"\nend\n",
+            "*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
+            "/ip firewall filter\nadd chain=input action=accept\n",
+        ] {
+            assert_eq!(sniff("x", t), 0, "{t}");
         }
     }
 
