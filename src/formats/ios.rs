@@ -337,7 +337,12 @@ impl Parser<'_> {
             }
             ("no", _) => {
                 let w: Vec<String> = t.iter().map(|x| x.to_ascii_lowercase()).collect();
-                if w.len() >= 7 && w[1..5] == ["ip", "nat", "service", "sip"] && w[6] == "port" {
+                // Only port 5060 matters: disabling the ALG on another port leaves 5060 on.
+                if w.len() >= 8
+                    && w[1..5] == ["ip", "nat", "service", "sip"]
+                    && w[6] == "port"
+                    && w[7] == "5060"
+                {
                     self.no_sip.push((span, w[5].clone()));
                 }
                 Block::None
@@ -1436,6 +1441,14 @@ mod tests {
         let s = c.features.sip_alg.as_ref().unwrap();
         assert!(!s.enabled && s.default);
         assert!(s.reason.contains("no NAT"));
+
+        // Another port than 5060 does not turn the ALG off.
+        let f = src(
+            "p.cfg",
+            "version 15.1\ninterface g0\n ip nat outside\nno ip nat service sip udp port 5062\nno ip nat service sip tcp port 5062\n",
+        );
+        let c = parse(&f, &Limits::default());
+        assert!(c.features.sip_alg.as_ref().unwrap().enabled);
 
         // UDP only: SIP over TCP is still translated.
         let f = src(
