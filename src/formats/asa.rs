@@ -20,7 +20,8 @@ use super::cisco_common::{self as cc, Group, GroupKind, Item, Objects, Svc};
 use super::util::{lines, tokenize};
 use super::Limits;
 use crate::model::{
-    Action, Chain, ChainDefault, Config, Entry, FeatureState, Format, Hook, Rule, Unparsed,
+    Action, Chain, ChainDefault, Config, Entry, FeatureState, Format, Hook, InputIssue, Rule,
+    Unparsed,
 };
 use crate::sets::{self, AddrSet, NameSet, PortSet, ProtoSet, Space};
 use crate::source::{SourceFile, Span};
@@ -156,6 +157,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         service_policies: Vec::new(),
         same_security: false,
     };
+    p.truncation();
     p.collect();
     p.build_filter();
     p.features();
@@ -168,6 +170,22 @@ impl Parser<'_> {
             span,
             reason: reason.into(),
         });
+    }
+
+    /// A full export whose header is there but whose closing line is missing was cut short.
+    fn truncation(&mut self) {
+        let file = self.file;
+        let mut it = lines(&file.text).filter(|l| !l.text.trim().is_empty());
+        let Some(first) = it.next() else {
+            return;
+        };
+        let last = it.last().unwrap_or(first);
+        if first.text.starts_with(": Saved") && last.text.trim_end() != ": end" {
+            self.cfg.errors.push(InputIssue {
+                span: last.span(file.id),
+                message: "the export looks truncated: a saved ASA running-config (`: Saved` header) ends with `: end`, and this is the last line".into(),
+            });
+        }
     }
 
     fn first_line_span(&self) -> Span {
@@ -1774,6 +1792,22 @@ mod tests {
             .unparsed
             .iter()
             .any(|u| f.slice(u.span).starts_with("access-list B")));
+    }
+
+    #[test]
+    fn truncated_export_is_an_input_error() {
+        let ok = parse(&fixture("sip-on.cfg"), &Limits::default());
+        assert!(ok.errors.is_empty());
+        let f = src(
+            "t.cfg",
+            ": Saved\nASA Version 9.8\naccess-list A extended permit ip any any\n",
+        );
+        let c = parse(&f, &Limits::default());
+        assert_eq!(c.errors.len(), 1);
+        assert_eq!(
+            f.slice(c.errors[0].span),
+            "access-list A extended permit ip any any"
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ use super::cisco_common::{self as cc, Group, GroupKind, Item, Objects, Svc};
 use super::util::{lines, tokenize};
 use super::Limits;
 use crate::model::{
-    Action, Chain, ChainDefault, Config, Entry, FeatureState, Format, Hook, Rule, Unparsed,
+    Action, Chain, ChainDefault, Config, Entry, FeatureState, Format, Hook, InputIssue, Rule,
+    Unparsed,
 };
 use crate::sets::{self, proto, AddrSet, NameSet, PortSet, ProtoSet, Space};
 use crate::source::{SourceFile, Span};
@@ -173,6 +174,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         ips_names: Vec::new(),
         zbf: Vec::new(),
     };
+    p.truncation();
     p.collect();
     p.build_filter();
     p.features();
@@ -193,6 +195,22 @@ impl Parser<'_> {
             span,
             reason: reason.into(),
         });
+    }
+
+    /// A full export whose header is there but whose closing line is missing was cut short.
+    fn truncation(&mut self) {
+        let file = self.file;
+        let mut it = lines(&file.text).filter(|l| !l.text.trim().is_empty());
+        let Some(first) = it.next() else {
+            return;
+        };
+        let last = it.last().unwrap_or(first);
+        if first.text.starts_with("Building configuration") && last.text.trim_end() != "end" {
+            self.cfg.errors.push(InputIssue {
+                span: last.span(file.id),
+                message: "the export looks truncated: a `show running-config` (`Building configuration...` header) ends with `end`, and this is the last line".into(),
+            });
+        }
     }
 
     fn first_line_span(&self) -> Span {
@@ -1536,6 +1554,22 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             assert_eq!(sniff("x", &text), 0, "{path:?}");
         }
+    }
+
+    #[test]
+    fn truncated_export_is_an_input_error() {
+        let f = src(
+            "t.cfg",
+            "Building configuration...\n\nversion 15.2\nip access-list extended A\n permit ip any any\nend\n",
+        );
+        assert!(parse(&f, &Limits::default()).errors.is_empty());
+        let f = src(
+            "t.cfg",
+            "Building configuration...\n\nversion 15.2\nip access-list extended A\n permit ip any any\n",
+        );
+        let c = parse(&f, &Limits::default());
+        assert_eq!(c.errors.len(), 1);
+        assert_eq!(f.slice(c.errors[0].span), " permit ip any any");
     }
 
     #[test]
