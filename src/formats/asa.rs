@@ -133,6 +133,8 @@ struct Parser<'a> {
     policy_lines: Vec<PolicyLine>,
     service_policies: Vec<(String, Span)>,
     same_security: bool,
+    /// Categories of commands that matter for security but are not modelled: first span, count.
+    notes: std::collections::BTreeMap<&'static str, (Span, usize)>,
 }
 
 fn kw(t: Option<&String>, k: &str) -> bool {
@@ -156,6 +158,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         policy_lines: Vec::new(),
         service_policies: Vec::new(),
         same_security: false,
+        notes: std::collections::BTreeMap::new(),
     };
     p.truncation();
     p.collect();
@@ -294,9 +297,55 @@ impl Parser<'_> {
                     }
                     Block::None
                 }
+                "ssh" | "telnet" | "http"
+                    if t.get(1).is_some_and(|a| cc::is_v4(a) || a.contains(':')) =>
+                {
+                    self.note(
+                        "management access to the device (ssh/telnet/http) is not modelled",
+                        span,
+                    );
+                    Block::None
+                }
+                "icmp" | "icmp6" if kw(t.get(1), "permit") || kw(t.get(1), "deny") => {
+                    self.note("ICMP to the device is not modelled", span);
+                    Block::None
+                }
+                "nat" | "static" | "global" => {
+                    self.note(
+                        "NAT is not modelled (ASA 8.3+ access-lists match real, untranslated addresses)",
+                        span,
+                    );
+                    Block::Other
+                }
+                "crypto" | "sysopt" => {
+                    self.note(
+                        "VPN (crypto maps, sysopt connection permit-vpn bypassing access-lists) is not modelled",
+                        span,
+                    );
+                    Block::Other
+                }
+                "context" => {
+                    self.note(
+                        "multiple-context mode: security contexts are not modelled separately",
+                        span,
+                    );
+                    Block::Other
+                }
                 _ => Block::Other,
             };
         }
+        for (reason, (span, n)) in std::mem::take(&mut self.notes) {
+            let reason = if n > 1 {
+                format!("{reason} ({n} lines, first here)")
+            } else {
+                reason.to_string()
+            };
+            self.unparsed(span, reason);
+        }
+    }
+
+    fn note(&mut self, what: &'static str, span: Span) {
+        self.notes.entry(what).or_insert((span, 0)).1 += 1;
     }
 
     fn group_header(&mut self, t: &[String], span: Span) -> Block {
@@ -1703,6 +1752,15 @@ mod tests {
         assert!(s.enabled);
         assert_eq!(f.slice(s.span), "  sfr fail-open");
         assert!(s.reason.contains("device-wide"));
+        // Management access lines are listed as not modelled, once per kind.
+        let f = src(
+            "m.cfg",
+            "ASA Version 9\nssh 0.0.0.0 0.0.0.0 outside\nssh 10.0.0.0 255.0.0.0 inside\nssh timeout 5\n",
+        );
+        let c = parse(&f, &Limits::default());
+        assert_eq!(c.unparsed.len(), 1);
+        assert_eq!(f.slice(c.unparsed[0].span), "ssh 0.0.0.0 0.0.0.0 outside");
+        assert!(c.unparsed[0].reason.contains("2 lines"));
 
         let f = fixture("sip-on.cfg");
         let c = parse(&f, &Limits::default());
@@ -1784,6 +1842,7 @@ mod tests {
         assert_eq!(r.matches[0].dst, sets::all_v6());
         assert!(!r.matches[0].dport.contains(53) && r.matches[0].dport.contains(54));
         let r = rule(&c, "access-list S line 1");
+        assert!(r.unmodeled[0].starts_with("standard ACL"));
         assert_eq!(r.matches[0].dst, parse_net("10.1.1.1").unwrap());
         // A network group in the protocol slot is an error, not a silent empty match.
         let r = rule(&c, "access-list B line 1");

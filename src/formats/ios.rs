@@ -153,6 +153,8 @@ struct Parser<'a> {
     ips: Vec<(Span, String)>,
     ips_names: Vec<Span>,
     zbf: Vec<Span>,
+    /// Categories of commands that matter for security but are not modelled: first span, count.
+    notes: std::collections::BTreeMap<&'static str, (Span, usize)>,
 }
 
 fn kw(t: Option<&String>, k: &str) -> bool {
@@ -173,6 +175,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         ips: Vec::new(),
         ips_names: Vec::new(),
         zbf: Vec::new(),
+        notes: std::collections::BTreeMap::new(),
     };
     p.truncation();
     p.collect();
@@ -310,6 +313,14 @@ impl Parser<'_> {
             }
             block = self.top_line(&t, span);
         }
+        for (reason, (span, n)) in std::mem::take(&mut self.notes) {
+            let reason = if n > 1 {
+                format!("{reason} ({n} lines, first here)")
+            } else {
+                reason.to_string()
+            };
+            self.unparsed(span, reason);
+        }
     }
 
     fn top_line(&mut self, t: &[String], span: Span) -> Block {
@@ -376,6 +387,10 @@ impl Parser<'_> {
                     && t.iter().any(|x| x.eq_ignore_ascii_case("source"))
                 {
                     self.nat.push((span, t[..3.min(t.len())].join(" ")));
+                    self.note(
+                        "NAT translations are not modelled (interface access-lists see addresses before or after translation depending on direction)",
+                        span,
+                    );
                 }
                 if k2 == "pool" {
                     Block::Other
@@ -397,8 +412,20 @@ impl Parser<'_> {
                 );
                 Block::Other
             }
+            ("ip", "inspect") => {
+                self.note("CBAC (`ip inspect`) is not modelled", span);
+                Block::Other
+            }
+            ("crypto", _) => {
+                self.note("VPN (crypto) is not modelled", span);
+                Block::Other
+            }
             _ => Block::Other,
         }
+    }
+
+    fn note(&mut self, what: &'static str, span: Span) {
+        self.notes.entry(what).or_insert((span, 0)).1 += 1;
     }
 
     fn numbered(&mut self, t: &[String], span: Span) {
@@ -1530,6 +1557,14 @@ mod tests {
         let r = rule(&c, "ip access-list objgroupheader seq 20");
         assert_eq!(r.matches[0].src, parse_net("10.0.0.0/8").unwrap());
         assert!(c.unparsed.is_empty(), "{:?}", c.unparsed);
+        // NAT translations are listed as not modelled.
+        let f = fixture("nat-sip-on.cfg");
+        let c = parse(&f, &Limits::default());
+        assert!(c
+            .unparsed
+            .iter()
+            .any(|u| u.reason.starts_with("NAT translations")
+                && f.slice(u.span).starts_with("ip nat inside source")));
     }
 
     #[test]
