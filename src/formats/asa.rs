@@ -931,11 +931,15 @@ impl Parser<'_> {
         // Rules of every ACL, in file order.
         let acl_lines = std::mem::take(&mut self.acl_lines);
         let mut acls: Vec<(String, Vec<Rule>, Span)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for l in &acl_lines {
             let r = self.acl_rule(l);
-            match acls.iter_mut().find(|(n, _, _)| *n == l.acl) {
-                Some((_, rules, _)) => rules.push(r),
-                None => acls.push((l.acl.clone(), vec![r], l.span)),
+            match index.get(&l.acl) {
+                Some(&i) => acls[i].1.push(r),
+                None => {
+                    index.insert(l.acl.clone(), acls.len());
+                    acls.push((l.acl.clone(), vec![r], l.span));
+                }
             }
         }
         let bindings = std::mem::take(&mut self.bindings);

@@ -1,6 +1,7 @@
 //! Pieces shared by the Cisco ASA and IOS parsers: the named-port table, port operators,
 //! wildcard masks, and object-group storage with bounded, cycle-safe resolution.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use crate::sets::{proto, AddrSet, PortSet, ProtoSet, Space};
@@ -308,11 +309,15 @@ pub struct Group {
     pub span: Span,
 }
 
-/// Groups and objects by name.
+/// Groups and objects by name. Resolutions are cached: fill `groups` and `objects` first,
+/// resolve afterwards.
 #[derive(Debug, Default)]
 pub struct Objects {
     pub groups: HashMap<String, Group>,
     pub objects: HashMap<String, Group>,
+    addr_cache: RefCell<HashMap<(String, bool, usize), Resolved<AddrSet>>>,
+    port_cache: RefCell<HashMap<(String, bool, usize), Resolved<PortSet>>>,
+    svc_cache: RefCell<HashMap<(String, bool, usize), Resolved<Vec<Svc>>>>,
 }
 
 /// A resolved value with the conditions that could not be modelled on the way.
@@ -331,8 +336,9 @@ enum Want {
 
 #[derive(Default)]
 struct Acc {
-    addrs: Option<AddrSet>,
-    ports: Option<PortSet>,
+    /// Ranges collected from members, merged once at the end (repeated unions are quadratic).
+    addrs: Vec<(u128, u128)>,
+    ports: Vec<(u128, u128)>,
     svcs: Vec<Svc>,
     unmodeled: Vec<String>,
     /// A member matched anything (unresolved/unmodeled): the result is the full set.
@@ -385,11 +391,9 @@ impl Objects {
         stack.push(key.clone());
         for item in &g.items {
             match item {
-                Item::Addr(a) => {
-                    acc.addrs = Some(acc.addrs.take().unwrap_or_else(AddrSet::empty).union(a))
-                }
+                Item::Addr(a) => acc.addrs.extend_from_slice(a.ranges()),
                 Item::Ports(p) => {
-                    acc.ports = Some(acc.ports.take().unwrap_or_else(PortSet::empty).union(p));
+                    acc.ports.extend_from_slice(p.ranges());
                     if matches!(want, Want::Svcs) {
                         match &g.proto {
                             Some(pr) => acc.svcs.push(Svc {
@@ -408,12 +412,7 @@ impl Objects {
                 Item::Svc(s) => {
                     acc.svcs.push(s.clone());
                     if matches!(want, Want::Ports) {
-                        acc.ports = Some(
-                            acc.ports
-                                .take()
-                                .unwrap_or_else(PortSet::empty)
-                                .union(&s.dport),
-                        );
+                        acc.ports.extend_from_slice(s.dport.ranges());
                         if !s.sport.is_full() {
                             acc.unmodeled.push(format!(
                                 "source ports of {what} {name} used as a destination port group"
@@ -438,6 +437,16 @@ impl Objects {
     /// Addresses of a network group or object. Unresolvable members make the result "any"
     /// with a note (the rule may match less than modelled).
     pub fn addrs(&self, name: &str, object: bool, max_depth: usize) -> Resolved<AddrSet> {
+        let key = (name.to_string(), object, max_depth);
+        if let Some(r) = self.addr_cache.borrow().get(&key) {
+            return r.clone();
+        }
+        let r = self.addrs_uncached(name, object, max_depth);
+        self.addr_cache.borrow_mut().insert(key, r.clone());
+        r
+    }
+
+    fn addrs_uncached(&self, name: &str, object: bool, max_depth: usize) -> Resolved<AddrSet> {
         let mut acc = Acc::default();
         self.walk(
             name,
@@ -450,7 +459,7 @@ impl Objects {
         let value = if acc.anything {
             AddrSet::full()
         } else {
-            acc.addrs.unwrap_or_else(AddrSet::empty)
+            AddrSet::from_ranges(acc.addrs)
         };
         Resolved {
             value,
@@ -460,6 +469,16 @@ impl Objects {
 
     /// Destination ports of a service/port group used in a port slot.
     pub fn ports(&self, name: &str, object: bool, max_depth: usize) -> Resolved<PortSet> {
+        let key = (name.to_string(), object, max_depth);
+        if let Some(r) = self.port_cache.borrow().get(&key) {
+            return r.clone();
+        }
+        let r = self.ports_uncached(name, object, max_depth);
+        self.port_cache.borrow_mut().insert(key, r.clone());
+        r
+    }
+
+    fn ports_uncached(&self, name: &str, object: bool, max_depth: usize) -> Resolved<PortSet> {
         let mut acc = Acc::default();
         self.walk(
             name,
@@ -472,7 +491,7 @@ impl Objects {
         let value = if acc.anything {
             PortSet::full()
         } else {
-            acc.ports.unwrap_or_else(PortSet::empty)
+            PortSet::from_ranges(acc.ports)
         };
         Resolved {
             value,
@@ -482,6 +501,16 @@ impl Objects {
 
     /// Services of a service/protocol group or service object used in the protocol slot.
     pub fn services(&self, name: &str, object: bool, max_depth: usize) -> Resolved<Vec<Svc>> {
+        let key = (name.to_string(), object, max_depth);
+        if let Some(r) = self.svc_cache.borrow().get(&key) {
+            return r.clone();
+        }
+        let r = self.services_uncached(name, object, max_depth);
+        self.svc_cache.borrow_mut().insert(key, r.clone());
+        r
+    }
+
+    fn services_uncached(&self, name: &str, object: bool, max_depth: usize) -> Resolved<Vec<Svc>> {
         let mut acc = Acc::default();
         self.walk(
             name,

@@ -148,6 +148,7 @@ struct Parser<'a> {
     objects: Objects,
     ifaces: Vec<Iface>,
     acls: Vec<Acl>,
+    acl_ids: std::collections::HashMap<(String, bool), usize>,
     nat: Vec<(Span, String)>,
     no_sip: Vec<(Span, String)>,
     ips: Vec<(Span, String)>,
@@ -170,6 +171,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         objects: Objects::default(),
         ifaces: Vec::new(),
         acls: Vec::new(),
+        acl_ids: std::collections::HashMap::new(),
         nat: Vec::new(),
         no_sip: Vec::new(),
         ips: Vec::new(),
@@ -224,13 +226,11 @@ impl Parser<'_> {
     }
 
     fn acl_index(&mut self, name: &str, label: String, fam: Fam, kind: Kind, span: Span) -> usize {
-        if let Some(i) = self
-            .acls
-            .iter()
-            .position(|a| a.name == name && a.fam == fam)
-        {
+        let key = (name.to_string(), fam == Fam::V6);
+        if let Some(&i) = self.acl_ids.get(&key) {
             return i;
         }
+        self.acl_ids.insert(key, self.acls.len());
         self.acls.push(Acl {
             name: name.to_string(),
             label,
