@@ -309,15 +309,18 @@ pub struct Group {
     pub span: Span,
 }
 
+/// Resolutions by (name, is an object, depth limit).
+type Cache<T> = RefCell<HashMap<(String, bool, usize), Resolved<T>>>;
+
 /// Groups and objects by name. Resolutions are cached: fill `groups` and `objects` first,
 /// resolve afterwards.
 #[derive(Debug, Default)]
 pub struct Objects {
     pub groups: HashMap<String, Group>,
     pub objects: HashMap<String, Group>,
-    addr_cache: RefCell<HashMap<(String, bool, usize), Resolved<AddrSet>>>,
-    port_cache: RefCell<HashMap<(String, bool, usize), Resolved<PortSet>>>,
-    svc_cache: RefCell<HashMap<(String, bool, usize), Resolved<Vec<Svc>>>>,
+    addr_cache: Cache<AddrSet>,
+    port_cache: Cache<PortSet>,
+    svc_cache: Cache<Vec<Svc>>,
 }
 
 /// A resolved value with the conditions that could not be modelled on the way.
