@@ -256,7 +256,24 @@ impl Parser<'_> {
             seq = Some(n);
             t = &t[1..];
         }
-        if t.is_empty() || kw(t.first(), "remark") {
+        if kw(t.first(), "remark") {
+            // A numbered remark (IOS-XE) takes its sequence number.
+            if let Some(n) = seq {
+                a.next_seq = a.next_seq.max(n.saturating_add(10));
+            }
+            return;
+        }
+        let k = t
+            .first()
+            .map(|k| k.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !matches!(k.as_str(), "permit" | "deny" | "evaluate") {
+            let reason = if k.is_empty() {
+                "access-list entry without an action".to_string()
+            } else {
+                format!("`{k}` in an access-list is not modelled")
+            };
+            self.unparsed(span, reason);
             return;
         }
         let seq = seq.unwrap_or(a.next_seq);
@@ -1303,7 +1320,7 @@ mod tests {
     fn entries_follow_sequence_numbers() {
         let f = src(
             "s.cfg",
-            "ip access-list extended S\n 20 permit udp any any eq 5060\n 10 deny udp any any\n permit tcp any any\n",
+            "ip access-list extended S\n 20 permit udp any any eq 5060\n 10 deny udp any any\n permit tcp any any\n statistics per-entry\n 40 remark x\n permit icmp any any\n",
         );
         let c = parse(&f, &Limits::default());
         let ch = &c.filter.chains[0];
@@ -1313,10 +1330,12 @@ mod tests {
             vec![
                 "ip access-list S seq 10",
                 "ip access-list S seq 20",
-                "ip access-list S seq 30"
+                "ip access-list S seq 30",
+                "ip access-list S seq 50"
             ]
         );
         assert_eq!(ch.rules[0].action, Action::Deny);
+        assert!(c.unparsed.iter().any(|u| u.reason.contains("statistics")));
     }
 
     #[test]
