@@ -84,7 +84,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             0
         };
         score = score.max(s);
-        if l.starts_with(" nameif ")
+        if (l.starts_with(char::is_whitespace) && l.trim_start().starts_with("nameif "))
             || (l.starts_with("access-group ") && l.contains(" interface "))
         {
             // ASA markers.
@@ -1638,6 +1638,7 @@ mod tests {
         for t in [
             "ASA Version 9.8\nhostname a\n!\n",
             "hostname a\n!\ninterface g0\n nameif inside\n",
+            "hostname a\n!\ninterface g0\n  nameif inside\n",
             "set system host-name fw1\n",
             "config system global\n    set hostname \"FGT\"\nend\n",
             "*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
