@@ -9,8 +9,10 @@
 //!   without an inbound ACL, the security-level default (higher to lower level allowed).
 //! - One `egress` chain: the ACLs bound `out`, constrained by `dst_zone`, each with its implicit
 //!   deny; traffic leaving an interface without an outbound ACL is allowed.
-//! - One `Forward` entry `[ingress, egress]`. ACLs bound nowhere are kept as chains of their
-//!   own, reachable from no entry.
+//! - One `Forward` entry `[ingress, egress]` (egress only when some ACL is bound `out`). ACLs
+//!   bound nowhere are kept as chains of their own, reachable from no entry. Traffic to the
+//!   device itself (`ssh`/`http`/`telnet` management, `icmp`) and NAT are not modelled; they are
+//!   listed once per kind among the lines not understood.
 //! - SIP inspection from `inspect sip` under an applied policy-map (factory default: on), IPS
 //!   from `sfr` / `ips` actions under an applied policy-map class.
 

@@ -9,8 +9,10 @@
 //!   `ipv6 traffic-filter NAME in`), the ACL's rules constrained to that interface
 //!   (`src_zone`) and the ACL's implicit deny (for its address family only). An interface
 //!   without an ACL passes everything: the chain default is Allow. `egress` likewise with `out`
-//!   and `dst_zone`. One `Forward` entry `[ingress, egress]` (plus a zone-based-firewall stage
-//!   whose verdicts are unknown when interfaces are zone members).
+//!   and `dst_zone`. One `Forward` entry `[ingress, egress]` (each stage only when it has
+//!   rules; plus a zone-based-firewall stage whose verdicts are unknown when interfaces are zone
+//!   members). Traffic to the router itself (`Input`) is not modelled: an `Input` entry would be
+//!   an alternative path that could let a flow pass that the egress ACL blocks.
 //! - SIP NAT ALG: on wherever NAT is configured unless `no ip nat service sip udp|tcp port 5060`.
 //! - IPS: `ip ips NAME in|out` on an interface.
 
