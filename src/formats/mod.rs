@@ -7,11 +7,14 @@
 use crate::model::{Config, Format};
 use crate::source::{SourceFile, Span};
 
+pub mod asa;
 pub mod aws;
 pub mod azure;
 pub mod checkpoint;
+pub mod cisco_common;
 pub mod fortios;
 pub mod gcp;
+pub mod ios;
 pub mod iptables;
 pub mod json_spans;
 pub mod junos;
@@ -68,6 +71,16 @@ pub const REGISTRY: &[FormatSpec] = &[
         format: Format::Fortios,
         sniff: fortios::sniff,
         parse: fortios::parse,
+    },
+    FormatSpec {
+        format: Format::Asa,
+        sniff: asa::sniff,
+        parse: asa::parse,
+    },
+    FormatSpec {
+        format: Format::Ios,
+        sniff: ios::sniff,
+        parse: ios::parse,
     },
     FormatSpec {
         format: Format::Junos,
