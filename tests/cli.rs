@@ -145,7 +145,10 @@ fn policies_json_lists_builtin_packs() {
             "sinch-contact-center",
             "voip-hygiene",
             "pci-dss-4.0.1",
-            "iso27001-2022"
+            "iso27001-2022",
+            "pci-dss-3.2.1",
+            "nist-800-63b-4",
+            "cis-controls-v8"
         ]
     );
     let media = &v["packs"][2]["requirements"]
