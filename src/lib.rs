@@ -8,6 +8,8 @@ pub mod finding;
 pub mod formats;
 pub mod model;
 pub mod pack;
+pub mod packdoc;
+pub mod packtest;
 pub mod redact;
 pub mod report;
 pub mod sets;

@@ -34,6 +34,34 @@ enum Command {
     Policies(PoliciesArgs),
     /// Show which rule decides packets: one given by flags, or JSON lines from --probes.
     Trace(TraceArgs),
+    /// Explain a requirement: its text, sources, check, and a passing and a failing example.
+    Explain(ExplainArgs),
+    /// Run pack unit tests (examples under `tests/<pack-id>/<REQUIREMENT>/` next to the packs).
+    Test(TestArgs),
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// Requirement id (case-insensitive), e.g. PCI-8.3.4-ATTEMPTS.
+    id: String,
+    /// Custom pack files or folders to search too.
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Folder of built-in pack tests (default: policies/tests in the working directory or the source tree).
+    #[arg(long, value_name = "DIR")]
+    tests: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Pack files or folders of packs (default: policies).
+    paths: Vec<PathBuf>,
+    /// Requirements without examples fail the run.
+    #[arg(long)]
+    strict: bool,
+    /// Only print failures and the summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -193,6 +221,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Policies(args) => policies(args),
         Command::Trace(args) => trace(args),
+        Command::Explain(args) => explain(args),
+        Command::Test(args) => pack_test(args),
     };
     ExitCode::from(code)
 }
@@ -528,5 +558,90 @@ fn parse_date(s: &str) -> Result<String, String> {
         Ok(s.to_owned())
     } else {
         Err(format!("`{s}` is not a date in YYYY-MM-DD form"))
+    }
+}
+
+fn pack_test(args: TestArgs) -> u8 {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("policies")]
+    } else {
+        args.paths
+    };
+    let summary = portaudit::packtest::run(&paths);
+    let mut text = summary.render();
+    if args.quiet {
+        text = text
+            .lines()
+            .filter(|l| !l.starts_with("ok "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
+    if let Err(e) = emit(&text, None) {
+        eprintln!("error: {e}");
+        return ERROR;
+    }
+    if summary.ok(args.strict) {
+        OK
+    } else {
+        FINDINGS
+    }
+}
+
+fn explain(args: ExplainArgs) -> u8 {
+    let eopts = report::Options::default();
+    let mut store = FileStore::new();
+    let ids: Vec<String> = portaudit::pack::BUILTIN_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let opts = Options {
+        packs: ids,
+        policies: args.policies,
+        no_config: true,
+        ..Default::default()
+    };
+    let packs = match engine::setup(&opts, &mut store) {
+        Ok((_, packs)) => packs,
+        Err(errors) => {
+            eprint!(
+                "{}",
+                report::text::render_setup_errors(&store, &errors, &eopts)
+            );
+            return ERROR;
+        }
+    };
+    let Some((pack, req)) = portaudit::packdoc::find(&packs, &args.id) else {
+        let close = portaudit::packdoc::suggestions(&packs, &args.id);
+        eprintln!("error: no requirement `{}` in the packs", args.id);
+        if !close.is_empty() {
+            eprintln!("did you mean: {}", close.join(", "));
+        }
+        return ERROR;
+    };
+    // Examples: next to a custom pack's file, else the built-in packs' tests folder.
+    let tests = if pack.builtin {
+        args.tests.or_else(|| {
+            [
+                PathBuf::from("policies/tests"),
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/tests")),
+            ]
+            .into_iter()
+            .find(|p| p.is_dir())
+        })
+    } else {
+        store
+            .get(pack.span.file)
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|d| d.join(portaudit::packtest::TESTS_DIR))
+    };
+    let text = portaudit::packdoc::explain(pack, req, tests.as_deref());
+    match emit(&text, None) {
+        Ok(()) => OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ERROR
+        }
     }
 }
