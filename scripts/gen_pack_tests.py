@@ -125,9 +125,19 @@ def setting_values(op, value):
     raise SystemExit(f"no example values for op {op}")
 
 
-def setting_cases(check):
+def resolve(value, params):
+    if isinstance(value, dict) and "param" in value:
+        return params[value["param"]]
+    return value
+
+
+def setting_cases(check, params):
     cond = {k: check[k] for k in ("key", "op", "value") if k in check}
+    if "value" in cond:
+        cond["value"] = resolve(cond["value"], params)
     unless = check.get("unless")
+    if unless and "value" in unless:
+        unless = dict(unless, value=resolve(unless["value"], params))
     key, op = cond["key"], cond["op"]
     cases = {}
     if key.startswith("users."):
@@ -363,7 +373,7 @@ def ips_cases(check):
 def cases_for(req, params):
     (kind, check), = req["check"].items()
     if kind == "setting":
-        return setting_cases(check), None
+        return setting_cases(check, params), None
     if kind == "required-flow":
         return flow_cases(check, params)
     if kind == "forbidden-exposure":
