@@ -48,6 +48,8 @@ pub enum Kind {
 pub struct CaseResult {
     pub path: PathBuf,
     pub kind: Kind,
+    /// The requirement's status on the example (None: it could not be evaluated).
+    pub status: Option<Status>,
     /// Empty when the example behaved as expected.
     pub problems: Vec<String>,
 }
@@ -338,10 +340,13 @@ fn test_pack(
                 .and_then(|f| f.to_str())
                 .unwrap_or_default()
                 .to_owned();
-            let problems = match kind {
-                Kind::Pass => check_pass(req, pack, &case_cfg, &path, fresh()),
-                Kind::Fail => match expect.get(&name) {
-                    Some(want) => check_fail(req, pack, &case_cfg, &path, fresh(), want),
+            let evaluated = evaluate(req, pack, &case_cfg, &path, fresh());
+            let status = evaluated.as_ref().ok().map(|e| e.status);
+            let problems = match (kind, evaluated) {
+                (_, Err(e)) => vec![e],
+                (Kind::Pass, Ok(ev)) => check_pass(ev),
+                (Kind::Fail, Ok(ev)) => match expect.get(&name) {
+                    Some(want) => check_fail(ev, want),
                     None => vec![format!(
                         "no expected findings for `{name}` in {EXPECT_FILE}"
                     )],
@@ -350,6 +355,7 @@ fn test_pack(
             result.cases.push(CaseResult {
                 path,
                 kind,
+                status,
                 problems,
             });
         }
@@ -468,66 +474,43 @@ fn endpoints(pack: &Pack, user: &BTreeMap<String, Endpoint>) -> BTreeMap<String,
     out
 }
 
-fn check_pass(
-    req: &Requirement,
-    pack: &Pack,
-    cfg: &config::Config,
-    path: &Path,
-    id: FileId,
-) -> Vec<String> {
-    match evaluate(req, pack, cfg, path, id) {
-        Err(e) => vec![e],
-        Ok(ev) => {
-            let mut p = Vec::new();
-            if ev.status != Status::Pass {
-                p.push(format!("expected pass, got {}", ev.status.as_str()));
-            }
-            for m in ev.messages {
-                p.push(format!("unexpected finding: {m}"));
-            }
-            p
-        }
+fn check_pass(ev: Evaluated) -> Vec<String> {
+    let mut p = Vec::new();
+    if ev.status != Status::Pass {
+        p.push(format!("expected pass, got {}", ev.status.as_str()));
     }
+    for m in ev.messages {
+        p.push(format!("unexpected finding: {m}"));
+    }
+    p
 }
 
-fn check_fail(
-    req: &Requirement,
-    pack: &Pack,
-    cfg: &config::Config,
-    path: &Path,
-    id: FileId,
-    want: &[Expected],
-) -> Vec<String> {
-    match evaluate(req, pack, cfg, path, id) {
-        Err(e) => vec![e],
-        Ok(ev) => {
-            let mut p = Vec::new();
-            if ev.status == Status::Pass || ev.status == Status::NotApplicable {
-                p.push(format!("expected a failure, got {}", ev.status.as_str()));
-            }
-            let mut want = want.to_vec();
-            want.sort();
-            if ev.findings != want {
-                let show = |v: &[Expected]| {
-                    v.iter()
-                        .map(|e| format!("{} line {}", e.requirement, e.line))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                p.push(format!(
-                    "expected findings [{}], got [{}]{}",
-                    show(&want),
-                    show(&ev.findings),
-                    if ev.messages.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", ev.messages.join(" | "))
-                    }
-                ));
-            }
-            p
-        }
+fn check_fail(ev: Evaluated, want: &[Expected]) -> Vec<String> {
+    let mut p = Vec::new();
+    if ev.status == Status::Pass || ev.status == Status::NotApplicable {
+        p.push(format!("expected a failure, got {}", ev.status.as_str()));
     }
+    let mut want = want.to_vec();
+    want.sort();
+    if ev.findings != want {
+        let show = |v: &[Expected]| {
+            v.iter()
+                .map(|e| format!("{} line {}", e.requirement, e.line))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        p.push(format!(
+            "expected findings [{}], got [{}]{}",
+            show(&want),
+            show(&ev.findings),
+            if ev.messages.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", ev.messages.join(" | "))
+            }
+        ));
+    }
+    p
 }
 
 /// The first passing and first failing example of a requirement, with the expected findings of
