@@ -38,6 +38,21 @@ enum Command {
     Explain(ExplainArgs),
     /// Run pack unit tests (examples under `tests/<pack-id>/<REQUIREMENT>/` next to the packs).
     Test(TestArgs),
+    /// Write one Markdown page per pack (built-in and --policy packs) into a folder.
+    Docs(DocsArgs),
+}
+
+#[derive(Args)]
+struct DocsArgs {
+    /// Custom pack files or folders to document too.
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "docs/packs")]
+    out: PathBuf,
+    /// Only these packs (default: all).
+    #[arg(long = "pack", value_name = "ID")]
+    packs: Vec<String>,
 }
 
 #[derive(Args)]
@@ -223,6 +238,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace(args),
         Command::Explain(args) => explain(args),
         Command::Test(args) => pack_test(args),
+        Command::Docs(args) => docs(args),
     };
     ExitCode::from(code)
 }
@@ -644,4 +660,52 @@ fn explain(args: ExplainArgs) -> u8 {
             ERROR
         }
     }
+}
+
+fn docs(args: DocsArgs) -> u8 {
+    let eopts = report::Options::default();
+    let mut store = FileStore::new();
+    let ids: Vec<String> = portaudit::pack::BUILTIN_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let opts = Options {
+        packs: ids,
+        policies: args.policies,
+        no_config: true,
+        ..Default::default()
+    };
+    let packs = match engine::setup(&opts, &mut store) {
+        Ok((_, packs)) => packs,
+        Err(errors) => {
+            eprint!(
+                "{}",
+                report::text::render_setup_errors(&store, &errors, &eopts)
+            );
+            return ERROR;
+        }
+    };
+    for id in &args.packs {
+        if !packs.iter().any(|p| &p.id == id) {
+            eprintln!("error: unknown pack `{id}`");
+            return ERROR;
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot create {}: {e}", args.out.display());
+        return ERROR;
+    }
+    for p in packs
+        .iter()
+        .filter(|p| args.packs.is_empty() || args.packs.contains(&p.id))
+    {
+        let path = args.out.join(portaudit::packdoc::page_name(p));
+        if let Err(e) = std::fs::write(&path, portaudit::packdoc::pack_page(p)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ERROR;
+        }
+        // A closed pipe (`| head`) must not stop the writing of the remaining pages.
+        let _ = writeln!(std::io::stdout(), "{}", path.display());
+    }
+    OK
 }

@@ -122,7 +122,7 @@ pub fn pack_page(pack: &Pack) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "<!-- Generated from policies/{}.yaml by `UPDATE_DOCS=1 cargo test --test docs`; do not edit. -->\n",
+        "<!-- Generated from pack `{}` by `portaudit docs`; do not edit. -->\n",
         pack.id
     );
     let _ = writeln!(o, "# {} (`{}` {})\n", pack.title, pack.id, pack.version);

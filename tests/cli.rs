@@ -288,3 +288,26 @@ fn test_command_exits_1_on_a_failing_example() {
     assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn docs_command_writes_the_committed_pages() {
+    let dir = std::env::temp_dir().join(format!("portaudit-cli-docs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, err) = run(&[
+        "docs",
+        "--pack",
+        "pci-dss-3.2.1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pci-dss-3.2.1.md"), "{out}");
+    let written = std::fs::read_to_string(dir.join("pci-dss-3.2.1.md")).unwrap();
+    let committed = std::fs::read_to_string("docs/packs/pci-dss-3.2.1.md").unwrap();
+    assert_eq!(written, committed);
+    assert!(
+        written.contains("| `PCI3-8.1.6-ATTEMPTS` | high | setting |"),
+        "{written}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,7 @@
 //! docs/packs/<id>.md are generated from the built-in packs; this test fails when a committed
 //! page differs from what the YAML generates. Regenerate with
-//! `UPDATE_DOCS=1 cargo test --test docs`.
+//! `UPDATE_DOCS=1 cargo test --test docs`
+//! or `cargo run -- docs`.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,6 @@ fn pack_pages_are_up_to_date() {
     }
     assert!(
         stale.is_empty(),
-        "out of date: {stale:?}; regenerate with `UPDATE_DOCS=1 cargo test --test docs`"
+        "out of date: {stale:?}; regenerate with `cargo run -- docs` or `UPDATE_DOCS=1 cargo test --test docs`"
     );
 }
