@@ -2,6 +2,7 @@
 """Generate the example exports of the built-in packs' unit tests.
 
     python3 scripts/gen_pack_tests.py            # rewrites policies/tests/<pack-id>/
+    python3 scripts/gen_pack_tests.py --out DIR  # writes them elsewhere (.ci/run compares)
     cargo run -- test                            # runs them (also run by `cargo test --test pack_unit`)
 
 For every requirement of every pack in policies/*.yaml it writes
@@ -390,6 +391,11 @@ def cases_for(req, params):
 
 
 def main():
+    global TESTS
+    if len(sys.argv) == 3 and sys.argv[1] == "--out":
+        TESTS = sys.argv[2]  # CI: generate elsewhere and compare with the committed examples
+    elif len(sys.argv) != 1:
+        raise SystemExit("usage: gen_pack_tests.py [--out DIR]")
     packs = sorted(f for f in os.listdir(POLICIES) if f.endswith(".yaml"))
     total = 0
     for name in packs:
