@@ -17,8 +17,8 @@ policies/tests/<pack-id>/<REQUIREMENT-ID>/ with:
 Exports by check kind:
 - setting: a uContact settings dump (YAML) holding just the settings involved;
 - required-flow: an iptables-save file whose FORWARD chain allows exactly the flow's ports
-  between the mapped roles, then drops everything; the failing one misses the lowest port of the
-  first port item of the first protocol;
+  (parity ranges port by port) between the mapped roles, then drops everything; the failing one
+  misses the lowest port of the first port item of the first protocol;
 - forbidden-exposure: iptables-save allowing the service from a private range only (pass), or
   from anywhere (fail);
 - any-any / unreachable-rules: iptables-save with a specific rule (pass), or an any-to-any permit /
@@ -246,18 +246,35 @@ def flow_cases(check, params):
         addr += f" -s {nets[frm]}"
     if to:
         addr += f" -d {nets[to]}"
-    ranges = port_ranges(check["ports"], params)
-    lo0, hi0 = first_port(check["ports"], params)
+    items = check["ports"]
+
+    def matches(item, skip_lowest):
+        """iptables port matches for one port item: a range, or every port of a parity range
+        (multiport, 15 per rule) so that exactly the pack's ports are allowed."""
+        lo, hi = port_ranges([item], params)[0]
+        if isinstance(item, dict) and item.get("parity"):
+            first, _ = first_port([item], params)
+            ports = list(range(first, hi + 1, 2))
+            if skip_lowest:
+                ports = ports[1:]
+            return [
+                "-m multiport --dports " + ",".join(str(p) for p in ports[k:k + 15])
+                for k in range(0, len(ports), 15)
+            ]
+        if skip_lowest:
+            if lo == hi:
+                return []
+            lo += 1
+        return [f"--dport {ipt_port(lo, hi)}"]
 
     def rules(missing):
         out = []
         for i, proto in enumerate(check["protocols"]):
-            for j, (lo, hi) in enumerate(ranges):
-                if missing and i == 0 and j == 0:
-                    if lo0 == hi:
-                        continue
-                    lo = lo0 + 1
-                out.append(f"-A FORWARD{addr} -p {proto} -m {proto} --dport {ipt_port(lo, hi)} -j ACCEPT")
+            for j, item in enumerate(items):
+                for m in matches(item, missing and i == 0 and j == 0):
+                    if m.startswith("--dport"):
+                        m = f"-m {proto} {m}"
+                    out.append(f"-A FORWARD{addr} -p {proto} {m} -j ACCEPT")
         out.append("-A FORWARD -j DROP")
         return out
 
