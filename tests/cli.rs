@@ -311,3 +311,38 @@ fn docs_command_writes_the_committed_pages() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn explain_finds_a_custom_pack_and_its_examples() {
+    let dir = std::env::temp_dir().join(format!("portaudit-cli-explain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let case = dir.join("tests/demo/DEMO-ANY");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(
+        dir.join("demo.yaml"),
+        "id: demo\ntitle: Demo\nversion: 1.0.0\nsources: [{ id: s, title: Our rules, document: rules.pdf }]\nrequirements:\n  - id: DEMO-ANY\n    title: No any-any\n    severity: low\n    category: over-permissive\n    rationale: r\n    remediation: r\n    references: [x]\n    source: { id: s, section: \"2.1\" }\n    check:\n      any-any: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("fail.rules"),
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("expect.yaml"),
+        "fail.rules:\n  - { requirement: DEMO-ANY, line: 3 }\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        "explain",
+        "demo-any",
+        "--policy",
+        dir.join("demo.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("document: rules.pdf"), "{out}");
+    assert!(out.contains("section: 2.1"), "{out}");
+    assert!(out.contains("  > -A FORWARD -j ACCEPT"), "{out}");
+    assert!(!out.contains("Passing example"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -73,3 +73,24 @@ fn a_wrong_expectation_fails_with_an_explanation() {
     assert!(!s.ok(false));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_test_folder_naming_no_requirement_is_an_error() {
+    let dir =
+        std::env::temp_dir().join(format!("portaudit-packtest-orphan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tests/demo/DEMO-RENAMED")).unwrap();
+    std::fs::write(
+        dir.join("demo.yaml"),
+        "id: demo\ntitle: Demo\nversion: 1.0.0\nsources: [{ id: s, title: S }]\nrequirements:\n  - id: DEMO-ANY\n    title: No any-any\n    severity: low\n    category: over-permissive\n    rationale: r\n    remediation: r\n    references: [x]\n    check:\n      any-any: {}\n",
+    )
+    .unwrap();
+    let s = packtest::run(&[dir.clone()]);
+    assert_eq!(s.errors.len(), 1, "{}", s.render());
+    assert!(s.errors[0].contains("no requirement `DEMO-RENAMED` in pack `demo`"));
+    assert!(!s.ok(false));
+    assert!(s
+        .render()
+        .ends_with("0 passed, 0 failed, 1 without tests, 1 errors\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
