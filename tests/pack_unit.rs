@@ -85,7 +85,7 @@ fn a_test_folder_naming_no_requirement_is_an_error() {
         "id: demo\ntitle: Demo\nversion: 1.0.0\nsources: [{ id: s, title: S }]\nrequirements:\n  - id: DEMO-ANY\n    title: No any-any\n    severity: low\n    category: over-permissive\n    rationale: r\n    remediation: r\n    references: [x]\n    check:\n      any-any: {}\n",
     )
     .unwrap();
-    let s = packtest::run(&[dir.clone()]);
+    let s = packtest::run(std::slice::from_ref(&dir));
     assert_eq!(s.errors.len(), 1, "{}", s.render());
     assert!(s.errors[0].contains("no requirement `DEMO-RENAMED` in pack `demo`"));
     assert!(!s.ok(false));
