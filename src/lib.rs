@@ -9,6 +9,8 @@ pub mod formats;
 pub mod init;
 pub mod model;
 pub mod pack;
+pub mod packdoc;
+pub mod packtest;
 pub mod redact;
 pub mod report;
 pub mod sets;

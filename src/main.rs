@@ -43,6 +43,49 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Explain a requirement: its text, sources, check, and a passing and a failing example.
+    Explain(ExplainArgs),
+    /// Run pack unit tests (examples under `tests/<pack-id>/<REQUIREMENT>/` next to the packs).
+    Test(TestArgs),
+    /// Write one Markdown page per pack (built-in and --policy packs) into a folder.
+    Docs(DocsArgs),
+}
+
+#[derive(Args)]
+struct DocsArgs {
+    /// Custom pack files or folders to document too.
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "docs/packs")]
+    out: PathBuf,
+    /// Only these packs (default: all).
+    #[arg(long = "pack", value_name = "ID")]
+    packs: Vec<String>,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// Requirement id (case-insensitive), e.g. PCI-8.3.4-ATTEMPTS.
+    id: String,
+    /// Custom pack files or folders to search too.
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Folder of built-in pack tests (default: policies/tests in the working directory or the source tree).
+    #[arg(long, value_name = "DIR")]
+    tests: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Pack files or folders of packs (default: policies).
+    paths: Vec<PathBuf>,
+    /// Requirements without examples fail the run.
+    #[arg(long)]
+    strict: bool,
+    /// Only print failures and the summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -203,6 +246,9 @@ fn main() -> ExitCode {
         Command::Policies(args) => policies(args),
         Command::Trace(args) => trace(args),
         Command::Init { dir, force } => init(&dir, force),
+        Command::Explain(args) => explain(args),
+        Command::Test(args) => pack_test(args),
+        Command::Docs(args) => docs(args),
     };
     ExitCode::from(code)
 }
@@ -598,4 +644,137 @@ fn init(dir: &Path, force: bool) -> u8 {
             ERROR
         }
     }
+}
+
+fn pack_test(args: TestArgs) -> u8 {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("policies")]
+    } else {
+        args.paths
+    };
+    let summary = portaudit::packtest::run(&paths);
+    let mut text = summary.render();
+    if args.quiet {
+        text = text
+            .lines()
+            .filter(|l| !l.starts_with("ok "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
+    if let Err(e) = emit(&text, None) {
+        eprintln!("error: {e}");
+        return ERROR;
+    }
+    if summary.ok(args.strict) {
+        OK
+    } else {
+        FINDINGS
+    }
+}
+
+fn explain(args: ExplainArgs) -> u8 {
+    let eopts = report::Options::default();
+    let mut store = FileStore::new();
+    let ids: Vec<String> = portaudit::pack::BUILTIN_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let opts = Options {
+        packs: ids,
+        policies: args.policies,
+        no_config: true,
+        ..Default::default()
+    };
+    let packs = match engine::setup(&opts, &mut store) {
+        Ok((_, packs)) => packs,
+        Err(errors) => {
+            eprint!(
+                "{}",
+                report::text::render_setup_errors(&store, &errors, &eopts)
+            );
+            return ERROR;
+        }
+    };
+    let Some((pack, req)) = portaudit::packdoc::find(&packs, &args.id) else {
+        let close = portaudit::packdoc::suggestions(&packs, &args.id);
+        eprintln!("error: no requirement `{}` in the packs", args.id);
+        if !close.is_empty() {
+            eprintln!("did you mean: {}", close.join(", "));
+        }
+        return ERROR;
+    };
+    // Examples: next to a custom pack's file, else the built-in packs' tests folder.
+    let tests = if pack.builtin {
+        args.tests.or_else(|| {
+            [
+                PathBuf::from("policies/tests"),
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/tests")),
+            ]
+            .into_iter()
+            .find(|p| p.is_dir())
+        })
+    } else {
+        store
+            .get(pack.span.file)
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|d| d.join(portaudit::packtest::TESTS_DIR))
+    };
+    let text = portaudit::packdoc::explain(pack, req, tests.as_deref());
+    match emit(&text, None) {
+        Ok(()) => OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ERROR
+        }
+    }
+}
+
+fn docs(args: DocsArgs) -> u8 {
+    let eopts = report::Options::default();
+    let mut store = FileStore::new();
+    let ids: Vec<String> = portaudit::pack::BUILTIN_IDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let opts = Options {
+        packs: ids,
+        policies: args.policies,
+        no_config: true,
+        ..Default::default()
+    };
+    let packs = match engine::setup(&opts, &mut store) {
+        Ok((_, packs)) => packs,
+        Err(errors) => {
+            eprint!(
+                "{}",
+                report::text::render_setup_errors(&store, &errors, &eopts)
+            );
+            return ERROR;
+        }
+    };
+    for id in &args.packs {
+        if !packs.iter().any(|p| &p.id == id) {
+            eprintln!("error: unknown pack `{id}`");
+            return ERROR;
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot create {}: {e}", args.out.display());
+        return ERROR;
+    }
+    for p in packs
+        .iter()
+        .filter(|p| args.packs.is_empty() || args.packs.contains(&p.id))
+    {
+        let path = args.out.join(portaudit::packdoc::page_name(p));
+        if let Err(e) = std::fs::write(&path, portaudit::packdoc::pack_page(p)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ERROR;
+        }
+        // A closed pipe (`| head`) must not stop the writing of the remaining pages.
+        let _ = writeln!(std::io::stdout(), "{}", path.display());
+    }
+    OK
 }

@@ -145,7 +145,10 @@ fn policies_json_lists_builtin_packs() {
             "sinch-contact-center",
             "voip-hygiene",
             "pci-dss-4.0.1",
-            "iso27001-2022"
+            "iso27001-2022",
+            "pci-dss-3.2.1",
+            "nist-800-63b-4",
+            "cis-controls-v8"
         ]
     );
     let media = &v["packs"][2]["requirements"]
@@ -240,4 +243,135 @@ fn init_writes_a_valid_commented_config() {
     let (code, _, err) = run(&["init", d]);
     assert_eq!(code, 2);
     assert!(err.contains("--force"), "{err}");
+}
+
+#[test]
+fn explain_prints_a_requirement_with_examples() {
+    let (code, out, err) = run(&["explain", "pci-1.2.6-telnet"]);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "PCI-1.2.6-TELNET: Telnet is not reachable from untrusted networks",
+        "pack:        pci-dss-4.0.1",
+        "severity:    high",
+        "category:    insecure-service",
+        "Remediation:",
+        "PCI DSS 4.0.1 1.2.6",
+        "section: 1.2.6",
+        "telnet (tcp 23) is not allowed from untrusted (public) addresses",
+        "\"kind\":\"forbidden-exposure\"",
+        "Passing example (",
+        "Failing example (",
+        "finding at line 6",
+        "  > -A FORWARD -p tcp -m tcp --dport 23 -j ACCEPT",
+    ] {
+        assert!(out.contains(needle), "{needle:?} not in\n{out}");
+    }
+}
+
+#[test]
+fn explain_unknown_id_exits_2_with_close_matches() {
+    let (code, out, err) = run(&["explain", "PCI-8.3.4-ATTEMPT"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("no requirement `PCI-8.3.4-ATTEMPT`"), "{err}");
+    assert!(err.contains("did you mean: PCI-8.3.4-ATTEMPTS"), "{err}");
+}
+
+#[test]
+fn test_command_runs_builtin_pack_tests() {
+    let (code, out, err) = run(&[
+        "test",
+        "policies/voip-hygiene.yaml",
+        "policies/nist-800-63b-4.yaml",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok      nist-800-63b-4 NIST-3.1.1.2-LENGTH (3 examples)"),
+        "{out}"
+    );
+    assert!(out.ends_with("9 passed, 0 failed\n"), "{out}");
+}
+
+#[test]
+fn test_command_exits_1_on_a_failing_example() {
+    let dir = std::env::temp_dir().join(format!("portaudit-cli-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let case = dir.join("tests/demo/DEMO-ANY");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(
+        dir.join("demo.yaml"),
+        "id: demo\ntitle: Demo\nversion: 1.0.0\nsources: [{ id: s, title: S }]\nrequirements:\n  - id: DEMO-ANY\n    title: No any-any\n    severity: low\n    category: over-permissive\n    rationale: r\n    remediation: r\n    references: [x]\n    check:\n      any-any: {}\n",
+    )
+    .unwrap();
+    let bad = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n";
+    std::fs::write(case.join("pass.rules"), bad).unwrap();
+    std::fs::write(case.join("fail.rules"), bad).unwrap();
+    std::fs::write(
+        case.join("expect.yaml"),
+        "fail.rules:\n  - { requirement: DEMO-ANY, line: 5 }\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL    demo DEMO-ANY (2 examples)"), "{out}");
+    assert!(out.contains("expected pass, got fail"), "{out}");
+    assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn docs_command_writes_the_committed_pages() {
+    let dir = std::env::temp_dir().join(format!("portaudit-cli-docs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, err) = run(&[
+        "docs",
+        "--pack",
+        "pci-dss-3.2.1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pci-dss-3.2.1.md"), "{out}");
+    let written = std::fs::read_to_string(dir.join("pci-dss-3.2.1.md")).unwrap();
+    let committed = std::fs::read_to_string("docs/packs/pci-dss-3.2.1.md").unwrap();
+    assert_eq!(written, committed);
+    assert!(
+        written.contains("| `PCI3-8.1.6-ATTEMPTS` | high | setting |"),
+        "{written}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn explain_finds_a_custom_pack_and_its_examples() {
+    let dir = std::env::temp_dir().join(format!("portaudit-cli-explain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let case = dir.join("tests/demo/DEMO-ANY");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(
+        dir.join("demo.yaml"),
+        "id: demo\ntitle: Demo\nversion: 1.0.0\nsources: [{ id: s, title: Our rules, document: rules.pdf }]\nrequirements:\n  - id: DEMO-ANY\n    title: No any-any\n    severity: low\n    category: over-permissive\n    rationale: r\n    remediation: r\n    references: [x]\n    source: { id: s, section: \"2.1\" }\n    check:\n      any-any: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("fail.rules"),
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("expect.yaml"),
+        "fail.rules:\n  - { requirement: DEMO-ANY, line: 3 }\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        "explain",
+        "demo-any",
+        "--policy",
+        dir.join("demo.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("document: rules.pdf"), "{out}");
+    assert!(out.contains("section: 2.1"), "{out}");
+    assert!(out.contains("  > -A FORWARD -j ACCEPT"), "{out}");
+    assert!(!out.contains("Passing example"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

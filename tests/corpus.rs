@@ -65,7 +65,10 @@ fn real_configs_are_recognised_and_parse() {
             }
         }
     }
-    assert!(total >= 97, "only {total} corpus files copied into fixtures/*/corpus (97 expected)");
+    assert!(
+        total >= 97,
+        "only {total} corpus files copied into fixtures/*/corpus (97 expected)"
+    );
     assert!(
         recognised * 100 >= total * 95,
         "only {recognised} of {total} real configs recognised: {misses:#?}"

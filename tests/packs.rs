@@ -102,3 +102,60 @@ fn requirement_ids_are_unique_across_builtin_packs() {
     }
     assert!(seen.len() > 100, "{} requirements", seen.len());
 }
+
+#[test]
+fn setting_thresholds_can_come_from_parameters() {
+    use portaudit::pack::Check;
+    let mut store = FileStore::new();
+    let (name, text) = builtin_packs()
+        .iter()
+        .find(|(n, _)| n.ends_with("iso27001-2022.yaml"))
+        .unwrap();
+    let id = store.add_text(
+        *name,
+        None,
+        (*text).to_owned(),
+        portaudit::source::Encoding::Utf8,
+    );
+    let value = |overrides: &BTreeMap<String, BTreeMap<String, u32>>| {
+        let pack = load_pack(store.get(id), true, overrides).unwrap();
+        let req = pack
+            .requirements
+            .iter()
+            .find(|r| r.id == "ISO-8.5-LOCKOUT")
+            .unwrap();
+        match &req.check {
+            Check::Setting { condition, .. } => condition.value.clone(),
+            _ => panic!("not a setting"),
+        }
+    };
+    // Default: the PCI DSS 4.0.1 profile.
+    assert_eq!(value(&BTreeMap::new()), serde_json::json!(10));
+    // A user picking the PCI DSS 3.2.1 numbers.
+    let mut o = BTreeMap::new();
+    o.insert(
+        "iso27001-2022".to_string(),
+        BTreeMap::from([("lockout_max_attempts".to_string(), 6)]),
+    );
+    assert_eq!(value(&o), serde_json::json!(6));
+}
+
+#[test]
+fn unknown_threshold_parameter_is_located() {
+    let mut store = FileStore::new();
+    let text = "id: p\ntitle: P\nversion: 1.0.0\nsources: [{ id: s, title: S }]\nrequirements:\n  - id: R\n    title: T\n    severity: low\n    category: setting\n    rationale: r\n    remediation: r\n    references: [x]\n    check:\n      setting: { key: lockout.max_attempts, op: \"<=\", value: { param: nope } }\n";
+    let id = store.add_text(
+        "p.yaml",
+        None,
+        text.to_owned(),
+        portaudit::source::Encoding::Utf8,
+    );
+    let errs = load_pack(store.get(id), false, &BTreeMap::new()).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].message.contains("unknown parameter `nope`"),
+        "{errs:?}"
+    );
+    let file = store.get(id);
+    assert_eq!(file.line_col(errs[0].span.start).line, 14);
+}

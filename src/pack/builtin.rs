@@ -9,6 +9,9 @@ pub const BUILTIN_IDS: &[&str] = &[
     "voip-hygiene",
     "pci-dss-4.0.1",
     "iso27001-2022",
+    "pci-dss-3.2.1",
+    "nist-800-63b-4",
+    "cis-controls-v8",
 ];
 
 /// Packs run when neither `--pack` nor a config file selects any.
@@ -44,6 +47,18 @@ pub fn builtin_packs() -> &'static [(&'static str, &'static str)] {
         (
             "policies/iso27001-2022.yaml",
             include_str!("../../policies/iso27001-2022.yaml"),
+        ),
+        (
+            "policies/pci-dss-3.2.1.yaml",
+            include_str!("../../policies/pci-dss-3.2.1.yaml"),
+        ),
+        (
+            "policies/nist-800-63b-4.yaml",
+            include_str!("../../policies/nist-800-63b-4.yaml"),
+        ),
+        (
+            "policies/cis-controls-v8.yaml",
+            include_str!("../../policies/cis-controls-v8.yaml"),
         ),
     ]
 }

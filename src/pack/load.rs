@@ -417,7 +417,11 @@ fn build_check(
             })
         }
         "setting" => {
-            let s: RawSetting = serde_json::from_value(body.clone()).ok()?;
+            let mut s: RawSetting = serde_json::from_value(body.clone()).ok()?;
+            resolve_param(&mut s.value, &format!("{at}/value"), params, errs);
+            if let Some(u) = &mut s.unless {
+                resolve_param(&mut u.value, &format!("{at}/unless/value"), params, errs);
+            }
             check_value(s.op, &s.value, &format!("{at}/value"), &at, errs);
             if let Some(u) = &s.unless {
                 check_value(
@@ -444,6 +448,40 @@ fn build_check(
         "any-any" => Some(Check::AnyAny),
         "unreachable-rules" => Some(Check::UnreachableRules),
         _ => None,
+    }
+}
+
+/// A setting threshold given as `{ param: name }` takes the pack parameter's value (default or
+/// the user's override), so a framework pack can take its numbers from a chosen profile.
+fn resolve_param(
+    value: &mut serde_json::Value,
+    at: &str,
+    params: &BTreeMap<String, u32>,
+    errs: &mut Errors,
+) {
+    let Some(obj) = value.as_object() else {
+        return;
+    };
+    let Some(name) = obj.get("param").and_then(|n| n.as_str()) else {
+        return;
+    };
+    if obj.len() != 1 {
+        errs.at(
+            at,
+            "a parameter threshold is `{ param: name }` and nothing else",
+        );
+        return;
+    }
+    match params.get(name) {
+        Some(v) => *value = serde_json::Value::from(*v),
+        None => {
+            errs.at(
+                at,
+                format!("unknown parameter `{name}`: declare it under `parameters`"),
+            );
+            // Reported once: the placeholder keeps the operator check quiet.
+            *value = serde_json::Value::from(0);
+        }
     }
 }
 
