@@ -23,12 +23,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::checks::{self, Ctx, Endpoint, Status};
+use crate::checks::{self, Ctx, Status};
 use crate::config;
 use crate::formats::{self, Limits};
 use crate::model::Format;
 use crate::pack::{self, Pack, Requirement};
-use crate::sets::{parse_net, AddrSet};
 use crate::source::{display_name, FileId, SourceFile};
 
 /// Name of the tests folder next to pack files.
@@ -423,11 +422,12 @@ fn evaluate(
         let lc = source.line_col(e.span.start);
         return Err(format!("input error at line {}: {}", lc.line, e.message));
     }
-    let endpoints = endpoints(pack, &cfg.endpoints_for(&source.name));
+    let endpoints = crate::engine::pack_endpoints(pack, &cfg.endpoints_for(&source.name));
     let ctx = Ctx {
         config: &parsed,
         file: &source,
         endpoints: &endpoints,
+        roles: &pack.roles,
         max_depth: limits.max_reference_depth,
     };
     let outcome = checks::evaluate(req, &ctx);
@@ -448,32 +448,6 @@ fn evaluate(
 }
 
 /// Roles for a pack: the test's mappings, then the pack's vendor-owned ranges (as the engine does).
-fn endpoints(pack: &Pack, user: &BTreeMap<String, Endpoint>) -> BTreeMap<String, Endpoint> {
-    let mut out = BTreeMap::new();
-    for (name, role) in &pack.roles {
-        if let Some(ep) = user.get(name) {
-            out.insert(name.clone(), ep.clone());
-        } else if !role.addresses.is_empty() {
-            let addrs = role
-                .addresses
-                .iter()
-                .filter_map(|a| parse_net(a))
-                .fold(AddrSet::empty(), |acc, n| acc.union(&n));
-            out.insert(
-                name.clone(),
-                Endpoint {
-                    addresses: Some(addrs),
-                    zones: None,
-                },
-            );
-        }
-    }
-    for (name, ep) in user {
-        out.entry(name.clone()).or_insert_with(|| ep.clone());
-    }
-    out
-}
-
 fn check_pass(ev: Evaluated) -> Vec<String> {
     let mut p = Vec::new();
     if ev.status != Status::Pass {

@@ -99,6 +99,8 @@ pub struct Ctx<'a> {
     pub file: &'a SourceFile,
     /// Roles mapped for this device (user mappings, then vendor-owned ranges from the pack).
     pub endpoints: &'a BTreeMap<String, Endpoint>,
+    /// The pack's roles (descriptions, vendor addresses, host names).
+    pub roles: &'a BTreeMap<String, crate::pack::Role>,
     pub max_depth: usize,
 }
 

@@ -182,7 +182,8 @@ pub fn check(
             .chain(allowed.iter())
             .find_map(|p| p.uncertain_via.first().copied());
         if definite && via.is_none() {
-            return Outcome::pass(evidence);
+            return hosts_not_verifiable(req, ctx, flow, from, to, &from_ep, &to_ep)
+                .unwrap_or_else(|| Outcome::pass(evidence));
         }
         // The rule whose unmodelled condition decides: a denying rule of the least permissive
         // reading, else an allowing rule of the most permissive one, else one on the path.
@@ -361,4 +362,35 @@ fn direction_word(d: Direction) -> &'static str {
         Direction::Inbound => "inbound",
         Direction::Through => "internal",
     }
+}
+
+/// A flow to or from a role known only by host names (uContact's STUN and instance hosts, a
+/// certificate site) that the user has not mapped: that some address is allowed does not show the
+/// named hosts are, and the export has no way to tell, so it is not evidenced rather than a pass.
+fn hosts_not_verifiable(
+    req: &Requirement,
+    ctx: &Ctx,
+    flow: &FlowSpec,
+    from: &Option<String>,
+    to: &Option<String>,
+    from_ep: &Endpoint,
+    to_ep: &Endpoint,
+) -> Option<Outcome> {
+    let named = |role: &Option<String>, ep: &Endpoint| {
+        let r = ctx.roles.get(role.as_deref()?)?;
+        (!ep.is_mapped() && !r.hosts.is_empty())
+            .then(|| (role.clone().unwrap_or_default(), r.hosts.join(", ")))
+    };
+    let (role, hosts) = named(to, to_ep).or_else(|| named(from, from_ep))?;
+    let mut f = finding(
+        req,
+        ctx.config.file_anchor(ctx.file),
+        format!(
+            "{} is allowed for some destination, but whether it reaches {hosts} cannot be verified from this export: map the `{role}` role to the addresses or zones those names resolve to in portaudit.yaml",
+            render_flow(&flow.protocols, &flow.ports)
+        ),
+        "host names not verifiable",
+    );
+    f.approximate = true;
+    Some(Outcome::with(Status::NotEvidenced, vec![f]))
 }

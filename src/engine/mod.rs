@@ -598,6 +598,7 @@ fn evaluate_file(
             config: &config,
             file: source,
             endpoints: &endpoints,
+            roles: &pack.roles,
             max_depth: opts.limits.max_reference_depth,
         };
         for req in &pack.requirements {
@@ -636,7 +637,10 @@ fn evaluate_file(
 }
 
 /// Roles for a pack on one device: the user's mappings, then the pack's vendor-owned ranges.
-fn pack_endpoints(pack: &Pack, user: &BTreeMap<String, Endpoint>) -> BTreeMap<String, Endpoint> {
+pub fn pack_endpoints(
+    pack: &Pack,
+    user: &BTreeMap<String, Endpoint>,
+) -> BTreeMap<String, Endpoint> {
     let mut out = BTreeMap::new();
     for (name, role) in &pack.roles {
         if let Some(ep) = user.get(name) {
