@@ -557,8 +557,12 @@ fn trace(args: TraceArgs) -> u8 {
         } else {
             for v in verdicts {
                 out.push_str(&format!(
-                    "{}: {} by {} (line {}){}\n",
+                    "{}{}: {} by {} (line {}){}\n",
                     args.hook,
+                    v.when
+                        .as_ref()
+                        .map(|w| format!(", {w}"))
+                        .unwrap_or_default(),
                     v.fate,
                     v.by,
                     v.line,

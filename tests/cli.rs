@@ -375,3 +375,33 @@ fn explain_finds_a_custom_pack_and_its_examples() {
     assert!(!out.contains("Passing example"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn trace_names_the_deciding_rule_for_each_part_of_an_open_dimension() {
+    let file = "tests/data/trace/sport.rules";
+    let base = [
+        "trace", file, "--proto", "udp", "--src", "10.1.1.1", "--dst", "8.8.8.8",
+    ];
+    // Fully specified: one verdict.
+    let mut args = base.to_vec();
+    args.extend(["--sport", "4000", "--dport", "16000"]);
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 0);
+    assert_eq!(out, "forward: deny by default of FORWARD (line 5)\n");
+    // Source port left open: the one source port the rule allows, and the rest, each with its
+    // deciding rule.
+    let mut args = base.to_vec();
+    args.extend(["--dport", "16000"]);
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "forward, sport 5060: allow by FORWARD rule 2 (line 8)\n\
+         forward, sport 0-5059,5061-65535: deny by default of FORWARD (line 5)\n"
+    );
+    // Inside the allowed destination range the source port does not matter: one verdict.
+    let mut args = base.to_vec();
+    args.extend(["--dport", "12000"]);
+    let (_, out, _) = run(&args);
+    assert_eq!(out, "forward: allow by FORWARD rule 1 (line 7)\n");
+}

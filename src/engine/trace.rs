@@ -38,6 +38,10 @@ pub struct Verdict {
     pub line: usize,
     /// Rules on the path whose conditions are not modelled.
     pub uncertain: bool,
+    /// Which part of the dimensions the packet left open this verdict covers, when they are
+    /// decided differently (None: the whole packet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 fn point_space(p: &Packet) -> Space {
@@ -61,8 +65,13 @@ fn point_space(p: &Packet) -> Space {
     }
 }
 
-/// The verdict of every entry point of the packet's hook (several for multi-VDOM devices);
+/// The verdicts of every entry point of the packet's hook (several for multi-VDOM devices);
 /// empty when the filter has no entry for that hook.
+///
+/// A packet that leaves a dimension open (no source port, say) is a set of packets, which rules may
+/// decide differently: then each entry point gives one verdict per outcome, each saying in `when`
+/// which part of the open dimensions it covers, so that no answer stands for traffic it does not
+/// decide.
 pub fn trace(
     config: &Config,
     file: &crate::source::SourceFile,
@@ -71,47 +80,87 @@ pub fn trace(
 ) -> Vec<Verdict> {
     let space = point_space(packet);
     let hooks: [Hook; 1] = [packet.hook];
-    super::flow::entries_for(&config.filter, &hooks)
-        .into_iter()
-        .map(|entry| {
-            let parts = classify(
-                &config.filter,
-                entry,
-                std::slice::from_ref(&space),
-                max_depth,
-            );
-            // A single point yields a single part, unless a rule's union of spaces overlaps.
-            let part = parts.into_iter().next();
-            match part {
-                None => Verdict {
-                    fate: "unknown",
-                    by: "nothing".into(),
-                    line: 0,
-                    uncertain: true,
-                },
-                Some(p) => {
-                    let (by, span) = match p.decider {
-                        Decider::Rule { chain, rule } | Decider::Unknown { chain, rule } => {
-                            let r = &config.filter.chains[chain].rules[rule];
-                            (r.name.clone(), r.span)
-                        }
-                        Decider::Default { chain } => {
-                            let c = &config.filter.chains[chain];
-                            (format!("default of {}", c.name), c.default.span)
-                        }
-                    };
-                    Verdict {
-                        fate: match p.fate {
-                            Fate::Allow => "allow",
-                            Fate::Deny => "deny",
-                            Fate::Unknown => "unknown",
-                        },
-                        by,
-                        line: file.line_col(span.start).line,
-                        uncertain: !p.uncertain_via.is_empty() || p.fate == Fate::Unknown,
-                    }
+    let mut out = Vec::new();
+    for entry in super::flow::entries_for(&config.filter, &hooks) {
+        let parts = classify(
+            &config.filter,
+            entry,
+            std::slice::from_ref(&space),
+            max_depth,
+        );
+        if parts.is_empty() {
+            out.push(Verdict {
+                fate: "unknown",
+                by: "nothing".into(),
+                line: 0,
+                uncertain: true,
+                when: None,
+            });
+            continue;
+        }
+        // Parts with the same outcome are one verdict; their open dimensions are united.
+        let mut groups: Vec<(Fate, Decider, bool, Space)> = Vec::new();
+        for p in parts {
+            let uncertain = !p.uncertain_via.is_empty() || p.fate == Fate::Unknown;
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == p.fate && g.1 == p.decider && g.2 == uncertain)
+            {
+                Some(g) => {
+                    g.3.sport = g.3.sport.union(&p.space.sport);
+                    g.3.dport = g.3.dport.union(&p.space.dport);
+                    g.3.src_zone = g.3.src_zone.union(&p.space.src_zone);
+                    g.3.dst_zone = g.3.dst_zone.union(&p.space.dst_zone);
                 }
+                None => groups.push((p.fate, p.decider, uncertain, p.space)),
             }
-        })
-        .collect()
+        }
+        let several = groups.len() > 1;
+        for (fate, decider, uncertain, part) in groups {
+            let (by, span) = match decider {
+                Decider::Rule { chain, rule } | Decider::Unknown { chain, rule } => {
+                    let r = &config.filter.chains[chain].rules[rule];
+                    (r.name.clone(), r.span)
+                }
+                Decider::Default { chain } => {
+                    let c = &config.filter.chains[chain];
+                    (format!("default of {}", c.name), c.default.span)
+                }
+            };
+            out.push(Verdict {
+                fate: match fate {
+                    Fate::Allow => "allow",
+                    Fate::Deny => "deny",
+                    Fate::Unknown => "unknown",
+                },
+                by,
+                line: file.line_col(span.start).line,
+                uncertain,
+                when: several.then(|| describe_open(packet, &part)),
+            });
+        }
+    }
+    out
+}
+
+/// The part of the dimensions a packet left open that `part` covers, e.g. `sport 5060, in eth1`.
+fn describe_open(packet: &Packet, part: &Space) -> String {
+    let mut what = Vec::new();
+    if packet.sport.is_none() && !part.sport.is_full() {
+        what.push(format!("sport {}", part.sport.render()));
+    }
+    if packet.dport.is_none() && !part.dport.is_full() {
+        what.push(format!("dport {}", part.dport.render()));
+    }
+    if packet.iif.is_none() && !part.src_zone.is_any() {
+        what.push(format!("in {}", part.src_zone.render()));
+    }
+    if packet.oif.is_none() && !part.dst_zone.is_any() {
+        what.push(format!("out {}", part.dst_zone.render()));
+    }
+    if what.is_empty() {
+        "the rest".into()
+    } else {
+        what.join(", ")
+    }
 }
