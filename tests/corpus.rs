@@ -78,3 +78,46 @@ fn real_configs_are_recognised_and_parse() {
 fn display(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// The hand-written fixtures of each format folder are all recognised as that format: a wrong
+/// detection silently checks a file with the wrong parser (Junos curly files with a `version X;`
+/// line were once read as IOS with no rules).
+#[test]
+fn every_format_fixture_is_detected_as_its_format() {
+    let mut store = FileStore::new();
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    let mut dirs: Vec<_> = std::fs::read_dir("fixtures")
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    dirs.sort_by_key(|d| d.file_name());
+    for dir in dirs {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        let Some(expected) = Format::from_id(&name) else {
+            continue;
+        };
+        let mut files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n != "SOURCES.md" && n != "portaudit.yaml" && !n.ends_with(".md")
+            })
+            .collect();
+        files.sort();
+        for path in files {
+            let bytes = std::fs::read(&path).unwrap();
+            let id = store.add_bytes(path.display().to_string(), Some(path.clone()), &bytes);
+            let format = formats::detect(store.get(id));
+            checked += 1;
+            if format != expected {
+                wrong.push(format!("{} detected as {}", display(&path), format.id()));
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} format fixtures found");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -44,6 +44,8 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             80
         } else if l.starts_with("version ")
             && l[8..].chars().next().is_some_and(|c| c.is_ascii_digit())
+            // Junos writes `version 21.4R3;` at the top of its curly-brace form.
+            && !l.ends_with(';')
         {
             90
         } else if l.starts_with("ip access-list ")
@@ -86,6 +88,11 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             0
         };
         score = score.max(s);
+        if l.starts_with("system {") || l.starts_with("security {") || l.starts_with("interfaces {")
+        {
+            // Junos curly-brace hierarchy.
+            return 0;
+        }
         if (l.starts_with(char::is_whitespace) && l.trim_start().starts_with("nameif "))
             || (l.starts_with("access-group ") && l.contains(" interface "))
         {
@@ -1645,6 +1652,8 @@ mod tests {
             "config system global\n    set hostname \"FGT\"\nend\n",
             "*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
             "/ip firewall filter\nadd chain=input action=accept\n",
+            "## Last changed: 2026-01-10\nversion 21.4R3;\nsystem {\n    host-name srx;\n}\n",
+            "version 21.4R3;\n",
         ] {
             assert_eq!(sniff("x", t), 0, "{t}");
         }
