@@ -44,6 +44,8 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             80
         } else if l.starts_with("version ")
             && l[8..].chars().next().is_some_and(|c| c.is_ascii_digit())
+            // Junos writes `version 21.4R3;`.
+            && !l.ends_with(';')
         {
             90
         } else if l.starts_with("ip access-list ")
@@ -185,6 +187,8 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     p.collect();
     p.build_filter();
     p.features();
+    let issues = p.objects.depth_issues(Span::file_start(file.id));
+    p.cfg.errors.extend(issues);
     p.cfg
 }
 
