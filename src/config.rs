@@ -43,6 +43,73 @@ struct Raw {
     severity: BTreeMap<String, Severity>,
     #[serde(default)]
     waivers: Vec<RawWaiver>,
+    #[serde(default)]
+    limits: LimitSettings,
+}
+
+/// Limits from portaudit.yaml (`limits:`) or `check` flags; `None` keeps the next source's value
+/// (flags, then the file, then the defaults).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub struct LimitSettings {
+    pub max_file_size: Option<u64>,
+    pub max_line_length: Option<usize>,
+    pub max_depth: Option<usize>,
+    pub max_reference_depth: Option<usize>,
+    pub max_yaml_events: Option<usize>,
+    pub max_yaml_aliases: Option<usize>,
+}
+
+/// Default maximum input size: 256 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// The limits a run applies.
+#[derive(Clone, Copy, Debug)]
+pub struct EffectiveLimits {
+    pub parse: crate::formats::Limits,
+    pub max_file_size: u64,
+}
+
+impl LimitSettings {
+    /// `self`, with the unset values taken from `other`.
+    pub fn or(self, other: LimitSettings) -> LimitSettings {
+        LimitSettings {
+            max_file_size: self.max_file_size.or(other.max_file_size),
+            max_line_length: self.max_line_length.or(other.max_line_length),
+            max_depth: self.max_depth.or(other.max_depth),
+            max_reference_depth: self.max_reference_depth.or(other.max_reference_depth),
+            max_yaml_events: self.max_yaml_events.or(other.max_yaml_events),
+            max_yaml_aliases: self.max_yaml_aliases.or(other.max_yaml_aliases),
+        }
+    }
+
+    /// The values set, defaults for the others.
+    pub fn resolve(&self) -> EffectiveLimits {
+        let d = crate::formats::Limits::default();
+        EffectiveLimits {
+            parse: crate::formats::Limits {
+                max_depth: self.max_depth.unwrap_or(d.max_depth).max(1),
+                max_reference_depth: self
+                    .max_reference_depth
+                    .unwrap_or(d.max_reference_depth)
+                    .max(1),
+                max_line_len: self.max_line_length.unwrap_or(d.max_line_len).max(1),
+                max_yaml_events: self.max_yaml_events.unwrap_or(d.max_yaml_events).max(1),
+                max_yaml_aliases: self.max_yaml_aliases.unwrap_or(d.max_yaml_aliases),
+            },
+            max_file_size: self.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE).max(1),
+        }
+    }
+
+    /// The YAML budgets (for custom packs and portaudit.yaml itself).
+    pub fn yaml(&self) -> YamlLimits {
+        let l = self.resolve().parse;
+        YamlLimits {
+            max_depth: l.max_depth,
+            max_events: l.max_yaml_events,
+            max_aliases: l.max_yaml_aliases,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -112,6 +179,8 @@ pub struct Config {
     /// Per-requirement severity overrides.
     pub severity: BTreeMap<String, Severity>,
     pub waivers: Vec<Waiver>,
+    /// `limits:` (command-line flags override them).
+    pub limits: LimitSettings,
 }
 
 /// A configuration error located in the file.
@@ -134,7 +203,12 @@ fn endpoint(raw: &RawEndpoint) -> Endpoint {
 
 /// Parse and validate a configuration file.
 pub fn load(file: &SourceFile) -> Result<Config, Vec<ConfigError>> {
-    let root = yaml::parse(&file.text, YamlLimits::default()).map_err(|e| {
+    load_limited(file, YamlLimits::default())
+}
+
+/// [`load`] with YAML budgets (from `check` flags).
+pub fn load_limited(file: &SourceFile, budget: YamlLimits) -> Result<Config, Vec<ConfigError>> {
+    let root = yaml::parse(&file.text, budget).map_err(|e| {
         vec![ConfigError {
             span: Span::new(file.id, e.offset, e.offset),
             message: format!("invalid YAML: {}", e.message),
@@ -263,6 +337,7 @@ pub fn load(file: &SourceFile) -> Result<Config, Vec<ConfigError>> {
         devices,
         severity: raw.severity,
         waivers,
+        limits: raw.limits,
     })
 }
 

@@ -204,9 +204,38 @@ struct CheckArgs {
     /// Judge waiver expiry against this date (YYYY-MM-DD) instead of today (reproducible runs).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     today: Option<String>,
-    /// Largest input file read, in bytes.
-    #[arg(long, default_value_t = engine::DEFAULT_MAX_FILE_SIZE)]
-    max_file_size: u64,
+    /// Largest input file read, in bytes [default: 268435456, or limits: in portaudit.yaml].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    max_file_size: Option<u64>,
+    /// Longest line of a line-oriented export, in bytes [default: 65536].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    max_line_length: Option<u64>,
+    /// Deepest nesting of JSON, XML, YAML and curly-brace documents [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_depth: Option<u64>,
+    /// Deepest chain of object-group / address-group / chain references [default: 32].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_reference_depth: Option<u64>,
+    /// YAML budget: parser events per document (custom packs, settings dumps) [default: 2000000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_yaml_events: Option<u64>,
+    /// YAML budget: alias expansions per document [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_yaml_aliases: Option<u64>,
+}
+
+impl CheckArgs {
+    fn limits(&self) -> portaudit::config::LimitSettings {
+        let n = |v: Option<u64>| v.map(|v| usize::try_from(v).unwrap_or(usize::MAX));
+        portaudit::config::LimitSettings {
+            max_file_size: self.max_file_size,
+            max_line_length: n(self.max_line_length),
+            max_depth: n(self.max_depth),
+            max_reference_depth: n(self.max_reference_depth),
+            max_yaml_events: n(self.max_yaml_events),
+            max_yaml_aliases: n(self.max_yaml_aliases),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -284,8 +313,7 @@ fn check(args: CheckArgs) -> u8 {
         policies: args.policies.clone(),
         config: args.config.clone(),
         no_config: args.no_config,
-        limits: Default::default(),
-        max_file_size: args.max_file_size,
+        limits: args.limits(),
         threads: args.threads.map(|n| n.max(1)),
         today: args.today.clone(),
         baseline: args.baseline.clone(),

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::checks::{self, Ctx, Endpoint, Status};
-use crate::config::{self, Config as ProjectConfig};
+use crate::config::{self, Config as ProjectConfig, EffectiveLimits, LimitSettings};
 use crate::finding::{input_error, Finding};
-use crate::formats::{self, Limits};
+use crate::formats;
 use crate::model::{Format, Unparsed};
 use crate::pack::{self, Pack, Severity};
 use crate::sets::parse_net;
@@ -32,9 +32,8 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Do not look for portaudit.yaml.
     pub no_config: bool,
-    pub limits: Limits,
-    /// Files larger than this are not read (an input error).
-    pub max_file_size: u64,
+    /// Limits set on the command line (unset ones come from portaudit.yaml, then the defaults).
+    pub limits: LimitSettings,
     /// Worker threads (None: one per core). Output does not depend on it.
     pub threads: Option<usize>,
     /// The date waivers are judged against (`YYYY-MM-DD`; None: today, UTC).
@@ -67,8 +66,7 @@ pub struct Notice {
 /// debug builds need more room than rayon's 2 MiB default.
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
-/// Default maximum input size: 256 MiB.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+pub use crate::config::DEFAULT_MAX_FILE_SIZE;
 
 /// An error that stops the run before evaluation (bad config or pack, unknown pack id, missing
 /// input): exit code 2.
@@ -154,7 +152,7 @@ pub fn setup(
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let id = store.add_bytes(display_name(&path), Some(path.clone()), &bytes);
-                match config::load(store.get(id)) {
+                match config::load_limited(store.get(id), opts.limits.yaml()) {
                     Ok(c) => cfg = c,
                     Err(errs) => errors.extend(errs.into_iter().map(|e| SetupError {
                         span: Some(e.span),
@@ -195,7 +193,7 @@ pub fn setup(
     match pack_files(&custom_paths) {
         Ok(files) => {
             for path in files {
-                match load_custom(&path, store, &cfg) {
+                match load_custom(&path, store, &cfg, opts.limits.or(cfg.limits).yaml()) {
                     Ok(p) => {
                         if let Some(prev) = all.iter().find(|q| q.id == p.id) {
                             errors.push(SetupError {
@@ -276,6 +274,7 @@ fn load_custom(
     path: &Path,
     store: &mut FileStore,
     cfg: &ProjectConfig,
+    budget: crate::yaml::YamlLimits,
 ) -> Result<Pack, Vec<SetupError>> {
     let bytes = std::fs::read(path).map_err(|e| {
         vec![SetupError {
@@ -284,7 +283,7 @@ fn load_custom(
         }]
     })?;
     let id = store.add_bytes(display_name(path), Some(path.to_path_buf()), &bytes);
-    pack::load_pack(store.get(id), false, &cfg.parameters).map_err(|errs| {
+    pack::load_pack_limited(store.get(id), false, &cfg.parameters, budget).map_err(|errs| {
         errs.into_iter()
             .map(|e| SetupError {
                 span: Some(e.span),
@@ -324,22 +323,109 @@ pub fn pack_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SetupError> {
     Ok(out)
 }
 
-/// Input files under the given paths, in a deterministic order; hidden and VCS folders are
-/// skipped, and so is the configuration file.
-pub fn walk_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SetupError>> {
+/// One entry found by walking the inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A regular file, or a symbolic link to one.
+    File(PathBuf),
+    /// Not a regular file (FIFO, device, socket, link to a folder): never opened, reported as
+    /// skipped.
+    Special { path: PathBuf, kind: &'static str },
+    /// Cannot be walked or resolved (symbolic link loop, dangling link, unreadable folder): an
+    /// input error for that path; the run goes on.
+    Error { path: PathBuf, message: String },
+}
+
+impl Input {
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::File(p) => p,
+            Input::Special { path, .. } | Input::Error { path, .. } => path,
+        }
+    }
+}
+
+/// What a non-regular file is.
+fn special_kind(ft: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        return "a symbolic link to a folder (not followed)";
+    }
+    "not a regular file"
+}
+
+/// Why a path cannot be resolved, in words.
+fn io_reason(e: &std::io::Error, link: bool) -> String {
+    // ELOOP has no stable ErrorKind on the MSRV: recognise it by its OS code.
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return "symbolic link loop (the link resolves to itself); not followed".into();
+    }
+    match e.kind() {
+        std::io::ErrorKind::NotFound if link => {
+            "dangling symbolic link (its target does not exist)".into()
+        }
+        std::io::ErrorKind::NotFound => {
+            "the file disappeared during the run (it was listed, then could not be opened)".into()
+        }
+        std::io::ErrorKind::PermissionDenied => format!("cannot read: permission denied ({e})"),
+        _ => format!("cannot read: {e}"),
+    }
+}
+
+/// Classify a path found in a folder (or named on the command line), following symbolic links
+/// to files but never into folders.
+fn classify(path: PathBuf, is_link: bool) -> Input {
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Input::File(path),
+        Ok(m) => Input::Special {
+            kind: special_kind(m.file_type()),
+            path,
+        },
+        Err(e) => Input::Error {
+            message: io_reason(&e, is_link),
+            path,
+        },
+    }
+}
+
+/// Everything under the given paths, in a deterministic order; hidden and VCS folders are
+/// skipped, and so is the configuration file. Only a missing command-line path is an error here:
+/// problems met while walking (loops, dangling links, unreadable folders) are entries, so that
+/// they become input errors for those paths while the rest of the run goes on.
+pub fn walk(inputs: &[PathBuf]) -> Result<Vec<Input>, Vec<SetupError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
-        if input.is_file() {
-            out.push(input.clone());
-            continue;
-        }
-        if !input.is_dir() {
-            errors.push(SetupError {
-                span: None,
-                message: format!("{}: no such file or folder", input.display()),
-            });
-            continue;
+        let is_link = std::fs::symlink_metadata(input).is_ok_and(|m| m.file_type().is_symlink());
+        match std::fs::metadata(input) {
+            Ok(m) if m.is_dir() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !is_link => {
+                errors.push(SetupError {
+                    span: None,
+                    message: format!("{}: no such file or folder", input.display()),
+                });
+                continue;
+            }
+            _ => {
+                out.push(classify(input.clone(), is_link));
+                continue;
+            }
         }
         let walker = walkdir::WalkDir::new(input)
             .sort_by_file_name()
@@ -347,22 +433,23 @@ pub fn walk_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SetupError>> 
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
         for entry in walker {
             match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    if e.file_name() != config::CONFIG_FILE {
-                        out.push(e.into_path());
-                    }
-                }
-                Ok(_) => {}
-                // Unreadable folders and symlink loops: reported, the run goes on.
-                Err(err) => errors.push(SetupError {
-                    span: None,
-                    message: format!(
-                        "cannot walk {}: {err}",
-                        err.path()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default()
-                    ),
+                Ok(e) if e.file_name() == config::CONFIG_FILE && e.depth() > 0 => {}
+                Ok(e) if e.file_type().is_dir() => {}
+                Ok(e) if e.file_type().is_file() => out.push(Input::File(e.into_path())),
+                Ok(e) if e.file_type().is_symlink() => out.push(classify(e.into_path(), true)),
+                Ok(e) => out.push(Input::Special {
+                    kind: special_kind(e.file_type()),
+                    path: e.into_path(),
                 }),
+                // Unreadable folders: reported for that folder, the run goes on.
+                Err(err) => {
+                    let path = err.path().map(Path::to_path_buf).unwrap_or(input.clone());
+                    let message = match err.io_error() {
+                        Some(io) => format!("cannot walk this folder: {}", io_reason(io, false)),
+                        None => format!("cannot walk this folder: {err}"),
+                    };
+                    out.push(Input::Error { path, message });
+                }
             }
         }
     }
@@ -371,6 +458,74 @@ pub fn walk_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SetupError>> 
     } else {
         Err(errors)
     }
+}
+
+/// Regular input files under the given paths (see [`walk`]); any walking problem is an error.
+pub fn walk_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<SetupError>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for i in walk(inputs)? {
+        match i {
+            Input::File(p) => files.push(p),
+            Input::Special { .. } => {}
+            Input::Error { path, message } => errors.push(SetupError {
+                span: None,
+                message: format!("{}: {message}", path.display()),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Read a regular file without ever opening a FIFO or device: the type is checked before
+/// opening, the file is opened non-blocking and checked again, and at most `max` bytes are read.
+fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let too_big = |n: u64| {
+        ReadError::Error(format!(
+            "file is {n} bytes, over the {max}-byte limit (--max-file-size, limits: max-file-size in portaudit.yaml); it was not read"
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(|e| ReadError::Error(io_reason(&e, false)))?;
+    if !meta.is_file() {
+        return Err(ReadError::Special(special_kind(meta.file_type())));
+    }
+    if meta.len() > max {
+        return Err(too_big(meta.len()));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = opts
+        .open(path)
+        .map_err(|e| ReadError::Error(io_reason(&e, false)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| ReadError::Error(io_reason(&e, false)))?;
+    if !meta.is_file() {
+        return Err(ReadError::Special(special_kind(meta.file_type())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Error(io_reason(&e, false)))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+enum ReadError {
+    Special(&'static str),
+    Error(String),
 }
 
 struct Processed {
@@ -387,10 +542,11 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         Ok(x) => x,
         Err(e) => return Err((store, e)),
     };
-    let paths = match walk_inputs(&opts.inputs) {
+    let paths = match walk(&opts.inputs) {
         Ok(p) => p,
         Err(e) => return Err((store, e)),
     };
+    let limits = opts.limits.or(cfg.limits).resolve();
     let first = store.len() as u32;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
@@ -402,7 +558,7 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
             .par_iter()
             .enumerate()
             .map(|(i, path)| {
-                let p = process(FileId(first + i as u32), path, &packs, &cfg, opts);
+                let p = process(FileId(first + i as u32), path, &packs, &cfg, &limits);
                 if let Some(Progress(report)) = &opts.progress {
                     report(
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
@@ -477,54 +633,55 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
 /// for this file only.
 fn process(
     id: FileId,
-    path: &Path,
+    input: &Input,
     packs: &[Pack],
     cfg: &ProjectConfig,
-    opts: &Options,
+    limits: &EffectiveLimits,
 ) -> Processed {
+    let path = input.path();
     let name = display_name(path);
-    let empty = |msg: String| {
-        let source = SourceFile::from_text(
+    let blank = || {
+        SourceFile::from_text(
             id,
             name.clone(),
             Some(path.to_path_buf()),
             String::new(),
             crate::source::Encoding::Utf8,
-        );
-        let span = Span::file_start(id);
-        Processed {
-            source,
-            report: FileReport {
-                file: id,
-                name: name.clone(),
-                format: Format::Unknown,
-                rules: 0,
-                unparsed: Vec::new(),
-                skipped: None,
-                incomplete: true,
-            },
-            findings: vec![input_error(span, format!("{name}: {msg}"))],
-            results: Vec::new(),
-        }
+        )
     };
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > opts.max_file_size => {
-            return empty(format!(
-                "file is {} bytes, over the {}-byte limit (--max-file-size)",
-                m.len(),
-                opts.max_file_size
-            ))
-        }
-        Err(e) => return empty(format!("cannot read: {e}")),
-        _ => {}
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return empty(format!("cannot read: {e}")),
+    let report = |skipped: Option<String>, incomplete: bool| FileReport {
+        file: id,
+        name: name.clone(),
+        format: Format::Unknown,
+        rules: 0,
+        unparsed: Vec::new(),
+        skipped,
+        incomplete,
+    };
+    let failed = |msg: String| Processed {
+        source: blank(),
+        report: report(None, true),
+        findings: vec![input_error(Span::file_start(id), format!("{name}: {msg}"))],
+        results: Vec::new(),
+    };
+    let special = |kind: &str| Processed {
+        source: blank(),
+        report: report(Some(format!("{kind}, not read")), false),
+        findings: Vec::new(),
+        results: Vec::new(),
+    };
+    let bytes = match input {
+        Input::Error { message, .. } => return failed(message.clone()),
+        Input::Special { kind, .. } => return special(kind),
+        Input::File(_) => match read_regular(path, limits.max_file_size) {
+            Ok(b) => b,
+            Err(ReadError::Special(kind)) => return special(kind),
+            Err(ReadError::Error(msg)) => return failed(msg),
+        },
     };
     let source = SourceFile::from_bytes(id, name.clone(), Some(path.to_path_buf()), &bytes);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        evaluate_file(&source, packs, cfg, opts)
+        evaluate_file(&source, packs, cfg, &limits.parse)
     }));
     match outcome {
         Ok((report, findings, results)) => Processed {
@@ -561,12 +718,40 @@ fn process(
     }
 }
 
+/// Test hook (debug builds only): `PORTAUDIT_TEST_PANIC=<suffix>` makes the evaluation of every
+/// file whose display name ends with `<suffix>` panic, so tests can prove a panic stays isolated
+/// to its file (see docs/hardening.md). Release builds ignore the variable.
+fn injected_panic(name: &str) {
+    if cfg!(debug_assertions) {
+        if let Some(suffix) = std::env::var_os("PORTAUDIT_TEST_PANIC") {
+            if !suffix.is_empty() && name.ends_with(&*suffix.to_string_lossy()) {
+                panic!("PORTAUDIT_TEST_PANIC");
+            }
+        }
+    }
+}
+
+/// The first line over the line-length limit, for line-oriented exports. JSON and XML exports
+/// (first character `{`, `[` or `<`) are exempt: they are often minified to one line, and their
+/// parsers bound nesting instead.
+fn overlong_line(source: &SourceFile, max: usize) -> Option<(usize, usize)> {
+    let first = source.text.trim_start().chars().next();
+    if matches!(first, Some('{' | '[' | '<')) {
+        return None;
+    }
+    (1..=source.line_count()).find_map(|line| {
+        let r = source.line_range(line);
+        (r.len() > max).then_some((line, r.len()))
+    })
+}
+
 fn evaluate_file(
     source: &SourceFile,
     packs: &[Pack],
     cfg: &ProjectConfig,
-    opts: &Options,
+    limits: &formats::Limits,
 ) -> (FileReport, Vec<Finding>, Vec<ResultRow>) {
+    injected_panic(&source.name);
     let format = formats::detect(source);
     if format == Format::Unknown {
         let report = FileReport {
@@ -580,7 +765,31 @@ fn evaluate_file(
         };
         return (report, Vec::new(), Vec::new());
     }
-    let config = formats::parse(source, format, &opts.limits);
+    if let Some((line, len)) = overlong_line(source, limits.max_line_len) {
+        let span = source.line_span(line);
+        let report = FileReport {
+            file: source.id,
+            name: source.name.clone(),
+            format,
+            rules: 0,
+            unparsed: Vec::new(),
+            skipped: None,
+            incomplete: true,
+        };
+        let msg = format!(
+            "{}:{line}: line {line} is {len} bytes, over the {}-byte limit (--max-line-length, limits: max-line-length in portaudit.yaml); the file was not evaluated",
+            source.name, limits.max_line_len
+        );
+        return (
+            report,
+            vec![input_error(
+                Span::new(source.id, span.start, span.start),
+                msg,
+            )],
+            Vec::new(),
+        );
+    }
+    let config = formats::parse(source, format, limits);
     let mut findings: Vec<Finding> = config
         .errors
         .iter()
@@ -599,7 +808,7 @@ fn evaluate_file(
             file: source,
             endpoints: &endpoints,
             roles: &pack.roles,
-            max_depth: opts.limits.max_reference_depth,
+            max_depth: limits.max_reference_depth,
         };
         for req in &pack.requirements {
             if req.optional

@@ -166,6 +166,8 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     p.collect();
     p.build_filter();
     p.features();
+    let issues = p.objects.depth_issues(file_span);
+    p.cfg.errors.extend(issues);
     p.cfg
 }
 

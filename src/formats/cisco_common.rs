@@ -309,6 +309,9 @@ pub struct Group {
     pub span: Span,
 }
 
+/// Groups met past the reference-depth limit: (what, name) -> (definition span, limit).
+type TooDeep = std::collections::BTreeMap<(String, String), (Option<Span>, usize)>;
+
 /// Resolutions by (name, is an object, depth limit).
 type Cache<T> = RefCell<HashMap<(String, bool, usize), Resolved<T>>>;
 
@@ -321,6 +324,8 @@ pub struct Objects {
     addr_cache: Cache<AddrSet>,
     port_cache: Cache<PortSet>,
     svc_cache: Cache<Vec<Svc>>,
+    /// Groups met past the reference-depth limit: (what, name) -> (definition span, limit).
+    too_deep: RefCell<TooDeep>,
 }
 
 /// A resolved value with the conditions that could not be modelled on the way.
@@ -380,6 +385,10 @@ impl Objects {
             acc.unmodeled.push(format!(
                 "{what} {name} is nested deeper than {max_depth} levels"
             ));
+            let span = self.lookup(name, object).map(|g| g.span);
+            self.too_deep
+                .borrow_mut()
+                .insert((what.to_string(), name.to_string()), (span, max_depth));
             acc.anything = true;
             return;
         }
@@ -435,6 +444,21 @@ impl Objects {
         }
         stack.pop();
         acc.done.insert(key);
+    }
+
+    /// Input issues for the groups met past the reference-depth limit (rules using them were
+    /// widened to "any", so the verdicts on them are not complete).
+    pub fn depth_issues(&self, fallback: Span) -> Vec<crate::model::InputIssue> {
+        self.too_deep
+            .borrow()
+            .iter()
+            .map(|((what, name), (span, limit))| crate::model::InputIssue {
+                span: span.unwrap_or(fallback),
+                message: format!(
+                    "{what} {name} is nested deeper than the reference limit of {limit} levels (--max-reference-depth, limits: max-reference-depth): rules using it were evaluated as matching anything"
+                ),
+            })
+            .collect()
     }
 
     /// Addresses of a network group or object. Unresolvable members make the result "any"

@@ -192,6 +192,8 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     p.collect();
     p.build_filter();
     p.features();
+    let issues = p.objects.depth_issues(Span::file_start(file.id));
+    p.cfg.errors.extend(issues);
     p.cfg
 }
 

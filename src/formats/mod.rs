@@ -34,6 +34,10 @@ pub struct Limits {
     pub max_reference_depth: usize,
     /// Lines longer than this are not parsed (reported as not understood).
     pub max_line_len: usize,
+    /// YAML budget: parser events (nodes, scalars) per document.
+    pub max_yaml_events: usize,
+    /// YAML budget: alias (`*name`) expansions per document.
+    pub max_yaml_aliases: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +46,8 @@ impl Default for Limits {
             max_depth: 64,
             max_reference_depth: 32,
             max_line_len: 64 * 1024,
+            max_yaml_events: 2_000_000,
+            max_yaml_aliases: 1_000,
         }
     }
 }

@@ -185,7 +185,8 @@ fn header(root: &Node) -> (bool, bool) {
 fn yaml_limits(limits: &super::Limits) -> YamlLimits {
     YamlLimits {
         max_depth: limits.max_depth.min(MAX_DEPTH),
-        ..YamlLimits::default()
+        max_events: limits.max_yaml_events,
+        max_aliases: limits.max_yaml_aliases,
     }
 }
 

@@ -172,7 +172,17 @@ pub fn load_pack(
     builtin: bool,
     overrides: &BTreeMap<String, BTreeMap<String, u32>>,
 ) -> Result<Pack, Vec<PackError>> {
-    let root = match yaml::parse(&file.text, YamlLimits::default()) {
+    load_pack_limited(file, builtin, overrides, YamlLimits::default())
+}
+
+/// [`load_pack`] with YAML budgets (`limits:` in portaudit.yaml, `check` flags).
+pub fn load_pack_limited(
+    file: &SourceFile,
+    builtin: bool,
+    overrides: &BTreeMap<String, BTreeMap<String, u32>>,
+    budget: YamlLimits,
+) -> Result<Pack, Vec<PackError>> {
+    let root = match yaml::parse(&file.text, budget) {
         Ok(root) => root,
         Err(e) => {
             return Err(vec![PackError {

@@ -10,7 +10,7 @@ mod load;
 use std::collections::BTreeMap;
 
 pub use builtin::{builtin_packs, BUILTIN_IDS, DEFAULT_PACKS};
-pub use load::{load_pack, schema_text, PackError};
+pub use load::{load_pack, load_pack_limited, schema_text, PackError};
 
 use crate::sets::{PortSet, ProtoSet};
 use crate::source::Span;

@@ -1,0 +1,760 @@
+//! Hostile and broken input (issue 7): limits, walking, truncated exports, panic isolation,
+//! encodings and atomic output. Every case must end with the run going on, the broken input
+//! reported as an `input-error` finding naming its file and line, and exit code 2.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn portaudit() -> Command {
+    let mut c = Command::cargo_bin("portaudit").unwrap();
+    c.env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("PORTAUDIT_TEST_PANIC");
+    c
+}
+
+/// Run `check --no-config --format json` with extra arguments; (exit code, report).
+fn check_json(args: &[&str]) -> (i32, Value) {
+    let out = portaudit()
+        .args(["check", "--no-config", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn findings(v: &Value) -> &Vec<Value> {
+    v["findings"].as_array().unwrap()
+}
+
+fn input_errors(v: &Value) -> Vec<&Value> {
+    findings(v)
+        .iter()
+        .filter(|f| f["rule"] == "input-error")
+        .collect()
+}
+
+fn file_entry<'a>(v: &'a Value, path: &str) -> &'a Value {
+    v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} not in {}", v["files"]))
+}
+
+/// Exit 2; an input error for `file` whose message names it, at `line` (None: any line), and
+/// containing `needle`; the file is marked incomplete.
+fn assert_input_error(code: i32, v: &Value, file: &str, line: Option<u64>, needle: &str) {
+    assert_eq!(code, 2, "{v:#}");
+    let errs = input_errors(v);
+    let hit = errs.iter().find(|f| {
+        f["file"] == file
+            && f["message"].as_str().unwrap().contains(file)
+            && f["message"].as_str().unwrap().contains(needle)
+            && line.is_none_or(|l| f["line"] == l)
+    });
+    assert!(
+        hit.is_some(),
+        "no input error for {file} at line {line:?} containing {needle:?}: {errs:#?}"
+    );
+    assert_eq!(file_entry(v, file)["incomplete"], true, "{v:#}");
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("hostile")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+}
+
+/// A path as portaudit shows it: relative to the working directory (the crate root in tests).
+fn s(p: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+#[test]
+fn file_size_limit_from_flag_and_config() {
+    let (code, v) = check_json(&["fixtures/aws/sg.json", "--max-file-size", "100"]);
+    assert_input_error(code, &v, "fixtures/aws/sg.json", Some(1), "100-byte limit");
+    let d = tmp();
+    std::fs::write(
+        d.path().join("portaudit.yaml"),
+        "limits:\n  max-file-size: 100\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("sg.json"), fixture("fixtures/aws/sg.json")).unwrap();
+    let name = s(&d.path().join("sg.json"));
+    let out = portaudit()
+        .args(["check", "--format", "json", &s(d.path())])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_input_error(
+        out.status.code().unwrap(),
+        &v,
+        &name,
+        Some(1),
+        "100-byte limit",
+    );
+    // The flag wins over the file.
+    let out = portaudit()
+        .args(["check", "--format", "json", "--max-file-size", "1000000"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(input_errors(&v).is_empty(), "{v:#}");
+}
+
+#[test]
+fn line_length_limit_names_the_line_and_spares_json() {
+    // Line 5 of edge.cfg is the first one longer than 20 bytes.
+    let (code, v) = check_json(&["fixtures/asa/edge.cfg", "--max-line-length", "20"]);
+    assert_input_error(
+        code,
+        &v,
+        "fixtures/asa/edge.cfg",
+        Some(5),
+        "line 5 is 23 bytes",
+    );
+    let (code, v) = check_json(&["fixtures/fortios/edge.conf", "--max-line-length", "30"]);
+    assert_input_error(
+        code,
+        &v,
+        "fixtures/fortios/edge.conf",
+        None,
+        "30-byte limit",
+    );
+    // The same limit in portaudit.yaml; JSON exports are exempt (they may be minified).
+    let d = tmp();
+    std::fs::write(
+        d.path().join("portaudit.yaml"),
+        "limits:\n  max-line-length: 20\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("edge.cfg"), fixture("fixtures/asa/edge.cfg")).unwrap();
+    std::fs::write(d.path().join("sg.json"), fixture("fixtures/aws/sg.json")).unwrap();
+    let out = portaudit()
+        .args(["check", "--format", "json"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cfg = s(&d.path().join("edge.cfg"));
+    assert_input_error(
+        out.status.code().unwrap(),
+        &v,
+        &cfg,
+        Some(5),
+        "20-byte limit",
+    );
+    assert_eq!(
+        file_entry(&v, &s(&d.path().join("sg.json")))["incomplete"],
+        false
+    );
+}
+
+#[test]
+fn nesting_depth_limit_per_parser_family() {
+    for (file, needle) in [
+        ("fixtures/aws/sg.json", "nesting"),
+        ("fixtures/nftables/gateway.json", "nesting"),
+        ("fixtures/checkpoint/no-sip.json", "nested too deeply"),
+        ("fixtures/pfsense/edge.xml", "XML nesting deeper than 2"),
+        ("fixtures/panos/edge.xml", "XML nesting deeper than 2"),
+        ("fixtures/ucontact/compliant.yaml", "Depth"),
+    ] {
+        let (code, v) = check_json(&[file, "--max-depth", "2"]);
+        assert_input_error(code, &v, file, None, needle);
+    }
+    // A hostile JSON document nested 100 deep fails on the default limit, without crashing.
+    let d = tmp();
+    let deep = d.path().join("deep.json");
+    std::fs::write(
+        &deep,
+        format!(
+            "{{\"SecurityGroups\": [{}{}]}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        ),
+    )
+    .unwrap();
+    let (code, v) = check_json(&[&s(&deep)]);
+    assert_input_error(code, &v, &s(&deep), Some(1), "nesting");
+}
+
+#[test]
+fn yaml_budgets() {
+    let (code, v) = check_json(&["fixtures/ucontact/compliant.yaml", "--max-yaml-events", "5"]);
+    assert_input_error(
+        code,
+        &v,
+        "fixtures/ucontact/compliant.yaml",
+        None,
+        "budget breached",
+    );
+    // A custom pack over the alias budget is an error naming the pack (the run does not start).
+    let d = tmp();
+    let pack = d.path().join("laughs.yaml");
+    std::fs::write(
+        &pack,
+        "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]\n",
+    )
+    .unwrap();
+    let out = portaudit()
+        .args([
+            "check",
+            "--no-config",
+            "--max-yaml-aliases",
+            "3",
+            "--policy",
+        ])
+        .arg(&pack)
+        .arg("fixtures/aws/sg.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("laughs.yaml") && err.contains("budget"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reference_depth_limit() {
+    let d = tmp();
+    let asa = d.path().join("deep.cfg");
+    std::fs::write(
+        &asa,
+        "ASA Version 9.16(2)\n!\nhostname deep-asa\ninterface GigabitEthernet0/0\n nameif outside\n security-level 0\n ip address 203.0.113.10 255.255.255.0\n!\nobject-group network g1\n network-object host 198.51.100.20\nobject-group network g2\n group-object g1\nobject-group network g3\n group-object g2\nobject-group network g4\n group-object g3\n!\naccess-list outside_in extended permit tcp object-group g4 any eq telnet\naccess-group outside_in in interface outside\n",
+    )
+    .unwrap();
+    let (code, v) = check_json(&[&s(&asa), "--max-reference-depth", "2"]);
+    // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
+    assert_input_error(code, &v, &s(&asa), Some(11), "reference limit of 2");
+    let (code, v) = check_json(&[&s(&asa)]);
+    assert_ne!(code, 2, "{v:#}");
+
+    let ipt = d.path().join("chains.rules");
+    std::fs::write(
+        &ipt,
+        "*filter\n:INPUT DROP [0:0]\n:c1 - [0:0]\n:c2 - [0:0]\n:c3 - [0:0]\n-A INPUT -j c1\n-A c1 -j c2\n-A c2 -j c3\n-A c3 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let (code, v) = check_json(&[&s(&ipt), "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, &s(&ipt), None, "more than the limit of 1");
+}
+
+#[test]
+fn limits_section_is_validated() {
+    let d = tmp();
+    std::fs::write(
+        d.path().join("portaudit.yaml"),
+        "limits:\n  max-depth: 0\n  max-lines: 3\n",
+    )
+    .unwrap();
+    let out = portaudit()
+        .args(["check", "fixtures/aws/sg.json", "--config"])
+        .arg(d.path().join("portaudit.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("portaudit.yaml:2:"), "{err}");
+    assert!(err.contains("max-lines"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walking
+
+#[cfg(unix)]
+#[test]
+fn hostile_folder_never_blocks_or_aborts() {
+    use std::os::unix::fs::symlink;
+    let d = tmp();
+    let dir = d.path();
+    std::fs::write(
+        dir.join("a.rules"),
+        fixture("fixtures/iptables/gateway.rules"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("z.cfg"), fixture("fixtures/asa/edge.cfg")).unwrap();
+    let fifo = dir.join("fifo.conf");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    symlink("self.conf", dir.join("self.conf")).unwrap();
+    symlink(".", dir.join("loop")).unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    symlink("..", dir.join("sub/up")).unwrap();
+    symlink("missing.conf", dir.join("dangling.conf")).unwrap();
+    symlink("/dev/zero", dir.join("zero.conf")).unwrap();
+    symlink("a.rules", dir.join("b-link.rules")).unwrap();
+
+    let (code, v) = check_json(&[&s(dir)]);
+    let p = |n: &str| s(&dir.join(n));
+    assert_input_error(code, &v, &p("self.conf"), Some(1), "symbolic link loop");
+    assert_input_error(
+        code,
+        &v,
+        &p("dangling.conf"),
+        Some(1),
+        "dangling symbolic link",
+    );
+    for (n, why) in [
+        ("fifo.conf", "FIFO"),
+        ("zero.conf", "character device"),
+        ("loop", "link to a folder"),
+        ("sub/up", "link to a folder"),
+    ] {
+        let f = file_entry(&v, &p(n));
+        assert!(
+            f["skipped"].as_str().is_some_and(|s| s.contains(why)),
+            "{n}: {f}"
+        );
+    }
+    // The real exports (and a link to one) were still checked.
+    for n in ["a.rules", "b-link.rules", "z.cfg"] {
+        let f = file_entry(&v, &p(n));
+        assert!(f["rules"].as_u64().unwrap() > 0, "{f}");
+        assert_eq!(f["incomplete"], false);
+    }
+    assert!(findings(&v).iter().any(|f| f["file"] == p("z.cfg")));
+
+    // Named on the command line, a FIFO and a device are skipped, never opened.
+    let (code, v) = check_json(&[&s(&fifo), "/dev/zero"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(file_entry(&v, "/dev/zero")["skipped"]
+        .as_str()
+        .unwrap()
+        .contains("device"));
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_is_an_input_error() {
+    let d = tmp();
+    std::fs::write(
+        d.path().join("a.rules"),
+        fixture("fixtures/iptables/gateway.rules"),
+    )
+    .unwrap();
+    let bad = d.path().join("secret.conf");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if root {
+        // chmod 000 does not stop root. /proc/self/mem is a regular file that nobody can read
+        // from offset 0 (EIO), which exercises the same path.
+        if !Path::new("/proc/self/mem").exists() {
+            eprintln!("SKIPPED unreadable_file_is_an_input_error: running as root without /proc");
+            return;
+        }
+        std::os::unix::fs::symlink("/proc/self/mem", &bad).unwrap();
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(&bad, "config firewall policy\nend\n").unwrap();
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let (code, v) = check_json(&[&s(d.path())]);
+    assert_input_error(code, &v, &s(&bad), Some(1), "cannot read");
+    assert!(file_entry(&v, &s(&d.path().join("a.rules")))["rules"]
+        .as_u64()
+        .is_some_and(|n| n > 0));
+}
+
+#[test]
+fn file_vanishing_mid_run_is_an_input_error() {
+    use portaudit::engine::{self, Options, Progress};
+    let d = tmp();
+    let a = d.path().join("a.rules");
+    let b = d.path().join("b.rules");
+    std::fs::write(&a, fixture("fixtures/iptables/gateway.rules")).unwrap();
+    std::fs::write(&b, fixture("fixtures/iptables/gateway.rules")).unwrap();
+    // One worker: files are evaluated in order, and the progress callback after the first one
+    // deletes the second, after the walk listed it.
+    let victim = b.clone();
+    let opts = Options {
+        inputs: vec![d.path().to_path_buf()],
+        no_config: true,
+        threads: Some(1),
+        progress: Some(Progress(std::sync::Arc::new(move |done, _| {
+            if done == 1 {
+                let _ = std::fs::remove_file(&victim);
+            }
+        }))),
+        ..Default::default()
+    };
+    let run = engine::run(&opts).unwrap_or_else(|(_, e)| panic!("{e:?}"));
+    assert!(run.incomplete());
+    let gone = run
+        .findings
+        .iter()
+        .find(|f| f.rule == "input-error")
+        .expect("an input error for the vanished file");
+    assert!(gone.message.contains("b.rules"), "{}", gone.message);
+    assert!(gone.message.contains("disappeared"), "{}", gone.message);
+    assert!(run.files[0].rules > 0 && !run.files[0].incomplete);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncated exports
+
+/// The fixture cut in the middle of a line past its middle; (path in `dir`, line of the cut).
+fn cut(dir: &Path, rel: &str) -> (PathBuf, u64) {
+    let bytes = fixture(rel);
+    let mut at = bytes.len() / 2;
+    while bytes[at] == b'\n' || bytes[at - 1] == b'\n' {
+        at += 1;
+    }
+    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let name = rel.replace('/', "-");
+    let p = dir.join(name);
+    std::fs::write(&p, &bytes[..at]).unwrap();
+    (p, line)
+}
+
+#[test]
+fn truncated_exports_are_errors_naming_file_and_line() {
+    let d = tmp();
+    for rel in [
+        "fixtures/panos/edge.xml",
+        "fixtures/pfsense/edge.xml",
+        "fixtures/opnsense/edge.xml",
+        "fixtures/aws/sg.json",
+        "fixtures/azure/nsg.json",
+        "fixtures/gcp/rules.json",
+        "fixtures/checkpoint/no-sip.json",
+        "fixtures/nftables/gateway.json",
+        "fixtures/junos/srx-edge.conf",
+        "fixtures/ucontact/compliant.yaml",
+        "fixtures/fortios/edge.conf",
+    ] {
+        let (p, line) = cut(d.path(), rel);
+        let (code, v) = check_json(&[&s(&p)]);
+        assert_eq!(code, 2, "{rel}: {v:#}");
+        let errs = input_errors(&v);
+        assert!(!errs.is_empty(), "{rel}: {v:#}");
+        for e in &errs {
+            assert_eq!(e["file"], s(&p), "{rel}");
+            assert!(e["message"].as_str().unwrap().contains(&s(&p)), "{rel}");
+            let l = e["line"].as_u64().unwrap();
+            assert!(
+                l > 1 && l <= line,
+                "{rel}: error at line {l}, cut at {line}: {e}"
+            );
+        }
+        assert_eq!(file_entry(&v, &s(&p))["incomplete"], true, "{rel}");
+        // The text report says so too.
+        let out = portaudit()
+            .args(["check", "--no-config"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("INCOMPLETE"), "{rel}: {text}");
+    }
+}
+
+#[test]
+fn fortigate_unclosed_config_block_names_its_line() {
+    let d = tmp();
+    let text = String::from_utf8(fixture("fixtures/fortios/edge.conf")).unwrap();
+    let at = text.find("config firewall policy").unwrap();
+    let line = text[..at].matches('\n').count() as u64 + 1;
+    let p = d.path().join("cut.conf");
+    std::fs::write(&p, &text[..at + 300]).unwrap();
+    let (code, v) = check_json(&[&s(&p)]);
+    assert_input_error(
+        code,
+        &v,
+        &s(&p),
+        Some(line),
+        "`config firewall policy` block opened on line",
+    );
+}
+
+#[test]
+fn truncated_pack_and_config_are_located() {
+    let d = tmp();
+    let pack = d.path().join("cut-pack.yaml");
+    std::fs::write(&pack, "id: cut\nversion: 0.1.0\ntitle: \"never closed\n").unwrap();
+    let out = portaudit()
+        .args(["check", "--no-config", "--policy"])
+        .arg(&pack)
+        .arg("fixtures/aws/sg.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cut-pack.yaml:4:1"), "{err}");
+    let cfg = d.path().join("portaudit.yaml");
+    std::fs::write(&cfg, "packs:\n  - voip-hygiene\nendpoints: {agents: [\n").unwrap();
+    let out = portaudit()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .arg("fixtures/aws/sg.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("portaudit.yaml:"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Panic isolation
+
+#[test]
+fn a_panic_is_isolated_to_its_file() {
+    if !cfg!(debug_assertions) {
+        eprintln!("SKIPPED a_panic_is_isolated_to_its_file: the PORTAUDIT_TEST_PANIC hook exists in debug builds only");
+        return;
+    }
+    let d = tmp();
+    std::fs::write(d.path().join("a.cfg"), fixture("fixtures/asa/edge.cfg")).unwrap();
+    std::fs::write(
+        d.path().join("b.rules"),
+        fixture("fixtures/iptables/gateway.rules"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("c.conf"),
+        fixture("fixtures/fortios/edge.conf"),
+    )
+    .unwrap();
+    let out = portaudit()
+        .env("PORTAUDIT_TEST_PANIC", "b.rules")
+        .args(["check", "--no-config", "--format", "json", "-j", "2"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = s(&d.path().join("b.rules"));
+    assert_input_error(
+        out.status.code().unwrap(),
+        &v,
+        &b,
+        Some(1),
+        "internal error",
+    );
+    for n in ["a.cfg", "c.conf"] {
+        let f = s(&d.path().join(n));
+        assert!(findings(&v)
+            .iter()
+            .any(|x| x["file"] == f && x["rule"] != "input-error"));
+        assert_eq!(file_entry(&v, &f)["incomplete"], false);
+    }
+    // Nothing about the panic reaches standard error as a crash.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encodings
+
+fn positions(v: &Value) -> Vec<(String, u64, u64, u64, u64)> {
+    findings(v)
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["end_line"].as_u64().unwrap(),
+                f["end_column"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `b` with every `from` replaced by `to`.
+fn replace_bytes(b: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut hits = 0;
+    while i < b.len() {
+        if b[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+            hits += 1;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    assert!(hits > 0, "{} not found", String::from_utf8_lossy(from));
+    out
+}
+
+/// BOM, CRLF and Windows-1252 variants of a fixture (edited: `from` replaced by `to_1252`, or by
+/// its UTF-8 decoding `decoded`) give the same findings at the same lines and columns as the
+/// UTF-8 edit; `expect` is one finding's exact (rule, line, column, end line, end column), in
+/// characters. The text report shows the decoded characters.
+fn encodings_keep_spans(
+    rel: &str,
+    from: &[u8],
+    to_1252: &[u8],
+    decoded: &str,
+    expect: (&str, u64, u64, u64, u64),
+) {
+    let d = tmp();
+    let orig = fixture(rel);
+    let utf8 = replace_bytes(&orig, from, decoded.as_bytes());
+    let cp1252 = replace_bytes(&orig, from, to_1252);
+    let name = rel.rsplit('/').next().unwrap();
+    let utf8_path = d.path().join(format!("utf8-{name}"));
+    std::fs::write(&utf8_path, &utf8).unwrap();
+    let base = {
+        let (_, v) = check_json(&[&s(&utf8_path)]);
+        positions(&v)
+    };
+    let expect = (expect.0.to_owned(), expect.1, expect.2, expect.3, expect.4);
+    assert!(base.contains(&expect), "{rel}: {base:?}");
+    let crlf = |b: &[u8]| replace_bytes(b, b"\n", b"\r\n");
+    let variants = [
+        ("bom", [b"\xEF\xBB\xBF".as_slice(), &utf8].concat()),
+        ("crlf", crlf(&utf8)),
+        (
+            "bom-crlf",
+            [b"\xEF\xBB\xBF".as_slice(), &crlf(&utf8)].concat(),
+        ),
+        ("cp1252", cp1252.clone()),
+        ("cp1252-crlf", crlf(&cp1252)),
+    ];
+    for (what, bytes) in variants {
+        let p = d.path().join(format!("{what}-{name}"));
+        std::fs::write(&p, bytes).unwrap();
+        let (code, v) = check_json(&[&s(&p)]);
+        assert_ne!(code, 2, "{rel} {what}: {v:#}");
+        assert_eq!(positions(&v), base, "{rel} {what}");
+        let out = portaudit()
+            .args(["check", "--no-config"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains(decoded),
+            "{rel} {what}: {decoded} not in {text}"
+        );
+    }
+}
+
+#[test]
+fn fortigate_bom_crlf_and_windows_1252() {
+    // 0xE9 is é and 0x96 an en dash in Windows-1252 (0x96 is a C1 control in Latin-1).
+    encodings_keep_spans(
+        "fixtures/fortios/edge.conf",
+        b"\"pbx-telnet\"",
+        b"\"pbx\xe9tel\x96et\"",
+        "pbxétel–et",
+        ("PCI-1.2.6-TELNET", 203, 5, 212, 9),
+    );
+}
+
+#[test]
+fn asa_bom_crlf_and_windows_1252() {
+    encodings_keep_spans(
+        "fixtures/asa/edge.cfg",
+        b"web",
+        b"w\xe9b\x94",
+        "wéb”",
+        ("PCI-1.2.6-HTTP", 67, 1, 67, 82),
+    );
+}
+
+#[test]
+fn iptables_bom_crlf_and_windows_1252() {
+    // Put the 1252 bytes on the finding's own line, before its end, in a rule comment.
+    encodings_keep_spans(
+        "fixtures/iptables/sip-helper-on.rules",
+        b"--dport 5060 -j CT --helper sip",
+        b"--dport 5060 -m comment --comment \"caf\xe9\" -j CT --helper sip",
+        "--dport 5060 -m comment --comment \"caf\u{e9}\" -j CT --helper sip",
+        ("VOIP-SIP-ALG-OFF", 5, 1, 5, 88),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic --output
+
+#[test]
+fn failed_run_leaves_output_untouched_and_no_partial_file() {
+    let d = tmp();
+    let out_file = d.path().join("report.sarif");
+    std::fs::write(&out_file, "previous report\n").unwrap();
+    // A setup error (unknown pack): exit 2, the old report is untouched.
+    let st = portaudit()
+        .args([
+            "check",
+            "--no-config",
+            "--pack",
+            "nope",
+            "--format",
+            "sarif",
+            "-o",
+        ])
+        .arg(&out_file)
+        .arg("fixtures/aws/sg.json")
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous report\n"
+    );
+    // The report cannot be renamed into place (a folder is in the way): no temporary file is
+    // left behind.
+    let blocked = d.path().join("blocked.sarif");
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("keep"), "x").unwrap();
+    let st = portaudit()
+        .args(["check", "--no-config", "--format", "sarif", "-o"])
+        .arg(&blocked)
+        .arg("fixtures/aws/sg.json")
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    assert!(blocked.join("keep").is_file());
+    // A successful run replaces the old report whole.
+    let st = portaudit()
+        .args(["check", "--no-config", "--format", "sarif", "-o"])
+        .arg(&out_file)
+        .arg("fixtures/aws/sg.json")
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+}
