@@ -258,6 +258,13 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[&s(&asa)]);
     assert_ne!(code, 2, "{v:#}");
 
+    // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
+    let forti = "tests/data/hostile/deep-groups.conf";
+    let (code, v) = check_json(&[forti, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, forti, Some(8), "reference limit of 1");
+    let (code, v) = check_json(&[forti]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
