@@ -265,6 +265,13 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[forti]);
     assert_ne!(code, 2, "{v:#}");
 
+    // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
+    let pan = "tests/data/hostile/deep-groups.set";
+    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, pan, Some(6), "reference limit of 1");
+    let (code, v) = check_json(&[pan]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
