@@ -11,7 +11,12 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // FortiOS: set password ENC xxx / set psksecret ENC xxx / set passwd / set key
         r#"(?im)^[ \t]*set[ \t]+(?:password|passwd|psksecret|psk|secret|key|auth-pwd|passphrase|private-key|community|sso-password|ldap-password|radius-secret|server-key|tacacs-key|pre-shared-key|secondary-secret|tertiary-secret|ppk-secret|auth-password|priv-password|query-password|ddns-password)[ \t]+(?:ENC[ \t]+)?(?P<v>"[^"\r\n]*"|\S+)"#,
         // Cisco: enable secret/password, username ... password/secret, key strings
-        r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1[ \t]+pre-shared-key|ikev2[ \t]+(?:local|remote)-authentication[ \t]+pre-shared-key)[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
+        r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1[ \t]+pre-shared-key|ikev2[ \t]+(?:local|remote)-authentication[ \t]+pre-shared-key)[ \t]+(?:\d+[ \t]+|ENC[ \t]+)?(?P<v>\S+)"#,
+        // Cisco IKE keys: crypto isakmp key X address ..., keyring pre-shared-key address A key X,
+        // tacacs-server/radius-server key, a `key 7 X` line
+        r#"(?im)\bisakmp[ \t]+key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
+        r#"(?im)\bpre-shared-key[ \t]+(?:address|hostname)[ \t]+\S+(?:[ \t]+\S+)?[ \t]+key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
+        r#"(?im)^[ \t]*(?:(?:tacacs-server|radius-server)[ \t]+(?:host[ \t]+\S+[ \t]+)?)?key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
         // SNMP communities (Cisco, generic)
         r#"(?im)\bsnmp-server[ \t]+community[ \t]+(?P<v>\S+)"#,
         r#"(?im)\bcommunity[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
@@ -22,7 +27,7 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // RouterOS: password=xxx secret=xxx
         r#"(?i)\b(?:password|secret|passphrase|wpa2-pre-shared-key|wpa-pre-shared-key|authentication-key)=(?P<v>"[^"\r\n]*"|\S+)"#,
         // JSON / YAML keys
-        r#"(?i)"(?:password|secret|psk|preSharedKey|privateKey|apiKey|api_key|sharedKey|authKey|token)"[ \t]*:[ \t]*(?P<v>"[^"]*")"#,
+        r#"(?i)"[a-z_-]*(?:password|passwd|secret|psk|presharedkey|privatekey|apikey|api_key|accesskey|access_key|sharedkey|authkey|token)"[ \t]*:[ \t]*(?P<v>"[^"]*")"#,
         r#"(?im)^[ \t]*(?:password|secret|psk|api_key|token|private_key)[ \t]*:[ \t]*(?P<v>\S.*)$"#,
         // iptables-save never holds secrets; nftables neither. AWS keys anywhere:
         r#"(?P<v>\bAKIA[0-9A-Z]{16}\b)"#,
@@ -53,6 +58,31 @@ pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
     }
     out.extend(fortios_snmp_communities(text));
     out.sort_unstable();
+    out
+}
+
+/// The distinct secret values of `text` (at least 4 characters: shorter ones would mask ordinary
+/// words), longest first, for scrubbing messages that quote the source.
+pub fn secret_values(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = secret_ranges(text)
+        .into_iter()
+        .filter_map(|(a, b)| text.get(a..b))
+        .filter(|s| s.chars().count() >= 4 && !s.chars().all(|c| c == '*'))
+        .map(str::to_owned)
+        .collect();
+    v.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    v.dedup();
+    v
+}
+
+/// `message` with every occurrence of the given secret values masked with `*`.
+pub fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_owned();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), &"*".repeat(s.chars().count()));
+        }
+    }
     out
 }
 
@@ -127,5 +157,15 @@ mod tests {
         let r = redact(yaml);
         assert!(r.contains("history: 3"), "{r}");
         assert!(!r.contains("abc123"), "{r}");
+        let more = "crypto isakmp key K3y-1 address 0.0.0.0\n pre-shared-key address 192.0.2.1 key K3y-2\ntacacs-server host 10.0.0.1 key 7 K3y-3\n  \"SecretAccessKey\": \"K3y-4\",\n";
+        let r = redact(more);
+        assert_eq!(r.len(), more.len());
+        for s in ["K3y-1", "K3y-2", "K3y-3", "K3y-4"] {
+            assert!(!r.contains(s), "{s} leaked in {r}");
+        }
+        assert_eq!(
+            scrub("pbx uses K3y-1 here", &secret_values(more)),
+            "pbx uses ***** here"
+        );
     }
 }

@@ -258,6 +258,20 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[&s(&asa)]);
     assert_ne!(code, 2, "{v:#}");
 
+    // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
+    let forti = "tests/data/hostile/deep-groups.conf";
+    let (code, v) = check_json(&[forti, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, forti, Some(8), "reference limit of 1");
+    let (code, v) = check_json(&[forti]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
+    let pan = "tests/data/hostile/deep-groups.set";
+    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, pan, Some(6), "reference limit of 1");
+    let (code, v) = check_json(&[pan]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
@@ -757,4 +771,81 @@ fn failed_run_leaves_output_untouched_and_no_partial_file() {
     assert_eq!(st.status.code(), Some(1));
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     assert_eq!(v["version"], "2.1.0");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secret redaction sweep
+
+/// Every secret seeded in tests/data/hostile/secrets/ (placed next to or inside the spans of
+/// findings, so snippets show their lines).
+const SECRETS: &[&str] = &[
+    "SECRETFORTI1xx", // FortiGate set password ENC
+    "SECRETFORTI2xx", // FortiGate set psksecret ENC
+    "SECRETASA1xx",   // enable password
+    "SECRETASA2xx",   // username .. password
+    "SECRETASA3xx",   // snmp-server community
+    "SECRETASA4xx",   // ikev1 pre-shared-key
+    "SECRETIOS1xx",   // enable secret 5
+    "SECRETIOS2xx",   // username .. secret 9
+    "SECRETIOS3xx",   // snmp-server community
+    "SECRETIOS4xx",   // crypto isakmp key
+    "SECRETJUNOS1xx", // pre-shared-key ascii-text
+    "SECRETJUNOS2xx", // encrypted-password
+    "SECRETPAN1xx",   // PAN-OS phash
+    "SECRETPF1xx",    // pfSense password
+    "SECRETPF2xx",    // pfSense bcrypt-hash
+    "SECRETOPN1xx",   // OPNsense password
+    "SECRETROS1xx",   // RouterOS password=
+    "AKIASECRETAWSKEY0001",
+    "SECRETAWS2xx", // AWS SecretAccessKey
+];
+
+#[test]
+fn no_output_format_leaks_a_secret() {
+    let dir = "tests/data/hostile/secrets";
+    let mut shown = Vec::new();
+    for fmt in [
+        "text", "json", "sarif", "markdown", "html", "github", "junit",
+    ] {
+        let out = portaudit()
+            .args(["check", "--no-config", "--verbose", "--format", fmt, dir])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fmt}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        for s in SECRETS {
+            assert!(!text.contains(s), "{fmt} output leaks {s}");
+        }
+        shown.push(text);
+    }
+    // The secrets' lines were shown, masked (in the text or the HTML report): the sweep is not
+    // vacuous.
+    let html_escape = |m: &str| {
+        m.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    for masked in [
+        "set password ENC **************",
+        "set psksecret ENC **************",
+        "ikev1 pre-shared-key ************",
+        "enable secret 5 ************",
+        "<phash>************</phash>",
+        "\"SecretAccessKey\": \"************\"",
+    ] {
+        assert!(
+            shown[0].contains(masked) || shown[4].contains(&html_escape(masked)),
+            "{masked} not shown"
+        );
+    }
+    // Each seeded file holds its secrets (so a renamed fixture cannot make the test pass).
+    let all: String = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for s in SECRETS {
+        assert!(all.contains(s), "{s} not seeded");
+    }
 }

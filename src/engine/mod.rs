@@ -684,12 +684,15 @@ fn process(
         evaluate_file(&source, packs, cfg, &limits.parse)
     }));
     match outcome {
-        Ok((report, findings, results)) => Processed {
-            source,
-            report,
-            findings,
-            results,
-        },
+        Ok((mut report, mut findings, results)) => {
+            scrub_secrets(&source, &mut report, &mut findings);
+            Processed {
+                source,
+                report,
+                findings,
+                results,
+            }
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -715,6 +718,32 @@ fn process(
                 results: Vec::new(),
             }
         }
+    }
+}
+
+/// Messages may quote the source (a rule's text, a name): mask every secret value of the file in
+/// them, so that no output format (JSON and SARIF carry messages, not snippets) can leak one.
+fn scrub_secrets(source: &SourceFile, report: &mut FileReport, findings: &mut [Finding]) {
+    if findings.is_empty() && report.unparsed.is_empty() {
+        return;
+    }
+    let secrets = crate::redact::secret_values(&source.text);
+    if secrets.is_empty() {
+        return;
+    }
+    let scrub = |s: &mut String| *s = crate::redact::scrub(s, &secrets);
+    for f in findings.iter_mut() {
+        scrub(&mut f.message);
+        scrub(&mut f.label);
+        if let Some(h) = &mut f.help {
+            scrub(h);
+        }
+        for r in &mut f.related {
+            scrub(&mut r.message);
+        }
+    }
+    for u in &mut report.unparsed {
+        scrub(&mut u.reason);
     }
 }
 

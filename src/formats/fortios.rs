@@ -246,6 +246,15 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
                 // handled by the interfaces' administrative access, as if allowed here.
                 PolicyKind::LocalIn => (Hook::Input, Action::Allow),
             };
+            for issue in objs.depth_issues(first) {
+                if !cfg
+                    .errors
+                    .iter()
+                    .any(|e| e.span == issue.span && e.message == issue.message)
+                {
+                    cfg.errors.push(issue);
+                }
+            }
             cfg.filter.chains.push(Chain {
                 name: format!("{}{label}", kind.paths()[0]),
                 span: blocks.first().map(|b| b.span).unwrap_or(first),

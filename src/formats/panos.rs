@@ -792,6 +792,8 @@ struct Ctx<'a> {
     index: HashMap<(String, String), &'a PNode>,
     limits: &'a Limits,
     unparsed: Vec<Unparsed>,
+    /// Groups met past the reference-depth limit (input errors).
+    errors: Vec<crate::model::InputIssue>,
     addr_memo: HashMap<String, (AddrSet, Vec<String>)>,
     svc_memo: HashMap<String, (Vec<Svc>, Vec<String>)>,
     app_memo: HashMap<String, AppMemo>,
@@ -800,6 +802,26 @@ struct Ctx<'a> {
 type AppMemo = (Option<Vec<Svc>>, Vec<String>);
 
 impl<'a> Ctx<'a> {
+    /// Record a group met past the reference-depth limit, at its definition.
+    fn too_deep(&mut self, kind: &str, name: &str, depth: usize) {
+        let limit = self.limits.max_reference_depth;
+        if depth <= limit {
+            return;
+        }
+        let Some(n) = self.lookup(kind, name) else {
+            return;
+        };
+        let message = format!(
+            "{kind} `{name}` is nested deeper than the reference limit of {limit} levels (--max-reference-depth, limits: max-reference-depth): rules using it were evaluated as matching anything"
+        );
+        if !self.errors.iter().any(|e| e.message == message) {
+            self.errors.push(crate::model::InputIssue {
+                span: n.span,
+                message,
+            });
+        }
+    }
+
     fn lookup(&self, kind: &str, name: &str) -> Option<&'a PNode> {
         self.index
             .get(&(kind.to_string(), name.to_string()))
@@ -823,6 +845,7 @@ impl<'a> Ctx<'a> {
             notes.push(format!(
                 "address group `{name}` refers to itself (cycle) or nests too deeply"
             ));
+            self.too_deep("address-group", name, depth);
             if let Some(n) = self.lookup("address-group", name) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
@@ -907,6 +930,7 @@ impl<'a> Ctx<'a> {
             notes.push(format!(
                 "service group `{name}` refers to itself (cycle) or nests too deeply"
             ));
+            self.too_deep("service-group", name, depth);
             if let Some(n) = self.lookup("service-group", name) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
@@ -1486,6 +1510,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             index: index_objects(std::iter::once(scope.node).chain(shared)),
             limits,
             unparsed: Vec::new(),
+            errors: Vec::new(),
             addr_memo: HashMap::new(),
             svc_memo: HashMap::new(),
             app_memo: HashMap::new(),
@@ -1582,6 +1607,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         {
             // A device group with no policy.
             cfg_out.unparsed.extend(ctx.unparsed);
+            cfg_out.errors.extend(ctx.errors);
             continue;
         }
         let chain_id = cfg_out.filter.chains.len();
@@ -1625,6 +1651,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             }
         }
         cfg_out.unparsed.extend(ctx.unparsed);
+        cfg_out.errors.extend(ctx.errors);
     }
     cfg_out
 }

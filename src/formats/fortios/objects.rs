@@ -237,9 +237,27 @@ pub struct Objects<'t> {
     /// Zone name → member interfaces.
     pub zones: HashMap<String, BTreeSet<String>>,
     max_depth: usize,
+    /// Names met past the reference-depth limit, with the span of their entry when defined.
+    too_deep: std::cell::RefCell<std::collections::BTreeMap<String, Option<Span>>>,
 }
 
 impl<'t> Objects<'t> {
+    /// Input issues for the names met past the reference-depth limit (policies using them were
+    /// evaluated inexactly, so their verdicts are not complete).
+    pub fn depth_issues(&self, fallback: Span) -> Vec<crate::model::InputIssue> {
+        self.too_deep
+            .borrow()
+            .iter()
+            .map(|(what, span)| crate::model::InputIssue {
+                span: span.unwrap_or(fallback),
+                message: format!(
+                    "{what} is nested deeper than the reference limit of {} levels (--max-reference-depth, limits: max-reference-depth): policies using it were evaluated inexactly",
+                    self.max_depth
+                ),
+            })
+            .collect()
+    }
+
     /// Build from the `config` blocks of a path (`blocks("firewall address")`), global blocks
     /// first so that a VDOM's own definition of a name wins.
     pub fn new(
@@ -263,6 +281,7 @@ impl<'t> Objects<'t> {
             profile_groups: map("firewall profile-group"),
             zones: HashMap::new(),
             max_depth,
+            too_deep: Default::default(),
         };
         for (name, e) in map("system zone") {
             let members = e
@@ -337,6 +356,13 @@ impl<'t> Objects<'t> {
                 "address reference depth limit ({}) reached at \"{name}\"",
                 self.max_depth
             ));
+            let f = fam as usize;
+            let span = [&self.grp[f], &self.vipgrp[f], &self.addr[f]]
+                .iter()
+                .find_map(|m| m.get(name).map(|e| e.head));
+            self.too_deep
+                .borrow_mut()
+                .insert(format!("address \"{name}\""), span);
             return AddrSet::empty();
         }
         if stack.iter().any(|s| s == name) {
@@ -412,6 +438,12 @@ impl<'t> Objects<'t> {
                 "service reference depth limit ({}) reached at \"{name}\"",
                 self.max_depth
             ));
+            let span = [&self.svcgrp, &self.svc]
+                .iter()
+                .find_map(|m| m.get(name).map(|e| e.head));
+            self.too_deep
+                .borrow_mut()
+                .insert(format!("service \"{name}\""), span);
             return Vec::new();
         }
         if stack.iter().any(|s| s == name) {
