@@ -561,7 +561,9 @@ fn process(
     }
 }
 
-fn evaluate_file(
+/// Recognise, parse and evaluate one decoded file against the packs (no panic guard: [`run`]
+/// wraps it in one). Public for the fuzz targets, which call it on arbitrary bytes.
+pub fn evaluate_file(
     source: &SourceFile,
     packs: &[Pack],
     cfg: &ProjectConfig,
