@@ -774,7 +774,9 @@ fn overlong_line(source: &SourceFile, max: usize) -> Option<(usize, usize)> {
     })
 }
 
-fn evaluate_file(
+/// Recognise, parse and evaluate one decoded file against the packs (no panic guard: [`run`]
+/// wraps it in one). Public for the fuzz targets, which call it on arbitrary bytes.
+pub fn evaluate_file(
     source: &SourceFile,
     packs: &[Pack],
     cfg: &ProjectConfig,

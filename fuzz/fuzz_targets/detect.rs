@@ -1,0 +1,5 @@
+//! Format recognition: formats::detect and every sniffer.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| portaudit_fuzz::detect(data));

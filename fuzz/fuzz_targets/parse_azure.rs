@@ -1,0 +1,5 @@
+//! The azure parser (formats::parse with Format::Azure) on arbitrary bytes.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| portaudit_fuzz::parse(portaudit::model::Format::Azure, data));

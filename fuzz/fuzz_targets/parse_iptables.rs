@@ -1,0 +1,5 @@
+//! The iptables parser (formats::parse with Format::Iptables) on arbitrary bytes.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| portaudit_fuzz::parse(portaudit::model::Format::Iptables, data));
