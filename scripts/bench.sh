@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Whole-process benchmark of `portaudit check` against the line-scan limit (`wc -l`) and a peer
+# (semgrep with text patterns, scripts/bench/semgrep.yml) on the same generated fleet.
+#
+#   scripts/bench.sh            600 devices, ~120 MB (the issue's target corpus)
+#   scripts/bench.sh --quick    72 devices, ~12 MB (a minute or two)
+#
+# Environment: DEVICES, SIZE_MB (override the fleet), RUNS (best of, default 3), SEMGREP_RUNS
+# (default: RUNS), NO_SEMGREP=1 (skip the peer). Runs from a clean clone; writes target/bench/.
+# Times are wall clock, best of RUNS; peak RSS is the maximum resident set (GNU time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+devices=${DEVICES:-600}
+size=${SIZE_MB:-120}
+if [[ ${1:-} == --quick ]]; then
+  devices=${DEVICES:-72}
+  size=${SIZE_MB:-12}
+fi
+runs=${RUNS:-3}
+semgrep_runs=${SEMGREP_RUNS:-$runs}
+out=target/bench
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+fleet=$out/fleet
+half=$out/fleet-half
+
+echo "== machine"
+echo "cores: $(nproc)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)  $(rustc --version)"
+
+echo "== build (release)"
+cargo build --release --bins --quiet
+bin=target/release/portaudit
+gen=target/release/genfleet
+
+# GNU time for peak memory (the bash keyword `time` cannot report it).
+gtime=/usr/bin/time
+if ! "$gtime" -f %M true >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1 || true
+  fi
+fi
+if ! "$gtime" -f %M true >/dev/null 2>&1; then
+  gtime=""
+  echo "!! GNU time missing: peak memory is not measured"
+fi
+
+echo "== fleet: $devices devices, ~$size MB"
+rm -rf "$fleet" "$half"
+line=$("$gen" --devices "$devices" --target-size "$size" --out "$fleet")
+echo "$line"
+rules=$(sed -E 's/.* ([0-9]+) rules each.*/\1/' <<<"$line")
+"$gen" --devices $((devices / 2)) --rules "$rules" --out "$half" >/dev/null
+bytes=$(cat "$fleet"/* | wc -c)
+
+# measure NAME CMD...: best wall time of $runs runs (seconds, in $best) and the peak RSS of the
+# largest run (KiB, in $rss). Exit codes are ignored (portaudit exits 1 when it finds something).
+measure() {
+  local name=$1 n=$2
+  shift 2
+  best="" rss=0
+  for ((i = 0; i < n; i++)); do
+    local t0 t1 m=0
+    t0=$(date +%s%N)
+    if [[ -n $gtime ]]; then
+      "$gtime" -f %M -o "$out/rss.txt" "$@" >/dev/null 2>"$out/$name.stderr" || true
+      m=$(tail -1 "$out/rss.txt")
+    else
+      "$@" >/dev/null 2>"$out/$name.stderr" || true
+    fi
+    t1=$(date +%s%N)
+    local s
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
+    if [[ -z $best ]] || awk -v x="$s" -v y="$best" 'BEGIN {exit !(x < y)}'; then best=$s; fi
+    ((m > rss)) && rss=$m
+  done
+  printf '   %-28s %9.3f s  %8.1f MB/s  peak RSS %7.1f MB\n' "$name" "$best" \
+    "$(awk -v b="$bytes" -v s="$best" 'BEGIN {print b / 1e6 / s}')" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
+}
+
+if command -v hyperfine >/dev/null; then
+  echo "   (hyperfine present; this script times with its own loop so that time and RSS come from the same runs)"
+fi
+
+echo "== timings (best of $runs)"
+# Warm the page cache so every tool reads from memory.
+cat "$fleet"/* >/dev/null
+measure "wc -l" "$runs" bash -c "wc -l '$fleet'/* | tail -1"
+wc_t=$best
+wc_rss=$rss
+measure "portaudit check (2 threads)" "$runs" "$bin" check "$fleet" --no-config --format json --output "$out/portaudit.json"
+pa_t=$best
+pa_rss=$rss
+measure "portaudit check (1 thread)" "$runs" "$bin" check "$fleet" --no-config --threads 1 --format json --output "$out/portaudit-1.json"
+pa1_t=$best
+if cmp -s "$out/portaudit.json" "$out/portaudit-1.json"; then
+  echo "   json output identical with 1 and 2 threads"
+else
+  echo "!! json output differs between 1 and 2 threads"
+fi
+measure "portaudit check (half fleet)" "$runs" "$bin" check "$half" --no-config --format json --output "$out/portaudit-half.json"
+half_t=$best
+half_rss=$rss
+
+# --version: many runs, the best (milliseconds).
+ver_best=""
+for ((i = 0; i < 20; i++)); do
+  t0=$(date +%s%N)
+  "$bin" --version >/dev/null
+  t1=$(date +%s%N)
+  v=$(((t1 - t0) / 1000))
+  if [[ -z $ver_best ]] || ((v < ver_best)); then ver_best=$v; fi
+done
+
+sg_t=""
+if [[ -z ${NO_SEMGREP:-} ]]; then
+  venv=$out/venv
+  if [[ ! -x $venv/bin/semgrep ]]; then
+    echo "== installing semgrep into $venv"
+    (python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check semgrep) \
+      >"$out/pip.log" 2>&1 || true
+  fi
+  if [[ -x $venv/bin/semgrep ]]; then
+    echo "   semgrep $("$venv/bin/semgrep" --version 2>/dev/null | tail -1), best of $semgrep_runs"
+    measure "semgrep (generic patterns)" "$semgrep_runs" "$venv/bin/semgrep" scan --config scripts/bench/semgrep.yml \
+      --metrics=off --disable-version-check --no-git-ignore --jobs "$(nproc)" --max-target-bytes 0 \
+      --json --output "$out/semgrep.json" "$fleet"
+    sg_t=$best
+    sg_rss=$rss
+    python3 - "$out/semgrep.json" <<'EOF' || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(f"   semgrep scanned {len(d.get('paths', {}).get('scanned', []))} files, {len(d.get('results', []))} matches, {len(d.get('errors', []))} errors")
+EOF
+  else
+    echo "!! SEMGREP COULD NOT BE INSTALLED (see $out/pip.log): the semgrep ratio is SKIPPED"
+  fi
+fi
+
+python3 - "$out/portaudit.json" <<'EOF' || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+files = d.get("files", [])
+print(f"   portaudit: {len(files)} files, {len(d.get('findings', []))} findings")
+EOF
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+echo "== results ($devices devices, $rules rules each, $(awk -v b="$bytes" 'BEGIN {printf "%.1f", b / 1e6}') MB)"
+echo "   portaudit / wc -l wall time:         $(ratio "$pa_t" "$wc_t")x   (target: at most 10x)"
+if [[ -n $sg_t ]]; then
+  echo "   portaudit / semgrep throughput:      $(ratio "$sg_t" "$pa_t")x   (target: at least 100x)"
+  echo "   semgrep peak RSS:                    $(awk -v k="$sg_rss" 'BEGIN {printf "%.1f", k / 1024}') MB"
+else
+  echo "   portaudit / semgrep throughput:      SKIPPED (no semgrep)"
+fi
+echo "   portaudit peak RSS:                  $(awk -v k="$pa_rss" 'BEGIN {printf "%.1f", k / 1024}') MB (half fleet: $(awk -v k="$half_rss" 'BEGIN {printf "%.1f", k / 1024}') MB; target: at most 300 MB, flat)"
+echo "   wc -l peak RSS:                      $(awk -v k="$wc_rss" 'BEGIN {printf "%.1f", k / 1024}') MB"
+echo "   1 thread / 2 threads:                $(ratio "$pa1_t" "$pa_t")x"
+echo "   linearity, N=$devices vs N/2:        $(ratio "$pa_t" "$half_t")x time (linear: 2.0x)"
+echo "   portaudit --version:                 $(awk -v u="$ver_best" 'BEGIN {printf "%.1f", u / 1000}') ms best of 20 (target: under 20 ms)"
