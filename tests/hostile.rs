@@ -179,8 +179,13 @@ fn line_length_limit_names_the_line_and_spares_json() {
 #[test]
 fn nesting_depth_limit_per_parser_family() {
     for (file, needle) in [
-        ("fixtures/aws/sg.json", "nesting"),
-        ("fixtures/nftables/gateway.json", "nesting"),
+        (
+            "fixtures/aws/sg.json",
+            "nesting deeper than the configured limit (--max-depth",
+        ),
+        ("fixtures/azure/nsg.json", "(--max-depth"),
+        ("fixtures/gcp/rules.json", "(--max-depth"),
+        ("fixtures/nftables/gateway.json", "(--max-depth"),
         ("fixtures/checkpoint/no-sip.json", "nested too deeply"),
         ("fixtures/pfsense/edge.xml", "XML nesting deeper than 2"),
         ("fixtures/panos/edge.xml", "XML nesting deeper than 2"),

@@ -5,6 +5,9 @@
 //! stack overflow), and a syntax error reports the byte offset where it was found, so a cut file
 //! becomes an input issue on the right line.
 
+/// The error for documents nested past [`crate::formats::Limits::max_depth`].
+const NESTING: &str = "JSON nesting deeper than the configured limit";
+
 /// A JSON value with the byte range it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JVal {
@@ -162,7 +165,7 @@ impl P<'_> {
 
     fn value(&mut self, depth: usize) -> Result<JVal, JError> {
         if depth > self.max_depth {
-            return Err(self.err("JSON nesting deeper than the configured limit"));
+            return Err(self.err(NESTING));
         }
         let start = self.i;
         let Some(&c) = self.b.get(self.i) else {
@@ -370,7 +373,7 @@ pub fn foreign_json(text: &str) -> bool {
 
 /// Helpers shared by the cloud formats (AWS, Azure, GCP).
 pub mod cloud {
-    use super::JError;
+    use super::{JError, NESTING};
     use crate::model::{FeatureState, InputIssue};
     use crate::sets::{self, AddrSet, PortSet};
     use crate::source::SourceFile;
@@ -395,7 +398,11 @@ pub mod cloud {
         }
         InputIssue {
             span: file.line_span(line),
-            message: format!("JSON syntax error: {} (file truncated?)", e.message),
+            message: if e.message == NESTING {
+                format!("{NESTING} (--max-depth, limits: max-depth in portaudit.yaml); the rest of the file is not read")
+            } else {
+                format!("JSON syntax error: {} (file truncated?)", e.message)
+            },
         }
     }
 
