@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use portaudit::config::{self, Config as ProjectConfig};
-use portaudit::engine::{self, Options};
+use portaudit::engine;
 use portaudit::formats::{self, Limits, REGISTRY};
 use portaudit::model::Format;
 use portaudit::pack::{self, Pack};
@@ -93,8 +93,8 @@ fn packs() -> &'static [Pack] {
 pub fn evaluate(data: &[u8]) {
     let file = source("fuzz-input", data);
     let cfg = ProjectConfig::default();
-    let opts = Options::default();
-    let (_report, findings, _results) = engine::evaluate_file(&file, packs(), &cfg, &opts);
+    let limits = Limits::default();
+    let (_report, findings, _results) = engine::evaluate_file(&file, packs(), &cfg, &limits);
     for f in &findings {
         let _ = file.line_col(f.span.start);
     }
