@@ -733,8 +733,15 @@ fn host_verdict(
     let wide_allow = allowed
         .iter()
         .find(|p| rule_of(p.decider).is_some_and(|r| r.matches.iter().any(&names_host)));
-    let ip_allow = allowed.first();
-    let first_block = blockers.first().map(|b| ctx.decider(b.0));
+    let ip_allow = allowed
+        .iter()
+        .find(|p| rule_of(p.decider).is_some_and(|r| !r.matches.iter().any(&names_host)))
+        .or(allowed.first());
+    // A rule (not a default) denying some addresses before the allow.
+    let first_block = blockers
+        .iter()
+        .find(|b| matches!(b.0, Decider::Rule { .. }))
+        .map(|b| ctx.decider(b.0));
     let (span, text) = match (wide_allow, ip_allow, first_block) {
         (Some(a), _, Some((bspan, bname, _))) => {
             let (_, aname, _) = ctx.decider(a.decider);
