@@ -130,3 +130,21 @@ fn wildcard_host_needs_a_name_under_the_domain_not_another_roles_host() {
     }
     assert!(results["pass"].as_u64().unwrap() < 8, "{results}");
 }
+
+#[test]
+fn asa_fqdn_objects_pass_block_and_stay_unverifiable() {
+    const ASA: &str = "fixtures/asa/ucontact-fqdn.cfg";
+    let (fs, _) = check(ASA);
+    // STUN: udp and tcp 3478 allowed to the fqdn object of stun.ucontactcloud.com.
+    assert!(find(&fs, "UC-STUN-3478").is_empty(), "{fs:?}");
+    // Monitor: the deny of line 20 names it before the permit-any of line 24.
+    let m = find(&fs, "UC-MONITOR");
+    assert_eq!(m.len(), 1, "{fs:?}");
+    assert_eq!((m[0].1.as_str(), m[0].2), (ASA, 20));
+    assert!(m[0].3.contains("is blocked"), "{}", m[0].3);
+    // GeoTrust: tcp/80 only to a host object (line 23).
+    let g = find(&fs, "UC-CERT-GEOTRUST");
+    assert_eq!(g.len(), 1, "{fs:?}");
+    assert_eq!((g[0].1.as_str(), g[0].2), (ASA, 23));
+    assert!(g[0].3.contains("not verifiable"), "{}", g[0].3);
+}
