@@ -104,6 +104,11 @@ pub struct Config {
     pub unparsed: Vec<Unparsed>,
     /// Problems that make the evaluation of this file incomplete (truncated file, bad syntax).
     pub errors: Vec<InputIssue>,
+    /// The FQDN patterns of the export's address objects (`portal.example.com`,
+    /// `*.example.com`), normalized ([`crate::sets::normalize_host`]). Rules that use them match
+    /// the pseudo addresses of [`crate::sets::host_addr`]; this list says which names exist, so a
+    /// required host can be matched against wildcard objects.
+    pub fqdns: std::collections::BTreeSet<String>,
 }
 
 impl Config {
@@ -118,7 +123,18 @@ impl Config {
             setting_anchors: BTreeMap::new(),
             unparsed: Vec::new(),
             errors: Vec::new(),
+            fqdns: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Record an FQDN object's name or pattern and return its pseudo address set.
+    pub fn add_fqdn(&mut self, name: &str) -> crate::sets::AddrSet {
+        let n = crate::sets::normalize_host(name);
+        let set = crate::sets::AddrSet::single(crate::sets::host_addr(&n));
+        if !n.is_empty() {
+            self.fqdns.insert(n);
+        }
+        set
     }
 
     /// The span a finding about the whole file points at: its first line.

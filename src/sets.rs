@@ -234,6 +234,82 @@ pub fn addr_value(ip: IpAddr) -> u128 {
     }
 }
 
+/// The reserved block 240.0.0.0/5 where host names get their pseudo addresses.
+pub fn host_block() -> AddrSet {
+    AddrSet::range(
+        (V4_MAPPED << 32) | 0xf000_0000,
+        (V4_MAPPED << 32) | 0xf7ff_ffff,
+    )
+}
+
+/// A host name (or an FQDN pattern such as `*.example.com`) as a deterministic pseudo address in
+/// the reserved block 240.0.0.0/5: FNV-1a of the lower-cased name, trailing dot removed. An FQDN
+/// object is the set of the pseudo addresses of its names, so `any` covers every name while an
+/// address object never does; which names a pattern matches is decided on the names themselves
+/// (see [`fqdn_matches`]), the addresses only say which rules name them.
+pub fn host_addr(name: &str) -> u128 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in normalize_host(name).bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (V4_MAPPED << 32) | 0xf000_0000 | u128::from(h & 0x07ff_ffff)
+}
+
+/// A host name or pattern as compared: lower case, surrounding spaces, quotes and the trailing
+/// dot removed.
+pub fn normalize_host(name: &str) -> String {
+    name.trim()
+        .trim_matches('"')
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// Whether the FQDN `pattern` (a name, or `*.domain` for every name under the domain) matches
+/// the host `host` (a name, or `*.domain` standing for some name under the domain that no exact
+/// object is known to name). A wildcard matches names strictly under its domain (`*.example.com`
+/// does not match `example.com`), as FortiGate, PAN-OS and the others do; a wildcard host is
+/// matched by wildcards for its domain or a parent domain.
+pub fn fqdn_matches(pattern: &str, host: &str) -> bool {
+    let p = normalize_host(pattern);
+    let h = normalize_host(host);
+    if p.is_empty() || h.is_empty() {
+        return false;
+    }
+    if p == h {
+        return true;
+    }
+    let Some(pd) = p.strip_prefix("*.") else {
+        return false;
+    };
+    // An exact host, or the domain of a wildcard host: strictly under the pattern's domain.
+    // (`*.a.com` against `*.a.com` was the equality above.)
+    let hd = h.strip_prefix("*.").unwrap_or(&h);
+    hd.strip_suffix(pd)
+        .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+}
+
+/// Whether a string looks like a DNS name (letters, digits, `-`, `.`, `_`, an optional leading
+/// `*.`) with at least one dot and a label that is not all digits, so addresses are not taken for
+/// names.
+pub fn looks_like_fqdn(s: &str) -> bool {
+    let n = normalize_host(s);
+    let body = n.strip_prefix("*.").unwrap_or(&n);
+    !body.is_empty()
+        && body.len() <= 253
+        && body.contains('.')
+        && body.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        && body
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// All IPv4 addresses.
 pub fn all_v4() -> AddrSet {
     AddrSet::range(V4_MAPPED << 32, (V4_MAPPED << 32) | u128::from(u32::MAX))
@@ -502,6 +578,45 @@ pub fn union_difference(spaces: &[Space], o: &Space) -> Vec<Space> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_and_patterns() {
+        let a = host_addr("STUN.ucontactcloud.com.");
+        assert_eq!(a, host_addr("stun.ucontactcloud.com"));
+        assert!(host_block().contains(a));
+        assert!(!host_block().contains(addr_value("8.8.8.8".parse().unwrap())));
+        assert_ne!(a, host_addr("monitor.ucontactcloud.com"));
+        assert!(all_v4().is_subset(&AddrSet::full()) && host_block().is_subset(&all_v4()));
+        assert!(fqdn_matches(
+            "stun.ucontactcloud.com",
+            "Stun.UContactCloud.com"
+        ));
+        assert!(fqdn_matches(
+            "*.ucontactcloud.com",
+            "stun.ucontactcloud.com"
+        ));
+        assert!(fqdn_matches("*.ucontactcloud.com", "a.b.ucontactcloud.com"));
+        assert!(!fqdn_matches("*.ucontactcloud.com", "ucontactcloud.com"));
+        assert!(!fqdn_matches(
+            "*.ucontactcloud.com",
+            "evilucontactcloud.com"
+        ));
+        assert!(!fqdn_matches(
+            "stun.ucontactcloud.com",
+            "*.ucontactcloud.com"
+        ));
+        assert!(fqdn_matches("*.ucontactcloud.com", "*.ucontactcloud.com"));
+        assert!(fqdn_matches("*.com", "*.ucontactcloud.com"));
+        assert!(!fqdn_matches(
+            "*.a.ucontactcloud.com",
+            "*.ucontactcloud.com"
+        ));
+        assert!(!fqdn_matches("", "x.com"));
+        assert!(looks_like_fqdn("www.example.com") && looks_like_fqdn("*.github.com"));
+        assert!(
+            !looks_like_fqdn("10.0.0.1") && !looks_like_fqdn("lan") && !looks_like_fqdn("a..b")
+        );
+    }
 
     #[test]
     fn interval_algebra() {

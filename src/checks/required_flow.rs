@@ -63,17 +63,20 @@ pub(super) fn flow_space(flow: &FlowSpec, from: &Endpoint, to: &Endpoint) -> Spa
 
 /// Push a space through every entry of the given hooks.
 pub(super) fn parts_for(ctx: &Ctx, hooks: &[Hook], space: &Space, mode: Mode) -> Vec<Part> {
-    entries_for(&ctx.config.filter, hooks)
+    parts_in(&ctx.config.filter, ctx.max_depth, hooks, space, mode)
+}
+
+/// [`parts_for`] on another filter (one rewritten for a host name).
+fn parts_in(
+    filter: &crate::model::Filter,
+    max_depth: usize,
+    hooks: &[Hook],
+    space: &Space,
+    mode: Mode,
+) -> Vec<Part> {
+    entries_for(filter, hooks)
         .into_iter()
-        .flat_map(|e| {
-            classify_mode(
-                &ctx.config.filter,
-                e,
-                std::slice::from_ref(space),
-                ctx.max_depth,
-                mode,
-            )
-        })
+        .flat_map(|e| classify_mode(filter, e, std::slice::from_ref(space), max_depth, mode))
         .collect()
 }
 
@@ -182,7 +185,20 @@ pub fn check(
             .chain(allowed.iter())
             .find_map(|p| p.uncertain_via.first().copied());
         if definite && via.is_none() {
-            return hosts_not_verifiable(req, ctx, flow, from, to, &from_ep, &to_ep)
+            if let Some((role, hosts)) = host_role(ctx, to, &to_ep) {
+                return check_hosts(
+                    req,
+                    ctx,
+                    &HostFlow {
+                        flow,
+                        hooks,
+                        from: &from_ep,
+                        role,
+                        hosts,
+                    },
+                );
+            }
+            return hosts_not_verifiable(req, ctx, flow, from, &from_ep)
                 .unwrap_or_else(|| Outcome::pass(evidence));
         }
         // The rule whose unmodelled condition decides: a denying rule of the least permissive
@@ -364,33 +380,389 @@ fn direction_word(d: Direction) -> &'static str {
     }
 }
 
-/// A flow to or from a role known only by host names (uContact's STUN and instance hosts, a
-/// certificate site) that the user has not mapped: that some address is allowed does not show the
-/// named hosts are, and the export has no way to tell, so it is not evidenced rather than a pass.
+/// The destination role when it is known only by host names and the user has not mapped it.
+fn host_role<'a>(
+    ctx: &'a Ctx,
+    to: &'a Option<String>,
+    to_ep: &Endpoint,
+) -> Option<(&'a str, &'a [String])> {
+    let name = to.as_deref()?;
+    let r = ctx.roles.get(name)?;
+    (!to_ep.is_mapped() && !r.hosts.is_empty()).then_some((name, r.hosts.as_slice()))
+}
+
+/// A flow from a role known only by host names that the user has not mapped: that some source
+/// is allowed does not show the named hosts are (a source address is never checked against FQDN
+/// objects), so it is not evidenced rather than a pass.
 fn hosts_not_verifiable(
     req: &Requirement,
     ctx: &Ctx,
     flow: &FlowSpec,
     from: &Option<String>,
-    to: &Option<String>,
     from_ep: &Endpoint,
-    to_ep: &Endpoint,
 ) -> Option<Outcome> {
-    let named = |role: &Option<String>, ep: &Endpoint| {
-        let r = ctx.roles.get(role.as_deref()?)?;
-        (!ep.is_mapped() && !r.hosts.is_empty())
-            .then(|| (role.clone().unwrap_or_default(), r.hosts.join(", ")))
-    };
-    let (role, hosts) = named(to, to_ep).or_else(|| named(from, from_ep))?;
+    let role = from.as_deref()?;
+    let r = ctx.roles.get(role)?;
+    if from_ep.is_mapped() || r.hosts.is_empty() {
+        return None;
+    }
+    let hosts = r.hosts.join(", ");
     let mut f = finding(
         req,
         ctx.config.file_anchor(ctx.file),
         format!(
-            "{} is allowed for some destination, but whether it reaches {hosts} cannot be verified from this export: map the `{role}` role to the addresses or zones those names resolve to in portaudit.yaml",
+            "{} is allowed for some source, but whether it comes from {hosts} cannot be verified from this export: map the `{role}` role to the addresses or zones those names resolve to in portaudit.yaml",
             render_flow(&flow.protocols, &flow.ports)
         ),
         "host names not verifiable",
     );
     f.approximate = true;
     Some(Outcome::with(Status::NotEvidenced, vec![f]))
+}
+
+/// A required flow to a role known by host names.
+struct HostFlow<'a> {
+    flow: &'a FlowSpec,
+    hooks: &'a [Hook],
+    from: &'a Endpoint,
+    role: &'a str,
+    hosts: &'a [String],
+}
+
+/// What one host name gets.
+enum HostVerdict {
+    /// Allowed to every address the name may resolve to, by rules naming it or allowing any
+    /// destination; the span of the allowing rule.
+    Pass(Option<Span>),
+    /// Blocked by a deny rule whose FQDN object matches the name.
+    Blocked(Finding),
+    /// Depends on a condition portaudit does not model, or an unknown action.
+    Uncertain(Finding),
+    /// Allowed only to address objects (or past a deny of some addresses), which may or may not
+    /// be what the name resolves to.
+    NotVerifiable(Finding),
+}
+
+/// The addresses a public host name may resolve to: public unicast IPv4 (the pseudo addresses of
+/// names, private, loopback, link-local, shared, benchmarking, multicast and reserved ranges
+/// excluded). A deny of one of these before the allow may be what the name resolves to.
+fn public_v4() -> AddrSet {
+    [
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/3",
+    ]
+    .iter()
+    .filter_map(|n| crate::sets::parse_net(n))
+    .fold(crate::sets::all_v4(), |acc, n| acc.difference(&n))
+}
+
+/// Flows to a host role: every host of the role must be allowed (see [`host_verdict`]); a
+/// wildcard host (`*.ucontactcloud.com`, the customer's own instance) is allowed when some name
+/// under its domain is: a wildcard object covering the domain, or an FQDN object for a name under
+/// it that is not another role's host (`stun.` and `monitor.ucontactcloud.com` are not the
+/// instance).
+fn check_hosts(req: &Requirement, ctx: &Ctx, hf: &HostFlow) -> Outcome {
+    let others: std::collections::BTreeSet<String> = ctx
+        .roles
+        .iter()
+        .filter(|(name, _)| name.as_str() != hf.role)
+        .flat_map(|(_, r)| r.hosts.iter().map(|h| crate::sets::normalize_host(h)))
+        .collect();
+    let mut evidence = None;
+    let mut fails = Vec::new();
+    let mut uncertain = Vec::new();
+    let mut unverified = Vec::new();
+    for host in hf.hosts {
+        let host = crate::sets::normalize_host(host);
+        let verdict = if host.starts_with("*.") {
+            let mut candidates = vec![host.clone()];
+            candidates.extend(
+                ctx.config
+                    .fqdns
+                    .iter()
+                    .filter(|n| !n.starts_with("*.") && crate::sets::fqdn_matches(&host, n))
+                    .filter(|n| !others.contains(n.as_str()))
+                    .cloned(),
+            );
+            let verdicts: Vec<HostVerdict> = candidates
+                .iter()
+                .map(|c| host_verdict(req, ctx, hf, c, &host))
+                .collect();
+            pick_wildcard(verdicts)
+        } else {
+            host_verdict(req, ctx, hf, &host, &host)
+        };
+        match verdict {
+            HostVerdict::Pass(span) => evidence = evidence.or(span),
+            HostVerdict::Blocked(f) => fails.push(f),
+            HostVerdict::Uncertain(f) => uncertain.push(f),
+            HostVerdict::NotVerifiable(f) => unverified.push(f),
+        }
+    }
+    if !fails.is_empty() {
+        fails.extend(uncertain);
+        fails.extend(unverified);
+        return Outcome::with(Status::Fail, fails);
+    }
+    if !uncertain.is_empty() {
+        uncertain.extend(unverified);
+        return Outcome::with(Status::Uncertain, uncertain);
+    }
+    if !unverified.is_empty() {
+        return Outcome::with(Status::NotEvidenced, unverified);
+    }
+    Outcome::pass(evidence)
+}
+
+/// A wildcard host is allowed when one of its candidate names is; blocked only when every
+/// candidate is blocked; otherwise the first candidate's doubt.
+fn pick_wildcard(verdicts: Vec<HostVerdict>) -> HostVerdict {
+    let mut first_blocked = None;
+    let mut first_other = None;
+    for v in verdicts {
+        match v {
+            HostVerdict::Pass(_) => return v,
+            HostVerdict::Blocked(_) => {
+                first_blocked.get_or_insert(v);
+            }
+            _ => {
+                first_other.get_or_insert(v);
+            }
+        }
+    }
+    first_other
+        .or(first_blocked)
+        .unwrap_or(HostVerdict::Pass(None))
+}
+
+/// One host name (`name`: an exact name, or a wildcard standing for a name under its domain that
+/// no exact object names). Rules whose destination holds the pseudo address of the name or of an
+/// FQDN pattern matching it (or `any`) match the name whatever it resolves to: their destination
+/// is widened to every address. The flow must then be allowed to every public IPv4 address the
+/// name may resolve to: an address object may or may not be one of them, so traffic allowed only
+/// to address objects, or past a deny of some addresses, is not verifiable.
+fn host_verdict(
+    req: &Requirement,
+    ctx: &Ctx,
+    hf: &HostFlow,
+    name: &str,
+    role_host: &str,
+) -> HostVerdict {
+    use crate::sets::{fqdn_matches, host_addr, host_block};
+    let flow = hf.flow;
+    let fqdns = &ctx.config.fqdns;
+    let names = fqdns
+        .iter()
+        .filter(|p| fqdn_matches(p, name))
+        .fold(AddrSet::single(host_addr(name)), |acc, p| {
+            acc.union(&AddrSet::single(host_addr(p)))
+        });
+    // Two different names with the same pseudo address (27 bits of hash): a rule naming the
+    // other one would count for this one, so the verdict cannot be trusted.
+    let collision = fqdns
+        .iter()
+        .find(|p| !fqdn_matches(p, name) && names.contains(host_addr(p)));
+    let names_host = |s: &Space| s.dst.intersects(&names);
+    let by_name = |s: &Space| names_host(s) && !host_block().is_subset(&s.dst);
+    let mut filter = ctx.config.filter.clone();
+    for r in filter.chains.iter_mut().flat_map(|c| c.rules.iter_mut()) {
+        for s in r.matches.iter_mut().filter(|s| names_host(s)) {
+            s.dst = AddrSet::full();
+        }
+    }
+    let to = Endpoint {
+        addresses: Some(public_v4()),
+        zones: None,
+    };
+    let space = flow_space(flow, hf.from, &to);
+    let project = |s: &Space| {
+        let mut s = s.clone();
+        if hf.from.addresses.is_none() {
+            s.src = AddrSet::full();
+        }
+        if hf.from.zones.is_none() {
+            s.src_zone = crate::sets::NameSet::Any;
+        }
+        s.dst_zone = crate::sets::NameSet::Any;
+        s.sport = PortSet::full();
+        s
+    };
+    let uncovered_by = |allowed: &[&Part]| {
+        let mut u: Vec<Space> = vec![project(&space)];
+        for p in allowed {
+            u = crate::sets::union_difference(&u, &project(&p.space));
+        }
+        u
+    };
+    let what = render_flow(&flow.protocols, &flow.ports);
+    let shown = if name == role_host {
+        name.to_owned()
+    } else if name.starts_with("*.") {
+        format!("a name under {}", name.trim_start_matches("*."))
+    } else {
+        format!("{name} (for {role_host})")
+    };
+    let approx = !hf.from.is_mapped();
+    let approx_note = if approx {
+        " (approximate on the source side: the source role is not mapped in portaudit.yaml, checked for at least some source)"
+    } else {
+        ""
+    };
+    let rule_of = |d: Decider| match d {
+        Decider::Rule { chain, rule } | Decider::Unknown { chain, rule } => {
+            ctx.config.filter.chains.get(chain)?.rules.get(rule)
+        }
+        Decider::Default { .. } => None,
+    };
+    let mk = |span: Span, message: String, label: String| {
+        let mut f = finding(req, span, message, label);
+        f.approximate = approx;
+        f
+    };
+    if let Some(p) = collision {
+        let mut f = mk(
+            ctx.config.file_anchor(ctx.file),
+            format!("{what} to {shown}: the FQDN object {p} shares its internal pseudo address with {name}, so the export cannot be checked for this name"),
+            "host name not verifiable".into(),
+        );
+        f.uncertain = true;
+        return HostVerdict::Uncertain(f);
+    }
+
+    let parts = parts_in(
+        &filter,
+        ctx.max_depth,
+        hf.hooks,
+        &space,
+        Mode::MostPermissive,
+    );
+    let allowed: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
+    let uncovered = uncovered_by(&allowed);
+    if uncovered.is_empty() {
+        let least = parts_in(
+            &filter,
+            ctx.max_depth,
+            hf.hooks,
+            &space,
+            Mode::LeastPermissive,
+        );
+        let least_allowed: Vec<&Part> = least.iter().filter(|p| p.fate == Fate::Allow).collect();
+        let via = least_allowed
+            .iter()
+            .chain(allowed.iter())
+            .find_map(|p| p.uncertain_via.first().copied());
+        if uncovered_by(&least_allowed).is_empty() && via.is_none() {
+            return HostVerdict::Pass(least_allowed.first().map(|p| ctx.decider(p.decider).0));
+        }
+        let doubtful = least
+            .iter()
+            .filter(|p| p.fate != Fate::Allow)
+            .chain(allowed.iter().copied())
+            .find_map(|p| match p.decider {
+                Decider::Rule { chain, rule } | Decider::Unknown { chain, rule }
+                    if rule_of(p.decider).is_some_and(|r| !r.unmodeled.is_empty()) =>
+                {
+                    Some((chain, rule))
+                }
+                _ => None,
+            })
+            .or(via);
+        let (span, text) = match doubtful.and_then(|(chain, rule)| rule_of(Decider::Rule { chain, rule })) {
+            Some(r) => (
+                r.span,
+                format!(
+                    "{what} to {shown} is allowed only depending on {} whose condition(s) portaudit does not model ({}); verdict uncertain{approx_note}",
+                    r.name,
+                    r.unmodeled.join("; ")
+                ),
+            ),
+            None => (
+                ctx.config.file_anchor(ctx.file),
+                format!("{what} to {shown} is allowed only through rules portaudit cannot fully evaluate; verdict uncertain{approx_note}"),
+            ),
+        };
+        let mut f = mk(span, text, "condition not modelled".into());
+        f.uncertain = true;
+        return HostVerdict::Uncertain(f);
+    }
+
+    // What decides the part that is not allowed, first in rule order.
+    let mut blockers: Vec<(Decider, Fate)> = parts
+        .iter()
+        .filter(|p| p.fate != Fate::Allow)
+        .filter(|p| {
+            let ps = project(&p.space);
+            uncovered.iter().any(|u| !u.intersect(&ps).is_empty())
+        })
+        .map(|p| (p.decider, p.fate))
+        .collect();
+    blockers.sort_by_key(|b| b.0);
+    blockers.dedup_by_key(|b| b.0);
+    let named_deny = blockers.iter().find(|(d, fate)| {
+        *fate == Fate::Deny && rule_of(*d).is_some_and(|r| r.matches.iter().any(&by_name))
+    });
+    if let Some((d, _)) = named_deny {
+        let (span, rule_name, _) = ctx.decider(*d);
+        let f = mk(
+            span,
+            format!("required outbound flow {what} to {shown} is blocked: {rule_name} denies it with an FQDN destination matching {name}{approx_note}"),
+            format!("{rule_name} blocks {what} to {name}"),
+        );
+        return HostVerdict::Blocked(f);
+    }
+    if let Some((d, _)) = blockers.iter().find(|b| b.1 == Fate::Unknown) {
+        let (span, rule_name, _) = ctx.decider(*d);
+        let mut f = mk(
+            span,
+            format!("{what} to {shown} depends on {rule_name}, whose action portaudit does not understand; verdict uncertain{approx_note}"),
+            "action not understood".into(),
+        );
+        f.uncertain = true;
+        return HostVerdict::Uncertain(f);
+    }
+    // Allowed by a rule naming the host or any destination, but a deny of some addresses comes
+    // first; or allowed only to address objects.
+    let wide_allow = allowed
+        .iter()
+        .find(|p| rule_of(p.decider).is_some_and(|r| r.matches.iter().any(&names_host)));
+    let ip_allow = allowed
+        .iter()
+        .find(|p| rule_of(p.decider).is_some_and(|r| !r.matches.iter().any(&names_host)))
+        .or(allowed.first());
+    // A rule (not a default) denying some addresses before the allow.
+    let first_block = blockers
+        .iter()
+        .find(|b| matches!(b.0, Decider::Rule { .. }))
+        .map(|b| ctx.decider(b.0));
+    let (span, text) = match (wide_allow, ip_allow, first_block) {
+        (Some(a), _, Some((bspan, bname, _))) => {
+            let (_, aname, _) = ctx.decider(a.decider);
+            (
+                bspan,
+                format!("{what} to {shown} is allowed by {aname}, but {bname} before it denies some addresses, which may be what {name} resolves to: not verifiable from this export; map the `{}` role to the addresses it resolves to in portaudit.yaml{approx_note}", hf.role),
+            )
+        }
+        (_, Some(a), _) => {
+            let (aspan, aname, _) = ctx.decider(a.decider);
+            (
+                aspan,
+                format!("{what} is allowed only to address objects ({aname}), which may or may not be what {shown} resolves to, and no rule allows it by FQDN object or to any destination: not verifiable from this export; add an FQDN object or map the `{}` role in portaudit.yaml{approx_note}", hf.role),
+            )
+        }
+        _ => (
+            ctx.config.file_anchor(ctx.file),
+            format!("whether {what} reaches {shown} cannot be verified from this export: map the `{}` role in portaudit.yaml{approx_note}", hf.role),
+        ),
+    };
+    let mut f = mk(span, text, "host names not verifiable".into());
+    f.approximate = true;
+    HostVerdict::NotVerifiable(f)
 }

@@ -435,10 +435,16 @@ impl Parser<'_> {
                         },
                         _ => None,
                     },
-                    (GroupKind::Network, "fqdn") => Some(Item::Unmodeled(format!(
-                        "fqdn {}",
-                        t.last().map(String::as_str).unwrap_or("")
-                    ))),
+                    // `fqdn [v4|v6] NAME`: matched by name (the pseudo address of
+                    // `sets::host_addr`, the name in `Config::fqdns`).
+                    (GroupKind::Network, "fqdn") => {
+                        let host = t.last().map(String::as_str).unwrap_or("");
+                        if t.len() > 1 && sets::looks_like_fqdn(host) {
+                            Some(Item::Addr(self.cfg.add_fqdn(host)))
+                        } else {
+                            Some(Item::Unmodeled(format!("fqdn {host}")))
+                        }
+                    }
                     (GroupKind::Network, "nat") => return,
                     (GroupKind::Service, "service") => {
                         let items = service_items(&t[1..]);
@@ -1560,10 +1566,16 @@ mod tests {
             .iter()
             .fold(ProtoSet::empty(), |a, s| a.union(&s.proto));
         assert_eq!(protos, ProtoSet::from_ranges([(47, 47), (50, 50)]));
-        // Nested group with an fqdn object: any, uncertain.
+        // Nested group with an fqdn object: the carriers and the name's pseudo address.
         let r = rule(&c, "access-list outside_in line 11");
-        assert!(r.matches[0].src.is_full());
-        assert!(r.unmodeled.iter().any(|u| u.contains("fqdn")));
+        let fq = AddrSet::single(crate::sets::host_addr("sip.carrier.example"));
+        let srcs = r
+            .matches
+            .iter()
+            .fold(AddrSet::empty(), |a, s| a.union(&s.src));
+        assert_eq!(srcs, carriers.union(&fq));
+        assert!(r.unmodeled.is_empty(), "{:?}", r.unmodeled);
+        assert!(c.fqdns.contains("sip.carrier.example"));
         // icmp type is noted, ports stay full.
         let r = rule(&c, "access-list outside_in line 10");
         assert!(r.matches[0].dport.is_full());
@@ -1901,5 +1913,33 @@ mod tests {
         let c = parse(&src("d.cfg", &deep), &Limits::default());
         let r = rule(&c, "access-list d line 1");
         assert!(r.unmodeled.iter().any(|u| u.contains("deeper")));
+    }
+
+    #[test]
+    fn fqdn_objects_in_rules_and_groups_are_matched_by_name() {
+        let text = "ASA Version 9.16(4)\n!\ninterface GigabitEthernet0/0\n nameif inside\n security-level 100\n ip address 10.20.0.1 255.255.0.0\n!\nobject network uc-stun\n fqdn v4 STUN.ucontactcloud.com\nobject network uc-mon\n fqdn monitor.ucontactcloud.com\nobject network odd\n fqdn v4\nobject-group network uc-all\n network-object object uc-mon\n network-object host 198.51.100.7\naccess-list in extended permit udp any object uc-stun eq 3478\naccess-list in extended permit tcp any object-group uc-all eq 443\naccess-list in extended permit tcp any object odd eq 80\naccess-group in in interface inside\n";
+        let c = parse(&src("fw.cfg", text), &Limits::default());
+        let stun = AddrSet::single(crate::sets::host_addr("stun.ucontactcloud.com"));
+        let mon = AddrSet::single(crate::sets::host_addr("monitor.ucontactcloud.com"));
+        let r = rule(&c, "access-list in line 1");
+        assert!(r.matches.iter().all(|s| s.dst == stun), "{:?}", r.matches);
+        assert!(r.unmodeled.is_empty());
+        let r = rule(&c, "access-list in line 2");
+        let dsts = r
+            .matches
+            .iter()
+            .fold(AddrSet::empty(), |a, s| a.union(&s.dst));
+        assert_eq!(dsts, mon.union(&parse_net("198.51.100.7").unwrap()));
+        // `fqdn v4` without a name is not a host name: unmodelled, as before.
+        let r = rule(&c, "access-list in line 3");
+        assert!(
+            r.unmodeled.iter().any(|u| u.contains("fqdn")),
+            "{:?}",
+            r.unmodeled
+        );
+        assert_eq!(
+            c.fqdns.iter().cloned().collect::<Vec<_>>(),
+            ["monitor.ucontactcloud.com", "stun.ucontactcloud.com"]
+        );
     }
 }

@@ -211,6 +211,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             limits.max_reference_depth,
             &mut cfg.unparsed,
         );
+        cfg.fqdns.extend(objs.fqdns());
         let label = scope.label();
 
         for kind in [PolicyKind::Forward, PolicyKind::LocalIn] {

@@ -794,6 +794,8 @@ struct Ctx<'a> {
     unparsed: Vec<Unparsed>,
     /// Groups met past the reference-depth limit (input errors).
     errors: Vec<crate::model::InputIssue>,
+    /// FQDN addresses resolved (for `Config::fqdns`).
+    fqdns: BTreeSet<String>,
     addr_memo: HashMap<String, (AddrSet, Vec<String>)>,
     svc_memo: HashMap<String, (Vec<Svc>, Vec<String>)>,
     app_memo: HashMap<String, AppMemo>,
@@ -865,7 +867,14 @@ impl<'a> Ctx<'a> {
                     return s;
                 }
             }
-            if a.child("fqdn").is_some() {
+            if let Some(f) = a.get("fqdn") {
+                // Matched by name: the pseudo address of `sets::host_addr`.
+                if sets::looks_like_fqdn(f) {
+                    let n = sets::normalize_host(f);
+                    let set = AddrSet::single(sets::host_addr(&n));
+                    self.fqdns.insert(n);
+                    return set;
+                }
                 notes.push(format!(
                     "address `{name}` is an FQDN (resolved at run time)"
                 ));
@@ -1511,6 +1520,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             limits,
             unparsed: Vec::new(),
             errors: Vec::new(),
+            fqdns: BTreeSet::new(),
             addr_memo: HashMap::new(),
             svc_memo: HashMap::new(),
             app_memo: HashMap::new(),
@@ -1606,6 +1616,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         if !explicit && zones_seen.is_empty() && scope.rulebases.is_empty() && scope.name != "vsys1"
         {
             // A device group with no policy.
+            cfg_out.fqdns.extend(ctx.fqdns);
             cfg_out.unparsed.extend(ctx.unparsed);
             cfg_out.errors.extend(ctx.errors);
             continue;
@@ -1650,6 +1661,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
                 });
             }
         }
+        cfg_out.fqdns.extend(ctx.fqdns);
         cfg_out.unparsed.extend(ctx.unparsed);
         cfg_out.errors.extend(ctx.errors);
     }

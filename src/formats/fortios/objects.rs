@@ -316,6 +316,21 @@ impl<'t> Objects<'t> {
         o
     }
 
+    /// The FQDN names and patterns of the address objects (for `Config::fqdns`).
+    pub fn fqdns(&self) -> Vec<String> {
+        self.addr
+            .iter()
+            .flat_map(|m| m.values())
+            .filter_map(|e| {
+                let ty = e.get("type").map(|v| v.first().to_ascii_lowercase())?;
+                if ty != "fqdn" && ty != "wildcard-fqdn" {
+                    return None;
+                }
+                fqdn_of(e, &ty).filter(|f| crate::sets::looks_like_fqdn(f))
+            })
+            .collect()
+    }
+
     /// Interfaces/zones of `srcintf`/`dstintf`: `any` is every interface; a zone stands for
     /// itself and its member interfaces.
     pub fn interfaces(&self, names: &[&str]) -> NameSet {
@@ -533,15 +548,18 @@ fn address_entry(e: &Entry<'_>, fam: Fam, r: &mut Resolved<AddrSet>) -> AddrSet 
                 }
             }
         }
-        "fqdn" => {
-            let f = e
-                .get("fqdn")
-                .map(|v| v.first().to_string())
-                .unwrap_or_default();
-            r.inexact(format!(
-                "address \"{name}\" is the FQDN \"{f}\", resolved by the device at run time"
-            ));
-            None
+        "fqdn" | "wildcard-fqdn" => {
+            // Matched by name: the pseudo address of the name (see `sets::host_addr`); the
+            // names are collected by `Objects::fqdns`.
+            let f = fqdn_of(e, &ty).unwrap_or_default();
+            if crate::sets::looks_like_fqdn(&f) {
+                Some(AddrSet::single(crate::sets::host_addr(&f)))
+            } else {
+                r.inexact(format!(
+                    "address \"{name}\" is the FQDN \"{f}\", which portaudit does not read as a host name"
+                ));
+                None
+            }
         }
         "geography" => {
             let c = e
@@ -563,6 +581,11 @@ fn address_entry(e: &Entry<'_>, fam: Fam, r: &mut Resolved<AddrSet>) -> AddrSet 
         }
     };
     set.unwrap_or_else(|| fam.universe())
+}
+
+/// The name or pattern of an `fqdn` / `wildcard-fqdn` address (`set fqdn`, `set wildcard-fqdn`).
+fn fqdn_of(e: &Entry<'_>, ty: &str) -> Option<String> {
+    e.get(ty).map(|v| crate::sets::normalize_host(v.first()))
 }
 
 /// A `firewall vip` / `vip6`: as a destination it matches its external address(es).

@@ -302,11 +302,16 @@ fn unknown_and_unresolvable_objects_widen_with_a_note() {
     let r = &cfg.filter.chains[0].rules[0];
     assert_eq!(r.matches.len(), 1);
     assert_eq!(r.matches[0].src, crate::sets::all_v4());
-    assert_eq!(r.matches[0].dst, crate::sets::all_v4());
+    // The FQDN object is modelled: its name's pseudo address, and the name is listed.
+    assert_eq!(
+        r.matches[0].dst,
+        AddrSet::single(crate::sets::host_addr("portal.example.com"))
+    );
+    assert!(cfg.fqdns.contains("portal.example.com"));
     assert!(r.matches[0].proto.is_full());
     let notes = r.unmodeled.join("\n");
     assert!(notes.contains("\"ghost\""), "{notes}");
-    assert!(notes.contains("portal.example.com"), "{notes}");
+    assert!(!notes.contains("portal.example.com"), "{notes}");
     assert!(notes.contains("\"NOPE\""), "{notes}");
     let spans: Vec<&str> = cfg.unparsed.iter().map(|u| file.slice(u.span)).collect();
     assert!(spans.contains(&"set srcaddr \"ghost\""), "{spans:?}");
@@ -489,12 +494,12 @@ fn edge_fixture_first_match_verdicts() {
             .all(|(f, who, _)| *f == Fate::Allow && who.starts_with("policy 20")),
         "{v:?}"
     );
-    // The disabled policy is kept but disabled; the FQDN destination is noted.
+    // The disabled policy is kept but disabled; the FQDN destination is modelled by name.
     assert!(!rule(&cfg, "policy 8").enabled);
-    assert!(rule(&cfg, "policy 6")
-        .unmodeled
-        .iter()
-        .any(|n| n.contains("portal.ucontact.example")));
+    assert!(rule(&cfg, "policy 6").matches[0]
+        .dst
+        .contains(crate::sets::host_addr("portal.ucontact.example")));
+    assert!(cfg.fqdns.contains("portal.ucontact.example"));
 }
 
 #[test]
@@ -684,5 +689,32 @@ config firewall profile-group\n    edit \"voice-profiles\"\n        set ips-sens
             (InspectionKind::Ips, "set ips-sensor \"voice-ips\""),
             (InspectionKind::SipAlg, "set voip-profile \"strict\"")
         ]
+    );
+}
+
+#[test]
+fn fqdn_wildcard_and_group_addresses_are_modelled_by_name() {
+    let text = "config firewall address\n    edit \"stun\"\n        set type fqdn\n        set fqdn \"STUN.ucontactcloud.com\"\n    next\n    edit \"cloud\"\n        set type wildcard-fqdn\n        set wildcard-fqdn \"*.ucontactcloud.com\"\n    next\n    edit \"bad\"\n        set type fqdn\n        set fqdn \"not a name\"\n    next\nend\nconfig firewall addrgrp\n    edit \"uc\"\n        set member \"stun\" \"cloud\"\n    next\nend\n"
+        .to_string()
+        + &policies(
+            "    edit 1\n        set srcintf any\n        set dstintf any\n        set action accept\n        set srcaddr all\n        set dstaddr \"uc\"\n        set service ALL\n    next\n    edit 2\n        set srcintf any\n        set dstintf any\n        set action accept\n        set srcaddr all\n        set dstaddr \"cloud\"\n        set service ALL\n    next\n    edit 3\n        set srcintf any\n        set dstintf any\n        set action accept\n        set srcaddr all\n        set dstaddr \"bad\"\n        set service ALL\n    next\n",
+        );
+    let (_file, cfg) = load(&text);
+    let stun = crate::sets::host_addr("stun.ucontactcloud.com");
+    let wild = crate::sets::host_addr("*.ucontactcloud.com");
+    let r1 = rule(&cfg, "policy 1");
+    assert_eq!(
+        r1.matches[0].dst,
+        AddrSet::single(stun).union(&AddrSet::single(wild))
+    );
+    assert!(r1.unmodeled.is_empty(), "{:?}", r1.unmodeled);
+    assert_eq!(rule(&cfg, "policy 2").matches[0].dst, AddrSet::single(wild));
+    // A value that is not a host name stays unmodelled (any, with a note).
+    let r3 = rule(&cfg, "policy 3");
+    assert_eq!(r3.matches[0].dst, crate::sets::all_v4());
+    assert!(r3.unmodeled.iter().any(|n| n.contains("not a name")));
+    assert_eq!(
+        cfg.fqdns.iter().cloned().collect::<Vec<_>>(),
+        ["*.ucontactcloud.com", "stun.ucontactcloud.com"]
     );
 }

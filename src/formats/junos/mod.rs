@@ -562,6 +562,10 @@ impl Parser<'_> {
                             }
                         }
                     }
+                    // Matched by name: the pseudo address of `sets::host_addr`.
+                    "dns-name" if crate::sets::looks_like_fqdn(s.word(at + 3)) => {
+                        AddrDef::Set(self.cfg.add_fqdn(s.word(at + 3)))
+                    }
                     "dns-name" => AddrDef::Unmodeled(format!(
                         "address {name} is a DNS name (resolved by the device at run time)"
                     )),

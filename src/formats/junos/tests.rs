@@ -356,7 +356,13 @@ fn negation_address_sets_cycles_and_unresolved() {
     );
     assert_eq!(p.matches.len(), 1);
     assert_eq!(p.matches[0].dport, PortSet::single(53));
-    assert!(p.unmodeled.iter().any(|u| u.contains("DNS name")));
+    // The DNS name is modelled by name: its pseudo address, no note.
+    assert!(!p.unmodeled.iter().any(|u| u.contains("DNS name")));
+    assert_eq!(
+        p.matches[0].dst,
+        crate::sets::AddrSet::single(crate::sets::host_addr("sip.example.com"))
+    );
+    assert!(c.fqdns.contains("sip.example.com"));
     assert!(p.unmodeled.iter().any(|u| u.contains("cycle")));
     let q = &c.filter.chains[0].rules[1];
     assert!(q.unmodeled.iter().any(|u| u.contains("nope")));
@@ -741,4 +747,24 @@ fn truncated_corpus_files_never_panic() {
         .iter()
         .any(|u| u.contains("nested deeper") || u.contains("cycle")));
     assert!(!c.errors.is_empty());
+}
+
+#[test]
+fn curly_dns_name_addresses_and_sets_are_matched_by_name() {
+    let t = "security {\n    address-book {\n        global {\n            address uc-stun {\n                dns-name STUN.ucontactcloud.com;\n            }\n            address uc-mon dns-name monitor.ucontactcloud.com;\n            address web 198.51.100.7/32;\n            address-set uc {\n                address uc-mon;\n                address web;\n            }\n        }\n    }\n    policies {\n        from-zone trust to-zone untrust {\n            policy stun {\n                match {\n                    source-address any;\n                    destination-address uc-stun;\n                    application any;\n                }\n                then {\n                    permit;\n                }\n            }\n            policy mon {\n                match {\n                    source-address any;\n                    destination-address uc;\n                    application any;\n                }\n                then {\n                    permit;\n                }\n            }\n        }\n    }\n}\n";
+    let (_, c) = parse_text(t);
+    let stun = crate::sets::AddrSet::single(crate::sets::host_addr("stun.ucontactcloud.com"));
+    let mon = crate::sets::AddrSet::single(crate::sets::host_addr("monitor.ucontactcloud.com"));
+    let rules = &c.filter.chains[0].rules;
+    assert_eq!(rules[0].matches[0].dst, stun, "{:?}", rules[0].unmodeled);
+    assert!(rules[0].unmodeled.is_empty(), "{:?}", rules[0].unmodeled);
+    let dsts = rules[1]
+        .matches
+        .iter()
+        .fold(crate::sets::AddrSet::empty(), |a, s| a.union(&s.dst));
+    assert_eq!(dsts, mon.union(&parse_net("198.51.100.7").unwrap()));
+    assert_eq!(
+        c.fqdns.iter().cloned().collect::<Vec<_>>(),
+        ["monitor.ucontactcloud.com", "stun.ucontactcloud.com"]
+    );
 }

@@ -121,7 +121,9 @@ fn groups_cycles_fqdn_dynamic_and_predefined_services() {
         "{:?}",
         lr.unmodeled
     );
-    assert!(lr.unmodeled.iter().any(|n| n.contains("FQDN")));
+    // The FQDN address is modelled by name (no note), and listed.
+    assert!(!lr.unmodeled.iter().any(|n| n.contains("FQDN")));
+    assert!(c.fqdns.contains("sip.carrier.example"));
     assert!(lr.unmodeled.iter().any(|n| n.contains("dynamic")));
     // unresolvable sides stay "any" (the rule may match less, verdicts are uncertain)
     assert!(lr.matches[0].src.is_full());
@@ -727,4 +729,25 @@ delete vsys vsys2 rulebase security rules gone
     assert!(sniff("r.xml", xml) > 0);
     let (_, c) = load("r.xml", xml);
     assert_eq!(c.filter.chains[0].rules[0].name, "security rule \"x\"");
+}
+
+#[test]
+fn set_form_fqdn_addresses_and_groups_are_matched_by_name() {
+    let text = "set address uc-stun fqdn STUN.ucontactcloud.com\nset address uc-mon fqdn monitor.ucontactcloud.com\nset address web ip-netmask 198.51.100.7\nset address-group uc static [ uc-mon web ]\nset rulebase security rules stun destination uc-stun\nset rulebase security rules stun service any\nset rulebase security rules stun action allow\nset rulebase security rules mon destination uc\nset rulebase security rules mon service any\nset rulebase security rules mon action allow\n";
+    let (_, c) = load("fqdn.set", text);
+    let stun = AddrSet::single(sets::host_addr("stun.ucontactcloud.com"));
+    let mon = AddrSet::single(sets::host_addr("monitor.ucontactcloud.com"));
+    let (_, r) = rule(&c, "stun");
+    assert_eq!(r.matches[0].dst, stun);
+    assert!(r.unmodeled.is_empty(), "{:?}", r.unmodeled);
+    let (_, r) = rule(&c, "mon");
+    let dsts = r
+        .matches
+        .iter()
+        .fold(AddrSet::empty(), |a, s| a.union(&s.dst));
+    assert_eq!(dsts, mon.union(&sets::parse_net("198.51.100.7").unwrap()));
+    assert_eq!(
+        c.fqdns.iter().cloned().collect::<Vec<_>>(),
+        ["monitor.ucontactcloud.com", "stun.ucontactcloud.com"]
+    );
 }
