@@ -448,8 +448,9 @@ impl Compact {
         let start = seg.line_starts[j];
         let mut end = match seg.line_starts.get(j + 1) {
             Some(next) => next - 1,
-            None if seg.end() == self.len => self.len,
-            None => seg.end() - 1,
+            // The segment ends with this line's terminator, or at the end of the text.
+            None if start < seg.end() && seg.text.ends_with('\n') => seg.end() - 1,
+            None => seg.end(),
         };
         if end > start && seg.text.as_bytes()[end - 1 - seg.start] == b'\r' {
             end -= 1;
@@ -592,6 +593,36 @@ mod tests {
         assert_eq!(f.line_col(off), LineCol { line: 2, column: 2 });
         assert_eq!(f.slice(f.line_span(1)), "ab");
         assert_eq!(f.line_col(f.text.len()), LineCol { line: 3, column: 2 });
+    }
+
+    #[test]
+    fn compacted_file_keeps_exact_locations_of_kept_lines() {
+        let text = "a\r\nb\u{e9}c\nset password ENC s3cr\nd\ne\nf\n";
+        let full = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
+        let mut c = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
+        c.compact(&mut [(1, 2), (5, 5)], true);
+        assert!(c.is_compacted() && c.text.is_empty());
+        assert_eq!(c.len(), full.len());
+        assert_eq!(c.line_count(), full.line_count());
+        for line in [2, 3, 6] {
+            let r = full.line_range(line);
+            assert_eq!(c.line_range(line), r);
+            for off in r.start..=r.end {
+                assert_eq!(c.line_col(off), full.line_col(off), "offset {off}");
+            }
+            let span = full.line_span(line);
+            assert_eq!(c.slice(span), full.slice(span));
+        }
+        // A line not kept is not there, and secrets stay masked.
+        assert_eq!(c.slice(full.line_span(4)), "");
+        let red = c.redacted();
+        let r = full.line_range(3);
+        assert!(
+            !red.get(r.clone()).contains("s3cr"),
+            "{}",
+            red.get(r.clone())
+        );
+        assert_eq!(full.redacted().get(r.clone()), red.get(r));
     }
 
     #[test]
