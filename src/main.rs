@@ -49,6 +49,8 @@ enum Command {
     Test(TestArgs),
     /// Write one Markdown page per pack (built-in and --policy packs) into a folder.
     Docs(DocsArgs),
+    /// Merge the JSON or SARIF reports of `check --shard K/N` runs into the unsharded report.
+    Merge(MergeArgs),
 }
 
 #[derive(Args)]
@@ -222,6 +224,10 @@ struct CheckArgs {
     /// YAML budget: alias expansions per document [default: 1000].
     #[arg(long, value_name = "N")]
     max_yaml_aliases: Option<u64>,
+    /// Check only shard K of N (1-based), split by a hash of each file's path below the folder
+    /// checked; `portaudit merge` joins the JSON or SARIF reports of all N shards.
+    #[arg(long, value_name = "K/N", value_parser = engine::Shard::parse)]
+    shard: Option<engine::Shard>,
 }
 
 impl CheckArgs {
@@ -236,6 +242,29 @@ impl CheckArgs {
             max_yaml_aliases: n(self.max_yaml_aliases),
         }
     }
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The JSON or SARIF reports of every shard of one `check --shard K/N` run (any order).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Output format; it must be that of the inputs (default: theirs).
+    #[arg(long, value_enum)]
+    format: Option<MergeFormat>,
+    /// Write the merged report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Lowest severity that makes the merge fail (exit 1). Default: the shards' fail-on from
+    /// portaudit.yaml, else low.
+    #[arg(long, value_enum)]
+    fail_on: Option<SeverityArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MergeFormat {
+    Json,
+    Sarif,
 }
 
 #[derive(Args)]
@@ -278,6 +307,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain(args),
         Command::Test(args) => pack_test(args),
         Command::Docs(args) => docs(args),
+        Command::Merge(args) => merge(args),
     };
     ExitCode::from(code)
 }
@@ -307,6 +337,15 @@ fn check(args: CheckArgs) -> u8 {
             return ERROR;
         }
     }
+    let format = match args.format {
+        OutFormat::Text => report::Format::Text,
+        OutFormat::Json => report::Format::Json,
+        OutFormat::Sarif => report::Format::Sarif,
+        OutFormat::Github => report::Format::Github,
+        OutFormat::Markdown => report::Format::Markdown,
+        OutFormat::Junit => report::Format::Junit,
+        OutFormat::Html => report::Format::Html,
+    };
     let opts = Options {
         inputs: args.paths.clone(),
         packs: args.packs.clone(),
@@ -318,6 +357,8 @@ fn check(args: CheckArgs) -> u8 {
         today: args.today.clone(),
         baseline: args.baseline.clone(),
         progress: progress_bar(),
+        keep: report::keep_for(format),
+        shard: args.shard,
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ropts = report::Options {
@@ -339,23 +380,15 @@ fn check(args: CheckArgs) -> u8 {
             return ERROR;
         }
     };
-    let format = match args.format {
-        OutFormat::Text => report::Format::Text,
-        OutFormat::Json => report::Format::Json,
-        OutFormat::Sarif => report::Format::Sarif,
-        OutFormat::Github => report::Format::Github,
-        OutFormat::Markdown => report::Format::Markdown,
-        OutFormat::Junit => report::Format::Junit,
-        OutFormat::Html => report::Format::Html,
-    };
     if let Some(path) = &args.write_baseline {
         if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {
             eprintln!("error: {e}");
             return ERROR;
         }
     }
-    let rendered = report::render(&run, format, &ropts);
-    if let Err(e) = emit(&rendered, args.output.as_deref()) {
+    if let Err(e) = emit_with(args.output.as_deref(), |w| {
+        report::write(&run, format, &ropts, w)
+    }) {
         eprintln!("error: {e}");
         return ERROR;
     }
@@ -376,10 +409,18 @@ fn check(args: CheckArgs) -> u8 {
 /// Write to standard output, or atomically to a file (temporary file, then rename), so a failed
 /// run never leaves a half-written report for CI to upload.
 fn emit(text: &str, output: Option<&Path>) -> std::io::Result<()> {
+    emit_with(output, |w| w.write_all(text.as_bytes()))
+}
+
+/// [`emit`] for a report written piece by piece.
+fn emit_with(
+    output: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     match output {
         None => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            match write(&mut out).and_then(|_| out.flush()) {
                 // A closed pipe (`| head`) is not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other,
@@ -395,7 +436,12 @@ fn emit(text: &str, output: Option<&Path>) -> std::io::Result<()> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.portaudit-{}.tmp", std::process::id()));
-            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
+            let res = std::fs::File::create(&tmp)
+                .and_then(|mut f| {
+                    write(&mut f)?;
+                    f.sync_all()
+                })
+                .and_then(|_| std::fs::rename(&tmp, path));
             if res.is_err() {
                 let _ = std::fs::remove_file(&tmp);
             }
@@ -760,6 +806,47 @@ fn explain(args: ExplainArgs) -> u8 {
             eprintln!("error: {e}");
             ERROR
         }
+    }
+}
+
+fn merge(args: MergeArgs) -> u8 {
+    use portaudit::report::merge::{self, Kind};
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => inputs.push((display_name(path), text)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ERROR;
+            }
+        }
+    }
+    let want = args.format.map(|f| match f {
+        MergeFormat::Json => Kind::Json,
+        MergeFormat::Sarif => Kind::Sarif,
+    });
+    let merged = match merge::merge(&inputs, want) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ERROR;
+        }
+    };
+    if let Err(e) = emit_with(args.output.as_deref(), |w| merged.write(w)) {
+        eprintln!("error: {e}");
+        return ERROR;
+    }
+    let fail_on = args
+        .fail_on
+        .map(Severity::from)
+        .or(merged.fail_on)
+        .unwrap_or(Severity::Low);
+    if merged.incomplete {
+        ERROR
+    } else if merged.failing(fail_on) > 0 {
+        FINDINGS
+    } else {
+        OK
     }
 }
 

@@ -65,9 +65,84 @@ pub struct SourceFile {
     pub name: String,
     /// The path on disk (None for embedded files).
     pub path: Option<PathBuf>,
+    /// The whole text; empty once the file is [compacted](SourceFile::compact) (use
+    /// [`SourceFile::slice`], [`SourceFile::line_col`] and [`SourceFile::line_range`], which work
+    /// either way).
     pub text: Arc<str>,
     pub encoding: Encoding,
     line_starts: Vec<usize>,
+    compact: Option<Box<Compact>>,
+}
+
+/// What a compacted file still holds: whole lines around the spans that findings reference, at
+/// their original offsets and line numbers, so locations and snippets are exactly those of the
+/// whole file.
+#[derive(Debug)]
+struct Compact {
+    /// Length of the original text.
+    len: usize,
+    /// Lines of the original text.
+    lines: usize,
+    /// Sorted, disjoint and not adjacent.
+    segments: Vec<Segment>,
+    /// Secret ranges (original offsets) inside the kept lines, found on the whole text; None when
+    /// they were not looked for.
+    secrets: Option<Vec<(usize, usize)>>,
+}
+
+#[derive(Debug)]
+struct Segment {
+    /// Original offset of the first byte (a line start).
+    start: usize,
+    /// 0-based index of its first line.
+    first_line: usize,
+    /// Line breaks before `start` as miette counts them (`\n`, `\r\n` and a lone `\r`).
+    breaks: usize,
+    /// The kept lines with their terminators.
+    text: String,
+    /// Original offsets of the lines starting in this segment.
+    line_starts: Vec<usize>,
+}
+
+impl Segment {
+    fn end(&self) -> usize {
+        self.start + self.text.len()
+    }
+}
+
+/// A redacted view of a file's text (all of it, or the lines kept by compaction), for snippets.
+#[derive(Debug)]
+pub struct Redacted {
+    pieces: Vec<RedactedPiece>,
+}
+
+/// Contiguous redacted text starting at original offset `start`.
+#[derive(Debug)]
+pub struct RedactedPiece {
+    pub start: usize,
+    /// Line breaks before `start` as miette counts them.
+    pub breaks: usize,
+    pub text: String,
+}
+
+impl Redacted {
+    /// The piece holding `offset`, if any.
+    pub fn piece(&self, offset: usize) -> Option<&RedactedPiece> {
+        let i = self.pieces.partition_point(|p| p.start <= offset);
+        self.pieces
+            .get(i.checked_sub(1)?)
+            .filter(|p| offset <= p.start + p.text.len())
+    }
+
+    /// Redacted text of an original byte range ("" when it is not held).
+    pub fn get(&self, range: std::ops::Range<usize>) -> &str {
+        self.piece(range.start)
+            .and_then(|p| {
+                p.text
+                    .get(range.start - p.start..range.end.checked_sub(p.start)?)
+            })
+            .unwrap_or("")
+    }
 }
 
 /// 1-based line and column (columns count characters, not bytes).
@@ -111,11 +186,167 @@ impl SourceFile {
             text: Arc::from(text),
             encoding,
             line_starts,
+            compact: None,
         }
+    }
+
+    /// Length of the text in bytes (also once compacted).
+    pub fn len(&self) -> usize {
+        match &self.compact {
+            Some(c) => c.len,
+            None => self.text.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True once [`SourceFile::compact`] has dropped the lines no finding refers to.
+    pub fn is_compacted(&self) -> bool {
+        self.compact.is_some()
+    }
+
+    /// The byte at `offset`, if it is held.
+    pub fn byte(&self, offset: usize) -> Option<u8> {
+        match &self.compact {
+            None => self.text.as_bytes().get(offset).copied(),
+            Some(c) => {
+                let seg = c.segment_at(offset)?;
+                seg.text.as_bytes().get(offset - seg.start).copied()
+            }
+        }
+    }
+
+    /// 0-based index of the line holding a byte offset (clamped to the text).
+    pub fn line_index(&self, offset: usize) -> usize {
+        match &self.compact {
+            None => {
+                let offset = offset.min(self.text.len());
+                self.line_starts.partition_point(|&s| s <= offset) - 1
+            }
+            Some(c) => {
+                let offset = offset.min(c.len);
+                match c.segment_at(offset) {
+                    Some(seg) => {
+                        seg.first_line + seg.line_starts.partition_point(|&s| s <= offset) - 1
+                    }
+                    None => 0,
+                }
+            }
+        }
+    }
+
+    /// Drop every line except the 0-based, inclusive line ranges given (and the secret ranges
+    /// inside them when `secrets` is set, so that [`SourceFile::redacted`] stays exactly the
+    /// redaction of the whole text). Offsets, lines and columns of what is kept do not change.
+    pub fn compact(&mut self, ranges: &mut [(usize, usize)], secrets: bool) {
+        if self.compact.is_some() {
+            return;
+        }
+        let lines = self.line_starts.len();
+        ranges.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for &(a, b) in ranges.iter() {
+            let (a, b) = (a.min(lines - 1), b.min(lines - 1));
+            match merged.last_mut() {
+                Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let text = &self.text;
+        let has_cr = text.as_bytes().contains(&b'\r');
+        let mut lone_cr = 0;
+        let mut scanned = 0;
+        let mut segments = Vec::with_capacity(merged.len());
+        for (a, b) in merged {
+            let start = self.line_starts[a];
+            let end = self.line_starts.get(b + 1).copied().unwrap_or(text.len());
+            if has_cr {
+                let bytes = text.as_bytes();
+                lone_cr += (scanned..start)
+                    .filter(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+                    .count();
+                scanned = start;
+            }
+            segments.push(Segment {
+                start,
+                first_line: a,
+                breaks: a + lone_cr,
+                text: text[start..end].to_owned(),
+                line_starts: self.line_starts[a..=b].to_vec(),
+            });
+        }
+        let secrets = secrets.then(|| {
+            crate::redact::secret_ranges(text)
+                .into_iter()
+                .flat_map(|(x, y)| {
+                    segments
+                        .iter()
+                        .filter(move |s| x < s.end() && y > s.start)
+                        .map(move |s| (x.max(s.start), y.min(s.end())))
+                })
+                .collect()
+        });
+        self.compact = Some(Box::new(Compact {
+            len: text.len(),
+            lines,
+            segments,
+            secrets,
+        }));
+        self.text = Arc::from("");
+        self.line_starts = Vec::new();
+    }
+
+    /// The text with secrets masked (see [`crate::redact`]): all of it, or the lines a compacted
+    /// file kept. A file compacted without looking for secrets shows only `*`.
+    pub fn redacted(&self) -> Redacted {
+        let Some(c) = &self.compact else {
+            return Redacted {
+                pieces: vec![RedactedPiece {
+                    start: 0,
+                    breaks: 0,
+                    text: crate::redact::redact(&self.text),
+                }],
+            };
+        };
+        let pieces = c
+            .segments
+            .iter()
+            .map(|seg| {
+                let mut bytes = seg.text.as_bytes().to_vec();
+                let mask = |x: &mut u8| {
+                    if *x != b'\n' && *x != b'\r' {
+                        *x = b'*';
+                    }
+                };
+                match &c.secrets {
+                    Some(ranges) => {
+                        for &(a, b) in ranges.iter().filter(|r| r.0 < seg.end() && r.1 > seg.start)
+                        {
+                            bytes[a - seg.start..b - seg.start]
+                                .iter_mut()
+                                .for_each(mask);
+                        }
+                    }
+                    None => bytes.iter_mut().for_each(mask),
+                }
+                RedactedPiece {
+                    start: seg.start,
+                    breaks: seg.breaks,
+                    text: String::from_utf8(bytes)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                }
+            })
+            .collect();
+        Redacted { pieces }
     }
 
     /// Line and column of a byte offset (clamped to the text, and to a char boundary).
     pub fn line_col(&self, offset: usize) -> LineCol {
+        if let Some(c) = &self.compact {
+            return c.line_col(offset);
+        }
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
@@ -134,6 +365,9 @@ impl SourceFile {
 
     /// Byte range of line `line` (1-based), without its line terminator.
     pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        if let Some(c) = &self.compact {
+            return c.line_range(line);
+        }
         let i = line.saturating_sub(1).min(self.line_starts.len() - 1);
         let start = self.line_starts[i];
         let mut end = self
@@ -148,7 +382,10 @@ impl SourceFile {
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        match &self.compact {
+            Some(c) => c.lines,
+            None => self.line_starts.len(),
+        }
     }
 
     /// The span of a whole line (1-based).
@@ -158,9 +395,67 @@ impl SourceFile {
     }
 
     pub fn slice(&self, span: Span) -> &str {
-        let end = span.end.min(self.text.len());
+        let end = span.end.min(self.len());
         let start = span.start.min(end);
-        self.text.get(start..end).unwrap_or("")
+        match &self.compact {
+            None => self.text.get(start..end).unwrap_or(""),
+            Some(c) => c
+                .segment_at(start)
+                .filter(|seg| end <= seg.end())
+                .and_then(|seg| seg.text.get(start - seg.start..end - seg.start))
+                .unwrap_or(""),
+        }
+    }
+}
+
+impl Compact {
+    /// The segment holding `offset` (its end counts: a span may end there).
+    fn segment_at(&self, offset: usize) -> Option<&Segment> {
+        let i = self.segments.partition_point(|s| s.start <= offset);
+        self.segments
+            .get(i.checked_sub(1)?)
+            .filter(|s| offset <= s.end())
+    }
+
+    fn line_col(&self, offset: usize) -> LineCol {
+        let offset = offset.min(self.len);
+        let Some(seg) = self.segment_at(offset) else {
+            return LineCol { line: 1, column: 1 };
+        };
+        let mut local = offset - seg.start;
+        while !seg.text.is_char_boundary(local) {
+            local -= 1;
+        }
+        let i = seg.line_starts.partition_point(|&s| s <= seg.start + local) - 1;
+        let start = seg.line_starts[i] - seg.start;
+        LineCol {
+            line: seg.first_line + i + 1,
+            column: seg.text[start..local].chars().count() + 1,
+        }
+    }
+
+    fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let i = line.saturating_sub(1).min(self.lines - 1);
+        let k = self.segments.partition_point(|s| s.first_line <= i);
+        let Some(seg) = k
+            .checked_sub(1)
+            .and_then(|k| self.segments.get(k))
+            .filter(|s| i < s.first_line + s.line_starts.len())
+        else {
+            return 0..0;
+        };
+        let j = i - seg.first_line;
+        let start = seg.line_starts[j];
+        let mut end = match seg.line_starts.get(j + 1) {
+            Some(next) => next - 1,
+            // The segment ends with this line's terminator, or at the end of the text.
+            None if start < seg.end() && seg.text.ends_with('\n') => seg.end() - 1,
+            None => seg.end(),
+        };
+        if end > start && seg.text.as_bytes()[end - 1 - seg.start] == b'\r' {
+            end -= 1;
+        }
+        start..end
     }
 }
 
@@ -298,6 +593,36 @@ mod tests {
         assert_eq!(f.line_col(off), LineCol { line: 2, column: 2 });
         assert_eq!(f.slice(f.line_span(1)), "ab");
         assert_eq!(f.line_col(f.text.len()), LineCol { line: 3, column: 2 });
+    }
+
+    #[test]
+    fn compacted_file_keeps_exact_locations_of_kept_lines() {
+        let text = "a\r\nb\u{e9}c\nset password ENC s3cr\nd\ne\nf\n";
+        let full = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
+        let mut c = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
+        c.compact(&mut [(1, 2), (5, 5)], true);
+        assert!(c.is_compacted() && c.text.is_empty());
+        assert_eq!(c.len(), full.len());
+        assert_eq!(c.line_count(), full.line_count());
+        for line in [2, 3, 6] {
+            let r = full.line_range(line);
+            assert_eq!(c.line_range(line), r);
+            for off in r.start..=r.end {
+                assert_eq!(c.line_col(off), full.line_col(off), "offset {off}");
+            }
+            let span = full.line_span(line);
+            assert_eq!(c.slice(span), full.slice(span));
+        }
+        // A line not kept is not there, and secrets stay masked.
+        assert_eq!(c.slice(full.line_span(4)), "");
+        let red = c.redacted();
+        let r = full.line_range(3);
+        assert!(
+            !red.get(r.clone()).contains("s3cr"),
+            "{}",
+            red.get(r.clone())
+        );
+        assert_eq!(full.redacted().get(r.clone()), red.get(r));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use portaudit::config::Config as ProjectConfig;
-use portaudit::engine::{self, Options};
+use portaudit::engine;
 use portaudit::formats::{self, Limits};
 use portaudit::model::Format;
 use portaudit::pack;
@@ -82,7 +82,7 @@ fn replay(target: &str, file: &SourceFile) -> Outcome {
                 file,
                 &builtin_packs(),
                 &ProjectConfig::default(),
-                &Options::default(),
+                &Limits::default(),
             );
             let mut out = Outcome::default();
             for f in findings {

@@ -43,6 +43,24 @@ pub struct Options {
     /// Called with (files done, files in all) as files are evaluated (the CLI draws a progress
     /// bar; the library never prints).
     pub progress: Option<Progress>,
+    /// How much of each file's text the run keeps for reporters once the file is evaluated.
+    pub keep: Keep,
+    /// Check only this shard of the inputs (see [`Shard`]).
+    pub shard: Option<Shard>,
+}
+
+/// How much of an evaluated file's text is kept (files are released as they are evaluated, so
+/// memory does not grow with the text of the fleet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// The lines findings point at and two lines around them, with the secrets in them: enough
+    /// for every reporter, snippets included.
+    #[default]
+    Snippets,
+    /// Only the lines findings, evidence and unparsed spans point at, without looking for
+    /// secrets: enough for locations and fingerprints (JSON, SARIF, JUnit, Markdown), not for
+    /// snippets.
+    Locations,
 }
 
 /// A progress callback.
@@ -100,6 +118,60 @@ pub struct ResultRow {
     pub evidence: Option<Span>,
 }
 
+/// `--shard K/N`: one of N disjoint parts of the inputs, chosen by a hash of each file's path
+/// relative to the folder it was found in (for a file given by name: its file name), so the split
+/// does not depend on the working directory, the machine or the thread count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parse `K/N` (1 <= K <= N).
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: use K/N with 1 <= K <= N, e.g. 2/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Does this shard check the file with this key (see [`shard_key`])?
+    pub fn holds(&self, key: &str) -> bool {
+        crate::report::fnv1a(&[key]) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+/// The key a file is sharded by: its path relative to the input folder it was found under, with
+/// `/` separators (a file given by name: its file name).
+pub fn shard_key(inputs: &[PathBuf], path: &Path) -> String {
+    let rel = inputs
+        .iter()
+        .filter(|i| i.as_path() != path)
+        .find_map(|i| path.strip_prefix(i).ok())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| path.file_name().map(PathBuf::from).unwrap_or_default());
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What a sharded run knows of the whole: where its files stand among all the inputs.
+#[derive(Clone, Debug)]
+pub struct ShardRun {
+    pub shard: Shard,
+    /// For each entry of [`Run::files`], its index among all the inputs (unsharded order).
+    pub ordinals: Vec<usize>,
+    /// Number of inputs over all shards.
+    pub total: usize,
+}
+
 /// Everything a reporter needs.
 #[derive(Debug)]
 pub struct Run {
@@ -115,6 +187,8 @@ pub struct Run {
     pub notices: Vec<Notice>,
     /// Findings left out because they are in the baseline.
     pub baselined: usize,
+    /// Set when the run checked one shard of the inputs.
+    pub shard: Option<ShardRun>,
 }
 
 impl Run {
@@ -547,6 +621,23 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         Err(e) => return Err((store, e)),
     };
     let limits = opts.limits.or(cfg.limits).resolve();
+    let (paths, shard) = match opts.shard {
+        None => (paths, None),
+        Some(sh) => {
+            let total = paths.len();
+            let (ordinals, paths): (Vec<usize>, Vec<Input>) = paths
+                .into_iter()
+                .enumerate()
+                .filter(|(_, p)| sh.holds(&shard_key(&opts.inputs, p.path())))
+                .unzip();
+            let shard = ShardRun {
+                shard: sh,
+                ordinals,
+                total,
+            };
+            (paths, Some(shard))
+        }
+    };
     let first = store.len() as u32;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
@@ -558,7 +649,14 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
             .par_iter()
             .enumerate()
             .map(|(i, path)| {
-                let p = process(FileId(first + i as u32), path, &packs, &cfg, &limits);
+                let p = process(
+                    FileId(first + i as u32),
+                    path,
+                    &packs,
+                    &cfg,
+                    &limits,
+                    opts.keep,
+                );
                 if let Some(Progress(report)) = &opts.progress {
                     report(
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
@@ -626,6 +724,7 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         config: cfg,
         notices,
         baselined,
+        shard,
     })
 }
 
@@ -637,6 +736,7 @@ fn process(
     packs: &[Pack],
     cfg: &ProjectConfig,
     limits: &EffectiveLimits,
+    keep: Keep,
 ) -> Processed {
     let path = input.path();
     let name = display_name(path);
@@ -679,13 +779,15 @@ fn process(
             Err(ReadError::Error(msg)) => return failed(msg),
         },
     };
-    let source = SourceFile::from_bytes(id, name.clone(), Some(path.to_path_buf()), &bytes);
+    let mut source = SourceFile::from_bytes(id, name.clone(), Some(path.to_path_buf()), &bytes);
+    drop(bytes);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         evaluate_file(&source, packs, cfg, &limits.parse)
     }));
     match outcome {
         Ok((mut report, mut findings, results)) => {
             scrub_secrets(&source, &mut report, &mut findings);
+            compact(&mut source, &report, &findings, &results, keep);
             Processed {
                 source,
                 report,
@@ -694,6 +796,9 @@ fn process(
             }
         }
         Err(panic) => {
+            let format = formats::detect(&source);
+            let mut ranges = vec![(0, 0)];
+            source.compact(&mut ranges, keep == Keep::Snippets);
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -704,7 +809,7 @@ fn process(
                 report: FileReport {
                     file: id,
                     name: name.clone(),
-                    format: formats::detect(&source),
+                    format,
                     rules: 0,
                     unparsed: Vec::new(),
                     skipped: None,
@@ -772,6 +877,54 @@ fn overlong_line(source: &SourceFile, max: usize) -> Option<(usize, usize)> {
         let r = source.line_range(line);
         (r.len() > max).then_some((line, r.len()))
     })
+}
+
+/// Keep only the lines of `source` that reporters will read: around findings (with every label of
+/// a finding in one piece, as snippets show them together), evidence and lines not understood.
+fn compact(
+    source: &mut SourceFile,
+    report: &FileReport,
+    findings: &[Finding],
+    results: &[ResultRow],
+    keep: Keep,
+) {
+    let pad = if keep == Keep::Snippets { 2 } else { 0 };
+    let lines = |s: Span| (source.line_index(s.start), source.line_index(s.end));
+    let mut ranges = Vec::new();
+    for f in findings.iter().filter(|f| f.span.file == source.id) {
+        let spans = std::iter::once(f.span).chain(
+            f.related
+                .iter()
+                .map(|r| r.span)
+                .filter(|s| s.file == source.id),
+        );
+        if keep == Keep::Snippets {
+            let (a, b) = spans.fold((usize::MAX, 0), |(a, b), s| {
+                let (x, y) = lines(s);
+                (a.min(x), b.max(y))
+            });
+            ranges.push((a.saturating_sub(pad), b + pad));
+        } else {
+            ranges.extend(spans.map(lines));
+        }
+    }
+    let here = |s: &Span| s.file == source.id;
+    ranges.extend(
+        report
+            .unparsed
+            .iter()
+            .map(|u| u.span)
+            .filter(here)
+            .map(lines),
+    );
+    ranges.extend(
+        results
+            .iter()
+            .filter_map(|r| r.evidence)
+            .filter(here)
+            .map(lines),
+    );
+    source.compact(&mut ranges, keep == Keep::Snippets);
 }
 
 /// Recognise, parse and evaluate one decoded file against the packs (no panic guard: [`run`]

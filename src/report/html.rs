@@ -36,7 +36,7 @@ pre{background:#f6f8fa;padding:.5em;overflow-x:auto;font-size:12px}mark{backgrou
 fn snippet(run: &Run, span: crate::source::Span) -> String {
     let file = run.store.get(span.file);
     let span = effective_span(&run.store, span);
-    let text = crate::redact::redact(&file.text);
+    let text = file.redacted();
     let first = file.line_col(span.start).line;
     let last = file
         .line_col(span.end.saturating_sub(1).max(span.start))
@@ -49,7 +49,7 @@ fn snippet(run: &Run, span: crate::source::Span) -> String {
         let (a, b) = (r.start, r.end);
         let s = span.start.clamp(a, b);
         let e = span.end.clamp(a, b);
-        let get = |x: usize, y: usize| text.get(x..y).unwrap_or("");
+        let get = |x: usize, y: usize| text.get(x..y);
         let _ = writeln!(
             out,
             "{line:>5} | {}<mark>{}</mark>{}",
@@ -138,6 +138,7 @@ portaudit {}; packs: {}.</p>",
         );
     }
     o.push_str("</table>\n<h2>Devices and files</h2>\n<table id=\"files\"><tr><th>file</th><th>format</th><th>rules</th><th>pass</th><th>fail</th><th>not evidenced</th><th>uncertain</th></tr>\n");
+    let by_file = super::json::rows_by_file(run);
     for f in &run.files {
         if let Some(why) = &f.skipped {
             let _ = writeln!(
@@ -148,12 +149,8 @@ portaudit {}; packs: {}.</p>",
             );
             continue;
         }
-        let n = |s: Status| {
-            run.results
-                .iter()
-                .filter(|r| r.file == f.file && r.status == s)
-                .count()
-        };
+        let rows = by_file.get(&f.file).map(Vec::as_slice).unwrap_or_default();
+        let n = |s: Status| rows.iter().filter(|r| r.status == s).count();
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

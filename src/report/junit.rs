@@ -39,6 +39,7 @@ pub fn render(run: &Run) -> String {
         out,
         "<testsuites name=\"portaudit\" tests=\"{total}\" failures=\"{failed}\" errors=\"{errors}\">"
     );
+    let by_rule = super::matrix::findings_by_rule(run);
     for pack in &run.packs {
         let rows: Vec<_> = run.results.iter().filter(|r| r.pack == pack.id).collect();
         let f = rows
@@ -63,10 +64,12 @@ pub fn render(run: &Run) -> String {
                 xml(file),
                 xml(&r.requirement)
             );
-            let findings: Vec<_> = run
-                .findings
+            let findings: Vec<_> = by_rule
+                .get(&(r.file, r.requirement.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
                 .iter()
-                .filter(|f| f.rule == r.requirement && f.span.file == r.file && f.waived.is_none())
+                .filter(|f| f.waived.is_none())
                 .collect();
             let tag = match r.status {
                 Status::Fail | Status::NotEvidenced => "failure",

@@ -85,17 +85,14 @@ pub fn render(run: &Run) -> String {
         out.push('\n');
     }
     out.push_str("## Files\n\n| file | format | rules | pass | fail | not evidenced | uncertain |\n|---|---|---|---|---|---|---|\n");
+    let by_file = super::json::rows_by_file(run);
     for f in &run.files {
         if let Some(why) = &f.skipped {
             let _ = writeln!(out, "| `{}` | skipped: {} | | | | | |", f.name, cell(why));
             continue;
         }
-        let n = |s: Status| {
-            run.results
-                .iter()
-                .filter(|r| r.file == f.file && r.status == s)
-                .count()
-        };
+        let rows = by_file.get(&f.file).map(Vec::as_slice).unwrap_or_default();
+        let n = |s: Status| rows.iter().filter(|r| r.status == s).count();
         let _ = writeln!(
             out,
             "| `{}` | {}{} | {} | {} | {} | {} | {} |",

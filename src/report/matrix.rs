@@ -69,6 +69,17 @@ fn control(reference: &str) -> String {
         .to_owned()
 }
 
+/// Findings of each (file, rule), in report order.
+pub(crate) fn findings_by_rule(
+    run: &Run,
+) -> BTreeMap<(crate::source::FileId, &str), Vec<&crate::finding::Finding>> {
+    let mut m: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for f in &run.findings {
+        m.entry((f.span.file, f.rule.as_str())).or_default().push(f);
+    }
+    m
+}
+
 pub fn build(run: &Run) -> Vec<Row> {
     let reqs: BTreeMap<(&str, &str), &crate::pack::Requirement> = run
         .packs
@@ -80,15 +91,15 @@ pub fn build(run: &Run) -> Vec<Row> {
         })
         .collect();
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
+    let by_rule = findings_by_rule(run);
     for res in &run.results {
         let Some(req) = reqs.get(&(res.pack.as_str(), res.requirement.as_str())) else {
             continue;
         };
-        let findings: Vec<_> = run
-            .findings
-            .iter()
-            .filter(|f| f.rule == res.requirement && f.span.file == res.file)
-            .collect();
+        let findings: &[&crate::finding::Finding] = by_rule
+            .get(&(res.file, res.requirement.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let all_waived = !findings.is_empty() && findings.iter().all(|f| f.waived.is_some());
         let cell = match res.status {
             Status::Pass | Status::NotApplicable => Cell::Pass,

@@ -10,6 +10,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;
+pub mod merge;
 pub mod policies;
 pub mod sarif;
 pub mod text;
@@ -78,6 +79,32 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
     }
 }
 
+/// Write a run to `w`. JSON and SARIF are streamed (no whole-report string for a fleet); the
+/// bytes are those of [`render`].
+pub fn write(
+    run: &Run,
+    format: Format,
+    opts: &Options,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(run, w),
+        Format::Sarif => sarif::write(run, w),
+        Format::Text => text::write(run, opts, w),
+        _ => w.write_all(render(run, format, opts).as_bytes()),
+    }
+}
+
+/// How much source text the engine must keep for a format (see [`crate::engine::Keep`]).
+pub fn keep_for(format: Format) -> crate::engine::Keep {
+    match format {
+        Format::Text | Format::Github | Format::Html => crate::engine::Keep::Snippets,
+        Format::Json | Format::Sarif | Format::Markdown | Format::Junit => {
+            crate::engine::Keep::Locations
+        }
+    }
+}
+
 /// A 1-based region: start line/column and end line/column (end column one past the last
 /// character).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -108,8 +135,7 @@ pub fn location(store: &FileStore, span: Span) -> Location {
     let span = effective_span(store, span);
     let file = store.get(span.file);
     let mut end = span.end;
-    let bytes = file.text.as_bytes();
-    while end > span.start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+    while end > span.start && matches!(file.byte(end - 1), Some(b'\n' | b'\r')) {
         end -= 1;
     }
     let a = file.line_col(span.start);

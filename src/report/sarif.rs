@@ -2,6 +2,10 @@
 //! help and security-severity, stable `primaryLocationLineHash` fingerprints. Waived findings are
 //! left out (GitHub shows suppressed results as open alerts).
 
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::location;
@@ -105,89 +109,265 @@ fn input_error_rule() -> Value {
     })
 }
 
-pub fn render(run: &Run) -> String {
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct Artifact {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+impl From<super::Location> for Region {
+    fn from(l: super::Location) -> Self {
+        Region {
+            start_line: l.line,
+            start_column: l.column,
+            end_line: l.end_line,
+            end_column: l.end_column,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Physical {
+    artifact_location: Artifact,
+    region: Region,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LocationOut {
+    physical_location: Physical,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelatedOut<'a> {
+    id: usize,
+    physical_location: Physical,
+    message: Text<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Fingerprints<'a> {
+    primary_location_line_hash: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResultProps<'a> {
+    pack: &'a str,
+    category: &'a str,
+    severity: &'a str,
+    approximate: bool,
+    uncertain: bool,
+    default: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultOut<'a> {
+    rule_id: &'a str,
+    rule_index: usize,
+    level: &'a str,
+    message: OwnedText,
+    locations: [LocationOut; 1],
+    partial_fingerprints: Fingerprints<'a>,
+    properties: ResultProps<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<RelatedOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct OwnedText {
+    text: String,
+}
+
+fn physical(run: &Run, span: crate::source::Span) -> Physical {
+    Physical {
+        artifact_location: Artifact {
+            uri: uri(&run.store.get(span.file).name),
+        },
+        region: location(&run.store, span).into(),
+    }
+}
+
+/// The results, converted one at a time as they are written.
+struct Results<'a> {
+    run: &'a Run,
+    ids: &'a BTreeMap<&'a str, usize>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let run = self.run;
+        s.collect_seq(run.findings.iter().filter(|f| f.waived.is_none()).map(|f| {
+            ResultOut {
+                rule_id: &f.rule,
+                rule_index: self.ids.get(f.rule.as_str()).copied().unwrap_or(0),
+                level: level(f.severity),
+                message: OwnedText {
+                    text: match &f.help {
+                        Some(h) => format!("{}\nRemediation: {h}", f.message),
+                        None => f.message.clone(),
+                    },
+                },
+                locations: [LocationOut {
+                    physical_location: physical(run, f.span),
+                }],
+                partial_fingerprints: Fingerprints {
+                    primary_location_line_hash: &f.fingerprint,
+                },
+                properties: ResultProps {
+                    pack: &f.pack,
+                    category: f.category.as_str(),
+                    severity: f.severity.as_str(),
+                    approximate: f.approximate,
+                    uncertain: f.uncertain,
+                    default: f.from_default,
+                },
+                related_locations: f
+                    .related
+                    .iter()
+                    .take(1000)
+                    .enumerate()
+                    .map(|(i, r)| RelatedOut {
+                        id: i + 1,
+                        physical_location: physical(run, r.span),
+                        message: Text { text: &r.message },
+                    })
+                    .collect(),
+            }
+        }))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: &'a [Value],
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+/// What a `--shard` run adds to its run's property bag for `portaudit merge`.
+#[derive(Serialize)]
+struct ShardOut<'a> {
+    index: u32,
+    count: u32,
+    inputs: usize,
+    files: &'a [usize],
+    /// Index among all the inputs of the file of each result.
+    results: Vec<usize>,
+    incomplete: bool,
+    fail_on: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RunProps<'a> {
+    #[serde(rename = "portaudit-shard")]
+    shard: ShardOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunOut<'a> {
+    tool: Tool<'a>,
+    column_kind: &'static str,
+    results: Results<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<RunProps<'a>>,
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [RunOut<'a>; 1],
+}
+
+/// Write the log (pretty-printed, with a final newline).
+pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
     let mut rules: Vec<Value> = vec![input_error_rule()];
-    let mut ids: Vec<String> = vec![INPUT_ERROR.to_owned()];
+    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+    ids.insert(INPUT_ERROR, 0);
     for p in &run.packs {
         for r in &p.requirements {
-            ids.push(r.id.clone());
+            ids.entry(r.id.as_str()).or_insert(rules.len());
             rules.push(rule(r));
         }
     }
-    let results: Vec<Value> = run
-        .findings
-        .iter()
-                .filter(|f| f.waived.is_none())
-        .map(|f| {
-            let idx = ids.iter().position(|i| *i == f.rule).unwrap_or(0);
-            let loc = location(&run.store, f.span);
-            let file = run.store.get(f.span.file);
-            let related: Vec<Value> = f
-                .related
-                .iter()
-                .take(1000)
-                .enumerate()
-                .map(|(i, r)| {
-                    let l = location(&run.store, r.span);
-                    json!({
-                        "id": i + 1,
-                        "physicalLocation": {
-                            "artifactLocation": { "uri": uri(&run.store.get(r.span.file).name) },
-                            "region": { "startLine": l.line, "startColumn": l.column, "endLine": l.end_line, "endColumn": l.end_column }
-                        },
-                        "message": { "text": r.message }
-                    })
-                })
-                .collect();
-            let mut message = f.message.clone();
-            if let Some(h) = &f.help {
-                message.push_str(&format!("\nRemediation: {h}"));
-            }
-            let mut v = json!({
-                "ruleId": f.rule,
-                "ruleIndex": idx,
-                "level": level(f.severity),
-                "message": { "text": message },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&file.name) },
-                        "region": { "startLine": loc.line, "startColumn": loc.column, "endLine": loc.end_line, "endColumn": loc.end_column }
-                    }
-                }],
-                "partialFingerprints": { "primaryLocationLineHash": f.fingerprint },
-                "properties": {
-                    "pack": f.pack,
-                    "category": f.category.as_str(),
-                    "severity": f.severity.as_str(),
-                    "approximate": f.approximate,
-                    "uncertain": f.uncertain,
-                    "default": f.from_default,
-                }
-            });
-            if !related.is_empty() {
-                v["relatedLocations"] = Value::Array(related);
-            }
-            v
-        })
-        .collect();
-    let out = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "portaudit",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFO_URI,
-                    "rules": rules,
-                }
+    let properties = run.shard.as_ref().map(|sh| {
+        let ordinal: BTreeMap<crate::source::FileId, usize> = run
+            .files
+            .iter()
+            .zip(&sh.ordinals)
+            .map(|(f, o)| (f.file, *o))
+            .collect();
+        RunProps {
+            shard: ShardOut {
+                index: sh.shard.index,
+                count: sh.shard.count,
+                inputs: sh.total,
+                files: &sh.ordinals,
+                results: run
+                    .findings
+                    .iter()
+                    .filter(|f| f.waived.is_none())
+                    .map(|f| ordinal.get(&f.span.file).copied().unwrap_or(usize::MAX))
+                    .collect(),
+                incomplete: run.incomplete(),
+                fail_on: run.config.fail_on.map(|s| s.as_str()),
             },
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
+        }
     });
-    let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
-    s.push('\n');
-    s
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [RunOut {
+            tool: Tool {
+                driver: Driver {
+                    name: "portaudit",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: INFO_URI,
+                    rules: &rules,
+                },
+            },
+            column_kind: "unicodeCodePoints",
+            results: Results { run, ids: &ids },
+            properties,
+        }],
+    };
+    let mut w = std::io::BufWriter::new(w);
+    serde_json::to_writer_pretty(&mut w, &log)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+pub fn render(run: &Run) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write(run, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }

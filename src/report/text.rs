@@ -7,8 +7,8 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
-    Severity as MSeverity,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, NamedSource, Severity as MSeverity, SourceCode, SourceSpan, SpanContents,
 };
 
 use super::{effective_span, Options};
@@ -16,7 +16,7 @@ use crate::checks::Status;
 use crate::engine::{Run, SetupError};
 use crate::finding::Finding;
 use crate::pack::Severity;
-use crate::source::{FileId, FileStore, Span};
+use crate::source::{FileId, FileStore, Redacted, Span};
 
 /// A diagnostic ready for miette.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ struct Diag {
     message: String,
     code: Option<String>,
     severity: MSeverity,
-    source: NamedSource<Arc<String>>,
+    source: NamedSource<Arc<Redacted>>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
 }
@@ -62,18 +62,42 @@ impl Diagnostic for Diag {
 /// Redacted file texts, computed once per file.
 struct Sources<'a> {
     store: &'a FileStore,
-    cache: BTreeMap<FileId, Arc<String>>,
+    cache: BTreeMap<FileId, Arc<Redacted>>,
 }
 
 impl Sources<'_> {
-    fn get(&mut self, id: FileId) -> NamedSource<Arc<String>> {
+    fn get(&mut self, id: FileId) -> NamedSource<Arc<Redacted>> {
         let store = self.store;
         let text = self
             .cache
             .entry(id)
-            .or_insert_with(|| Arc::new(crate::redact::redact(&store.get(id).text)))
+            .or_insert_with(|| Arc::new(store.get(id).redacted()))
             .clone();
         NamedSource::new(store.get(id).name.clone(), text)
+    }
+}
+
+/// Snippets from the redacted pieces of a file. A compacted file keeps at least two lines around
+/// every label, so miette's context (one line each side) and its line counts are those it would
+/// compute on the whole text.
+impl SourceCode for Redacted {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let piece = self.piece(span.offset()).ok_or(MietteError::OutOfBounds)?;
+        let local = SourceSpan::new((span.offset() - piece.start).into(), span.len());
+        let c = piece.text.as_str().read_span(&local, before, after)?;
+        let data: &'a [u8] = c.data();
+        Ok(Box::new(MietteSpanContents::new(
+            data,
+            SourceSpan::new((c.span().offset() + piece.start).into(), c.span().len()),
+            c.line() + piece.breaks,
+            c.column(),
+            c.line_count() + piece.breaks,
+        )))
     }
 }
 
@@ -169,15 +193,35 @@ fn finding_diag(run: &Run, f: &Finding, sources: &mut Sources) -> Diag {
 
 /// The full text report.
 pub fn render(run: &Run, opts: &Options) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write(run, opts, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Write the text report, one diagnostic at a time.
+pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut w = std::io::BufWriter::new(w);
     let h = handler(opts);
     let mut sources = Sources {
         store: &run.store,
         cache: BTreeMap::new(),
     };
     let mut out = String::new();
+    let mut last = None;
     for f in &run.findings {
+        // Findings are sorted by file: a file's redacted text is not needed after its last one.
+        if last != Some(f.span.file) {
+            if let Some(prev) = last {
+                sources.cache.remove(&prev);
+            }
+            last = Some(f.span.file);
+        }
         let d = finding_diag(run, f, &mut sources);
         render_diag(&h, &d, &mut out);
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
     for n in &run.notices {
         let d = Diag {
@@ -191,12 +235,14 @@ pub fn render(run: &Run, opts: &Options) -> String {
         render_diag(&h, &d, &mut out);
     }
     out.push_str(&summary(run, opts));
-    out
+    w.write_all(out.as_bytes())?;
+    w.flush()
 }
 
 /// The summary per file and pack.
 pub fn summary(run: &Run, opts: &Options) -> String {
     let mut out = String::from("Summary\n");
+    let by_file = super::json::rows_by_file(run);
     for f in &run.files {
         if let Some(why) = &f.skipped {
             let _ = writeln!(out, "  {}: skipped ({why})", f.name);
@@ -221,12 +267,9 @@ pub fn summary(run: &Run, opts: &Options) -> String {
                 );
             }
         }
+        let file_rows = by_file.get(&f.file).map(Vec::as_slice).unwrap_or_default();
         for p in &run.packs {
-            let rows: Vec<_> = run
-                .results
-                .iter()
-                .filter(|r| r.file == f.file && r.pack == p.id)
-                .collect();
+            let rows: Vec<_> = file_rows.iter().filter(|r| r.pack == p.id).collect();
             if rows.is_empty() {
                 continue;
             }
