@@ -29,8 +29,6 @@ fn engine_benches(c: &mut Criterion) {
         inputs: vec![path.clone()],
         packs: BUILTIN_IDS.iter().map(|s| s.to_string()).collect(),
         no_config: true,
-        limits: Limits::default(),
-        max_file_size: engine::DEFAULT_MAX_FILE_SIZE,
         threads: Some(1),
         today: Some("2026-12-01".into()),
         ..Options::default()
@@ -47,7 +45,8 @@ fn engine_benches(c: &mut Criterion) {
     let (cfg, packs) = engine::setup(&opts, &mut store).expect("setup");
     let id = store.add_text(name_of(&path), Some(path.clone()), text, Encoding::Utf8);
     let file = store.get(id).clone();
-    let config = formats::parse(&file, formats::detect(&file), &opts.limits);
+    let limits = Limits::default();
+    let config = formats::parse(&file, formats::detect(&file), &limits);
     assert!(config.rule_count() >= RULES);
     let user = cfg.endpoints_for(&file.name);
     let endpoints: Vec<_> = packs
@@ -63,7 +62,7 @@ fn engine_benches(c: &mut Criterion) {
                     file: &file,
                     endpoints,
                     roles: &pack.roles,
-                    max_depth: opts.limits.max_reference_depth,
+                    max_depth: limits.max_reference_depth,
                 };
                 for req in pack.requirements.iter().filter(|r| !r.optional) {
                     n += checks::evaluate(req, &ctx).findings.len();
