@@ -57,7 +57,7 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
                 }
                 let mut touched = false;
                 for m in &earlier.matches {
-                    if remaining.iter().any(|r| !r.intersect(m).is_empty()) {
+                    if remaining.iter().any(|r| r.intersects(m)) {
                         touched = true;
                         remaining = union_difference(&remaining, m);
                     }
