@@ -277,6 +277,27 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[pan]);
     assert_ne!(code, 2, "{v:#}");
 
+    // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
+    // s1 (line 10) are past it.
+    let junos = "tests/data/hostile/deep-sets.set";
+    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, junos, Some(6), "address-set g1 is nested deeper");
+    assert_input_error(
+        code,
+        &v,
+        junos,
+        Some(10),
+        "application-set s1 is nested deeper",
+    );
+    let (code, v) = check_json(&[junos]);
+    assert_ne!(code, 2, "{v:#}");
+    // Junos curly form: the error points at the `address-set g1 {` block (line 9).
+    let junos = "tests/data/hostile/deep-sets.conf";
+    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, junos, Some(9), "address-set g1 is nested deeper");
+    let (code, v) = check_json(&[junos]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
