@@ -274,6 +274,15 @@ fn reference_depth_limit() {
     let pan = "tests/data/hostile/deep-groups.set";
     let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
     assert_input_error(code, &v, pan, Some(6), "reference limit of 1");
+    // Hitting the limit is not a cycle: no "not understood" line for the group.
+    assert_eq!(v["files"][0]["unparsed"], 0, "{v:#}");
+    let (code, v) = check_json(&[pan]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past it.
+    let pan = "tests/data/hostile/deep-app-groups.set";
+    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, pan, Some(5), "`ag1` is nested deeper");
     let (code, v) = check_json(&[pan]);
     assert_ne!(code, 2, "{v:#}");
 

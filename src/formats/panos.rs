@@ -846,7 +846,8 @@ impl<'a> Ctx<'a> {
                 "address group `{name}` refers to itself (cycle) or nests too deeply"
             ));
             self.too_deep("address-group", name, depth);
-            if let Some(n) = self.lookup("address-group", name) {
+            let cycle = seen.iter().any(|s| s == name);
+            if let Some(n) = self.lookup("address-group", name).filter(|_| cycle) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
                     reason: format!("address group `{name}` is part of a reference cycle"),
@@ -931,7 +932,8 @@ impl<'a> Ctx<'a> {
                 "service group `{name}` refers to itself (cycle) or nests too deeply"
             ));
             self.too_deep("service-group", name, depth);
-            if let Some(n) = self.lookup("service-group", name) {
+            let cycle = seen.iter().any(|s| s == name);
+            if let Some(n) = self.lookup("service-group", name).filter(|_| cycle) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
                     reason: format!("service group `{name}` is part of a reference cycle"),
@@ -1023,6 +1025,7 @@ impl<'a> Ctx<'a> {
             notes.push(format!(
                 "application group `{name}` refers to itself or nests too deeply"
             ));
+            self.too_deep("application-group", name, depth);
             return None;
         }
         if let Some(a) = self.lookup("application", name) {
