@@ -307,6 +307,13 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[junos]);
     assert_ne!(code, 2, "{v:#}");
 
+    // pfSense aliases: A3 -> A2 -> A1; with a limit of 2, A1 (its `<alias>` on line 17) is past it.
+    let pf = "tests/data/hostile/deep-aliases.xml";
+    let (code, v) = check_json(&[pf, "--max-reference-depth", "2"]);
+    assert_input_error(code, &v, pf, Some(17), "alias `A1` is nested deeper");
+    let (code, v) = check_json(&[pf]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
