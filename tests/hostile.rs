@@ -314,6 +314,21 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[pf]);
     assert_ne!(code, 2, "{v:#}");
 
+    // Check Point: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 2, g1 (line 24) and the
+    // service group s1 (line 31) are past it.
+    let cp = "tests/data/hostile/deep-groups-checkpoint.json";
+    let (code, v) = check_json(&[cp, "--max-reference-depth", "2"]);
+    assert_input_error(code, &v, cp, Some(24), "group `g1` is nested deeper");
+    assert_input_error(
+        code,
+        &v,
+        cp,
+        Some(31),
+        "service group `s1` is nested deeper",
+    );
+    let (code, v) = check_json(&[cp]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
