@@ -329,6 +329,14 @@ fn reference_depth_limit() {
     let (code, v) = check_json(&[cp]);
     assert_ne!(code, 2, "{v:#}");
 
+    // nftables: input -> c1 -> c2 -> c3 (jump, jump, goto) is three levels: past a limit of 2,
+    // reported at the chain it starts from (line 2).
+    let nft = "tests/data/hostile/deep-chains.nft";
+    let (code, v) = check_json(&[nft, "--max-reference-depth", "2"]);
+    assert_input_error(code, &v, nft, Some(2), "nests jumps 3 levels deep");
+    let (code, v) = check_json(&[nft, "--max-reference-depth", "3"]);
+    assert_ne!(code, 2, "{v:#}");
+
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
