@@ -187,8 +187,14 @@ fn nesting_depth_limit_per_parser_family() {
         ("fixtures/gcp/rules.json", "(--max-depth"),
         ("fixtures/nftables/gateway.json", "(--max-depth"),
         ("fixtures/checkpoint/no-sip.json", "nested too deeply"),
-        ("fixtures/pfsense/edge.xml", "XML nesting deeper than 2"),
-        ("fixtures/panos/edge.xml", "XML nesting deeper than 2"),
+        (
+            "fixtures/pfsense/edge.xml",
+            "XML nesting deeper than 2 levels (--max-depth",
+        ),
+        (
+            "fixtures/panos/edge.xml",
+            "XML nesting deeper than 2 levels (--max-depth",
+        ),
         ("fixtures/ucontact/compliant.yaml", "Depth"),
     ] {
         let (code, v) = check_json(&[file, "--max-depth", "2"]);

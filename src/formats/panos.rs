@@ -298,7 +298,7 @@ fn parse_xml(file: &SourceFile, limits: &Limits) -> TreeOut {
                     errors.push(InputIssue {
                         span,
                         message: format!(
-                            "XML nesting deeper than {} levels: the rest of the file is not read",
+                            "XML nesting deeper than {} levels (--max-depth, limits: max-depth in portaudit.yaml): the rest of the file is not read",
                             limits.max_depth
                         ),
                     });
@@ -629,7 +629,7 @@ fn parse_curly(file: &SourceFile, limits: &Limits) -> TreeOut {
                 if path.len() + stmt.len() > limits.max_depth && !depth_error {
                     errors.push(InputIssue {
                         span: Span::new(id, start, tok.end),
-                        message: "blocks nested too deeply: the inner part is not read".into(),
+                        message: "blocks nested deeper than the limit (--max-depth, limits: max-depth in portaudit.yaml): the inner part is not read".into(),
                     });
                     depth_error = true;
                 }

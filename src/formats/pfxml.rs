@@ -185,7 +185,7 @@ fn build_tree(file: &SourceFile, limits: &Limits, errors: &mut Vec<InputIssue>) 
                         errors.push(InputIssue {
                             span: Span::new(file.id, before, after),
                             message: format!(
-                                "XML nesting deeper than {} levels: deeper elements are ignored",
+                                "XML nesting deeper than {} levels (--max-depth, limits: max-depth in portaudit.yaml): deeper elements are ignored",
                                 limits.max_depth
                             ),
                         });
