@@ -187,8 +187,14 @@ fn nesting_depth_limit_per_parser_family() {
         ("fixtures/gcp/rules.json", "(--max-depth"),
         ("fixtures/nftables/gateway.json", "(--max-depth"),
         ("fixtures/checkpoint/no-sip.json", "nested too deeply"),
-        ("fixtures/pfsense/edge.xml", "XML nesting deeper than 2"),
-        ("fixtures/panos/edge.xml", "XML nesting deeper than 2"),
+        (
+            "fixtures/pfsense/edge.xml",
+            "XML nesting deeper than 2 levels (--max-depth",
+        ),
+        (
+            "fixtures/panos/edge.xml",
+            "XML nesting deeper than 2 levels (--max-depth",
+        ),
         ("fixtures/ucontact/compliant.yaml", "Depth"),
     ] {
         let (code, v) = check_json(&[file, "--max-depth", "2"]);
@@ -274,7 +280,67 @@ fn reference_depth_limit() {
     let pan = "tests/data/hostile/deep-groups.set";
     let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
     assert_input_error(code, &v, pan, Some(6), "reference limit of 1");
+    // Hitting the limit is not a cycle: no "not understood" line for the group.
+    assert_eq!(v["files"][0]["unparsed"], 0, "{v:#}");
     let (code, v) = check_json(&[pan]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past it.
+    let pan = "tests/data/hostile/deep-app-groups.set";
+    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, pan, Some(5), "`ag1` is nested deeper");
+    let (code, v) = check_json(&[pan]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
+    // s1 (line 10) are past it.
+    let junos = "tests/data/hostile/deep-sets.set";
+    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, junos, Some(6), "address-set g1 is nested deeper");
+    assert_input_error(
+        code,
+        &v,
+        junos,
+        Some(10),
+        "application-set s1 is nested deeper",
+    );
+    let (code, v) = check_json(&[junos]);
+    assert_ne!(code, 2, "{v:#}");
+    // Junos curly form: the error points at the `address-set g1 {` block (line 9).
+    let junos = "tests/data/hostile/deep-sets.conf";
+    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
+    assert_input_error(code, &v, junos, Some(9), "address-set g1 is nested deeper");
+    let (code, v) = check_json(&[junos]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // pfSense aliases: A3 -> A2 -> A1; with a limit of 2, A1 (its `<alias>` on line 17) is past it.
+    let pf = "tests/data/hostile/deep-aliases.xml";
+    let (code, v) = check_json(&[pf, "--max-reference-depth", "2"]);
+    assert_input_error(code, &v, pf, Some(17), "alias `A1` is nested deeper");
+    let (code, v) = check_json(&[pf]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // Check Point: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 2, g1 (line 24) and the
+    // service group s1 (line 31) are past it.
+    let cp = "tests/data/hostile/deep-groups-checkpoint.json";
+    let (code, v) = check_json(&[cp, "--max-reference-depth", "2"]);
+    assert_input_error(code, &v, cp, Some(24), "group `g1` is nested deeper");
+    assert_input_error(
+        code,
+        &v,
+        cp,
+        Some(31),
+        "service group `s1` is nested deeper",
+    );
+    let (code, v) = check_json(&[cp]);
+    assert_ne!(code, 2, "{v:#}");
+
+    // nftables: input -> c1 -> c2 -> c3 (jump, jump, goto) is three levels: past a limit of 2,
+    // reported at the chain it starts from (line 2).
+    let nft = "tests/data/hostile/deep-chains.nft";
+    let (code, v) = check_json(&[nft, "--max-reference-depth", "2"]);
+    assert_input_error(code, &v, nft, Some(2), "nests jumps 3 levels deep");
+    let (code, v) = check_json(&[nft, "--max-reference-depth", "3"]);
     assert_ne!(code, 2, "{v:#}");
 
     let ipt = d.path().join("chains.rules");

@@ -414,6 +414,9 @@ struct Ctx<'a> {
     /// Resolved groups by UID (a group reached along many paths is resolved once).
     addr_memo: RefCell<HashMap<&'a str, (AddrSet, Vec<String>)>>,
     svc_memo: RefCell<SvcMemo<'a>>,
+    id: FileId,
+    /// Groups met past the reference-depth limit: (kind, name) -> definition (input errors).
+    too_deep: RefCell<std::collections::BTreeMap<(&'static str, String), Span>>,
 }
 
 fn type_of(o: &J) -> &str {
@@ -520,6 +523,12 @@ impl<'a> Ctx<'a> {
             }
             "group" | "group-with-exclusion" => {
                 let uid = o.get_str("uid").unwrap_or("");
+                if depth >= self.limits.max_reference_depth {
+                    self.too_deep
+                        .borrow_mut()
+                        .entry(("group", name.to_string()))
+                        .or_insert(o.span(self.id));
+                }
                 if depth >= self.limits.max_reference_depth
                     || (!uid.is_empty() && seen.contains(&uid))
                 {
@@ -656,6 +665,12 @@ impl<'a> Ctx<'a> {
             }
             "service-group" => {
                 let uid = o.get_str("uid").unwrap_or("");
+                if depth >= self.limits.max_reference_depth {
+                    self.too_deep
+                        .borrow_mut()
+                        .entry(("service group", name.to_string()))
+                        .or_insert(o.span(self.id));
+                }
                 if depth >= self.limits.max_reference_depth
                     || (!uid.is_empty() && seen.contains(&uid))
                 {
@@ -857,6 +872,8 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         limits,
         addr_memo: RefCell::new(HashMap::new()),
         svc_memo: RefCell::new(HashMap::new()),
+        id,
+        too_deep: RefCell::new(std::collections::BTreeMap::new()),
     };
     let layers = layers_of(&root);
     if layers.is_empty() {
@@ -1103,6 +1120,15 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             related: Vec::new(),
         },
     });
+    let limit = limits.max_reference_depth;
+    for ((kind, name), span) in ctx.too_deep.take() {
+        cfg.errors.push(InputIssue {
+            span,
+            message: format!(
+                "{kind} `{name}` is nested deeper than the reference limit of {limit} levels (--max-reference-depth, limits: max-reference-depth): rules using it were evaluated as matching anything"
+            ),
+        });
+    }
     cfg
 }
 

@@ -769,7 +769,7 @@ impl Parser<'_> {
                 issues.push(InputIssue {
                     span: chains[c].span,
                     message: format!(
-                        "chain {} nests jumps {d} levels deep, more than the limit of {limit}: evaluation stops there",
+                        "chain {} nests jumps {d} levels deep, more than the limit of {limit} (--max-reference-depth, limits: max-reference-depth): evaluation stops there",
                         chains[c].name
                     ),
                 });

@@ -298,7 +298,7 @@ fn parse_xml(file: &SourceFile, limits: &Limits) -> TreeOut {
                     errors.push(InputIssue {
                         span,
                         message: format!(
-                            "XML nesting deeper than {} levels: the rest of the file is not read",
+                            "XML nesting deeper than {} levels (--max-depth, limits: max-depth in portaudit.yaml): the rest of the file is not read",
                             limits.max_depth
                         ),
                     });
@@ -629,7 +629,7 @@ fn parse_curly(file: &SourceFile, limits: &Limits) -> TreeOut {
                 if path.len() + stmt.len() > limits.max_depth && !depth_error {
                     errors.push(InputIssue {
                         span: Span::new(id, start, tok.end),
-                        message: "blocks nested too deeply: the inner part is not read".into(),
+                        message: "blocks nested deeper than the limit (--max-depth, limits: max-depth in portaudit.yaml): the inner part is not read".into(),
                     });
                     depth_error = true;
                 }
@@ -848,7 +848,8 @@ impl<'a> Ctx<'a> {
                 "address group `{name}` refers to itself (cycle) or nests too deeply"
             ));
             self.too_deep("address-group", name, depth);
-            if let Some(n) = self.lookup("address-group", name) {
+            let cycle = seen.iter().any(|s| s == name);
+            if let Some(n) = self.lookup("address-group", name).filter(|_| cycle) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
                     reason: format!("address group `{name}` is part of a reference cycle"),
@@ -940,7 +941,8 @@ impl<'a> Ctx<'a> {
                 "service group `{name}` refers to itself (cycle) or nests too deeply"
             ));
             self.too_deep("service-group", name, depth);
-            if let Some(n) = self.lookup("service-group", name) {
+            let cycle = seen.iter().any(|s| s == name);
+            if let Some(n) = self.lookup("service-group", name).filter(|_| cycle) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
                     reason: format!("service group `{name}` is part of a reference cycle"),
@@ -1032,6 +1034,7 @@ impl<'a> Ctx<'a> {
             notes.push(format!(
                 "application group `{name}` refers to itself or nests too deeply"
             ));
+            self.too_deep("application-group", name, depth);
             return None;
         }
         if let Some(a) = self.lookup("application", name) {

@@ -185,7 +185,7 @@ fn build_tree(file: &SourceFile, limits: &Limits, errors: &mut Vec<InputIssue>) 
                         errors.push(InputIssue {
                             span: Span::new(file.id, before, after),
                             message: format!(
-                                "XML nesting deeper than {} levels: deeper elements are ignored",
+                                "XML nesting deeper than {} levels (--max-depth, limits: max-depth in portaudit.yaml): deeper elements are ignored",
                                 limits.max_depth
                             ),
                         });
@@ -308,6 +308,8 @@ struct IfInfo {
 struct Alias {
     kind: String,
     entries: Vec<String>,
+    /// The `<alias>` element (or OPNsense item), for errors.
+    span: Span,
 }
 
 /// An address match per family: `Err(reason)` when it cannot be resolved.
@@ -357,6 +359,8 @@ struct Ctx<'a> {
     ifaces: BTreeMap<String, IfInfo>,
     groups: BTreeMap<String, Vec<String>>,
     aliases: BTreeMap<String, Alias>,
+    /// Aliases met past the reference-depth limit: name -> definition (input errors).
+    too_deep: std::cell::RefCell<BTreeMap<String, Span>>,
     cfg: Config,
 }
 
@@ -426,8 +430,15 @@ impl Ctx<'_> {
                 return;
             };
             let kind = a.child_value("type").unwrap_or("").to_ascii_lowercase();
-            self.aliases
-                .insert(name.to_string(), Alias { kind, entries });
+            let span = a.head_span(file);
+            self.aliases.insert(
+                name.to_string(),
+                Alias {
+                    kind,
+                    entries,
+                    span,
+                },
+            );
         };
         if let Some(al) = root.child("aliases") {
             for a in al.children_named("alias") {
@@ -550,6 +561,10 @@ impl Ctx<'_> {
             return AddrMatch::unknown(format!("alias `{s}` refers to itself (cycle)"));
         }
         if depth >= self.limits.max_reference_depth {
+            self.too_deep
+                .borrow_mut()
+                .entry(s.to_string())
+                .or_insert(alias.span);
             return AddrMatch::unknown(format!("alias `{s}` nested too deeply"));
         }
         match alias.kind.as_str() {
@@ -599,6 +614,10 @@ impl Ctx<'_> {
                 return Err(format!("port alias `{s}` refers to itself (cycle)"));
             }
             if depth >= self.limits.max_reference_depth {
+                self.too_deep
+                    .borrow_mut()
+                    .entry(s.to_string())
+                    .or_insert(alias.span);
                 return Err(format!("port alias `{s}` nested too deeply"));
             }
             visiting.push(s.to_string());
@@ -1685,6 +1704,7 @@ fn parse_flavor(file: &SourceFile, limits: &Limits, flavor: Flavor) -> Config {
         ifaces: BTreeMap::new(),
         groups: BTreeMap::new(),
         aliases: BTreeMap::new(),
+        too_deep: std::cell::RefCell::new(BTreeMap::new()),
         cfg: Config::new(format, file_span),
     };
     let mut errors = Vec::new();
@@ -1903,6 +1923,15 @@ fn parse_flavor(file: &SourceFile, limits: &Limits, flavor: Flavor) -> Config {
         },
     ];
     ctx.features(&root);
+    let limit = ctx.limits.max_reference_depth;
+    for (name, span) in ctx.too_deep.take() {
+        ctx.cfg.errors.push(InputIssue {
+            span,
+            message: format!(
+                "alias `{name}` is nested deeper than the reference limit of {limit} levels (--max-reference-depth, limits: max-reference-depth): rules using it were evaluated inexactly"
+            ),
+        });
+    }
     ctx.cfg
 }
 

@@ -187,6 +187,8 @@ struct Book {
     addrs: BTreeMap<String, Vec<AddrDef>>,
     /// address-set name -> members (`address X` or `address-set Y`)
     sets: BTreeMap<String, Vec<(bool, String)>>,
+    /// address-set name -> its definition (the block in curly form, else its first line)
+    set_spans: BTreeMap<String, Span>,
 }
 
 #[derive(Default, Clone)]
@@ -211,6 +213,8 @@ struct Objects {
     attached: BTreeMap<String, Vec<String>>,
     apps: BTreeMap<String, AppDef>,
     app_sets: BTreeMap<String, Vec<(bool, String)>>,
+    /// application-set name -> its definition (as for address-sets)
+    app_set_spans: BTreeMap<String, Span>,
 }
 
 /// (zone pair or None for global, policy name) -> index in the policy list.
@@ -263,6 +267,8 @@ struct Parser<'a> {
     idp_active: Option<String>,
     /// Reference expansions done for the current policy.
     steps: std::cell::Cell<usize>,
+    /// Sets met past the reference-depth limit: (kind, name) -> definition (input errors).
+    too_deep: std::cell::RefCell<BTreeMap<(&'static str, String), Span>>,
     cfg: Config,
     obj: Objects,
 }
@@ -293,6 +299,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         block_index,
         idp_active,
         steps: std::cell::Cell::new(0),
+        too_deep: std::cell::RefCell::new(BTreeMap::new()),
         cfg,
         obj: Objects {
             zones: BTreeMap::new(),
@@ -300,6 +307,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             attached: BTreeMap::new(),
             apps: BTreeMap::new(),
             app_sets: BTreeMap::new(),
+            app_set_spans: BTreeMap::new(),
         },
     };
     let policies = p.read_statements();
@@ -307,10 +315,28 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     p.sip_alg();
     let stages = filters::build(&mut p);
     host::build(&mut p, &stages);
+    let limit = p.limits.max_reference_depth;
+    for ((kind, name), span) in p.too_deep.take() {
+        p.cfg.errors.push(InputIssue {
+            span,
+            message: format!(
+                "{kind} {name} is nested deeper than the reference limit of {limit} levels (--max-reference-depth, limits: max-reference-depth): policies using it were evaluated as matching anything"
+            ),
+        });
+    }
     p.cfg
 }
 
 impl Parser<'_> {
+    /// Where a set is defined: the block `path[..n]` in curly form, else the statement.
+    fn def_span(&self, s: &Stmt, n: usize) -> Span {
+        let key: Vec<String> = s.path.iter().take(n).map(|t| t.text.clone()).collect();
+        self.block_index
+            .get(&key)
+            .and_then(|v| v.first().copied())
+            .unwrap_or(s.span)
+    }
+
     fn unparsed(&mut self, span: Span, reason: impl Into<String>) {
         self.cfg.unparsed.push(Unparsed {
             span,
@@ -545,6 +571,7 @@ impl Parser<'_> {
         let kind = s.word(at);
         let name = s.word(at + 1).to_string();
         let value = s.word(at + 2);
+        let def_span = self.def_span(s, at + 2);
         let b = self.obj.books.entry(book.to_string()).or_default();
         match kind {
             "address" if s.len() > at + 2 => {
@@ -581,6 +608,7 @@ impl Parser<'_> {
             }
             "address-set" if s.len() > at + 3 => match value {
                 "address" | "address-set" => {
+                    b.set_spans.entry(name.clone()).or_insert(def_span);
                     b.sets
                         .entry(name)
                         .or_default()
@@ -675,6 +703,11 @@ impl Parser<'_> {
             }
             "application-set" if s.len() > 4 => match s.word(3) {
                 "application" | "application-set" => {
+                    let span = self.def_span(s, 3);
+                    self.obj
+                        .app_set_spans
+                        .entry(s.word(2).to_string())
+                        .or_insert(span);
                     self.obj
                         .app_sets
                         .entry(s.word(2).to_string())
@@ -750,13 +783,6 @@ impl Parser<'_> {
         if self.budget_exhausted(notes) {
             return AddrSet::full();
         }
-        if depth > self.limits.max_reference_depth {
-            notes.push(format!(
-                "address-set {name} is nested deeper than {} levels",
-                self.limits.max_reference_depth
-            ));
-            return AddrSet::full();
-        }
         if visiting.iter().any(|v| v == name) {
             notes.push(format!(
                 "address-set {name} contains itself (reference cycle)"
@@ -781,6 +807,19 @@ impl Parser<'_> {
                 return out;
             }
             if let Some(members) = book.sets.get(name) {
+                if depth > self.limits.max_reference_depth {
+                    notes.push(format!(
+                        "address-set {name} is nested deeper than {} levels",
+                        self.limits.max_reference_depth
+                    ));
+                    if let Some(sp) = book.set_spans.get(name) {
+                        self.too_deep
+                            .borrow_mut()
+                            .entry(("address-set", name.to_string()))
+                            .or_insert(*sp);
+                    }
+                    return AddrSet::full();
+                }
                 visiting.push(name.to_string());
                 let mut out = AddrSet::empty();
                 for (_, m) in members {
@@ -815,13 +854,6 @@ impl Parser<'_> {
             }
         }
         if self.budget_exhausted(notes) {
-            return vec![AppTerm::any()];
-        }
-        if depth > self.limits.max_reference_depth {
-            notes.push(format!(
-                "application-set {name} is nested deeper than {} levels",
-                self.limits.max_reference_depth
-            ));
             return vec![AppTerm::any()];
         }
         if visiting.iter().any(|v| v == name) {
@@ -865,6 +897,19 @@ impl Parser<'_> {
             return out;
         }
         if let Some(members) = self.obj.app_sets.get(name) {
+            if depth > self.limits.max_reference_depth {
+                notes.push(format!(
+                    "application-set {name} is nested deeper than {} levels",
+                    self.limits.max_reference_depth
+                ));
+                if let Some(sp) = self.obj.app_set_spans.get(name) {
+                    self.too_deep
+                        .borrow_mut()
+                        .entry(("application-set", name.to_string()))
+                        .or_insert(*sp);
+                }
+                return vec![AppTerm::any()];
+            }
             visiting.push(name.to_string());
             let mut out = Vec::new();
             for (_, m) in members {
