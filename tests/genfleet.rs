@@ -11,13 +11,27 @@ use portaudit::source::{Encoding, FileId, SourceFile};
 #[test]
 fn every_format_is_recognised_and_parses_cleanly() {
     // Two devices per format (a different seed draw each), 60 rules: helpers on and off,
-    // disabled rules, groups and any-any rules all occur at this size.
+    // disabled rules, groups, broad outbound rules and final any-any permits all occur at this
+    // size.
     let n = gen::Kind::ALL.len();
     let mut helpers = std::collections::BTreeMap::<&str, Vec<bool>>::new();
+    let mut final_any_any = 0;
     for i in 0..2 * n {
         let (kind, plan) = gen::device_plan(6, i, 60);
         let (_, name, text) = gen::device(6, i, 60);
         assert_eq!(text, gen::render(kind, &plan));
+        // Any-any permits occur only as the last rule above the final deny.
+        let any_any = |r: &gen::Rule| {
+            r.allow && r.svc.is_none() && r.src == gen::Addr::Any && r.dst == gen::Addr::Any
+        };
+        let n_rules = plan.rules.len();
+        for (k, r) in plan.rules.iter().enumerate() {
+            assert!(
+                !any_any(r) || k + 2 == n_rules,
+                "{name}: any-any permit at {k}"
+            );
+        }
+        final_any_any += usize::from(plan.rules.iter().any(any_any));
         let file = SourceFile::from_text(FileId(0), name.clone(), None, text, Encoding::Utf8);
         let format = formats::detect(&file);
         assert_eq!(
@@ -53,6 +67,10 @@ fn every_format_is_recognised_and_parses_cleanly() {
         }
     }
     assert_eq!(helpers.len(), n);
+    assert!(
+        (1..2 * n).contains(&final_any_any),
+        "{final_any_any} devices end with an any-any permit"
+    );
     for (kind, states) in helpers {
         assert!(
             states.contains(&true) && states.contains(&false),

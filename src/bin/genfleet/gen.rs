@@ -339,7 +339,16 @@ impl Plan {
                 ),
                 18..=20 => (Some(4), true, addr(rng, &plan), addr(rng, &plan)),
                 21..=22 => (Some(5), true, addr(rng, &plan), addr(rng, &plan)),
-                23..=24 => (None, true, Addr::Any, Addr::Any),
+                // Broad outbound rules (a source group to anywhere, any service) rather than
+                // any-any permits: those are rare in real exports and, when present, sit at the
+                // end (below). One early any-any would make every later rule unreachable and the
+                // fleet a benchmark of that one finding.
+                23..=24 => (
+                    None,
+                    true,
+                    Addr::Grp(rng.below(plan.grps.len() as u64) as usize),
+                    Addr::Any,
+                ),
                 25..=34 => (
                     Some(rng.below(n_svcs) as usize),
                     false,
@@ -362,6 +371,19 @@ impl Plan {
                 disabled: rng.chance(5),
                 log: rng.chance(30),
             });
+        }
+        // A quarter of the devices end with an any-any permit just above the final deny.
+        if rules > 1 && rng.chance(25) {
+            let last = plan.rules.len() - 1;
+            plan.rules[last] = Rule {
+                name: "allow-any".into(),
+                allow: true,
+                svc: None,
+                src: Addr::Any,
+                dst: Addr::Any,
+                disabled: false,
+                log: false,
+            };
         }
         if rules > 0 {
             plan.rules.push(Rule {
