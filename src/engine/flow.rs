@@ -92,17 +92,21 @@ impl Walker<'_> {
             }
             let mut next: Vec<Pending> = Vec::with_capacity(remaining.len());
             for (space, via) in remaining {
+                // Most rules miss most parts: pass those on untouched, without building anything.
+                if !rule.matches.iter().any(|m| space.intersects(m)) {
+                    next.push((space, via));
+                    continue;
+                }
                 // Split `space` into the parts the rule matches and the rest.
                 let mut rest = vec![space];
                 let mut hits = Vec::new();
                 for m in &rule.matches {
                     let mut new_rest = Vec::with_capacity(rest.len());
                     for r in rest {
-                        let hit = r.intersect(m);
-                        if hit.is_empty() {
+                        if !r.intersects(m) {
                             new_rest.push(r);
                         } else {
-                            hits.push(hit);
+                            hits.push(r.intersect(m));
                             new_rest.extend(r.difference(m));
                         }
                     }
