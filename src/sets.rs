@@ -5,10 +5,16 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use smallvec::{smallvec, SmallVec};
+
+/// Ranges of an [`IntervalSet`]: most sets are one range (a port, a prefix, everything), kept
+/// inline so building and cloning a [`Space`] does not allocate.
+type Ranges = SmallVec<[(u128, u128); 1]>;
+
 /// A set of integers in `0..=MAX`, kept as sorted, disjoint, non-adjacent inclusive ranges.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IntervalSet<const MAX: u128> {
-    ranges: Vec<(u128, u128)>,
+    ranges: Ranges,
 }
 
 pub type ProtoSet = IntervalSet<255>;
@@ -18,11 +24,13 @@ pub type AddrSet = IntervalSet<{ u128::MAX }>;
 
 impl<const MAX: u128> IntervalSet<MAX> {
     pub fn empty() -> Self {
-        IntervalSet { ranges: Vec::new() }
+        IntervalSet {
+            ranges: SmallVec::new(),
+        }
     }
     pub fn full() -> Self {
         IntervalSet {
-            ranges: vec![(0, MAX)],
+            ranges: smallvec![(0, MAX)],
         }
     }
     pub fn single(v: u128) -> Self {
@@ -35,7 +43,7 @@ impl<const MAX: u128> IntervalSet<MAX> {
             return Self::empty();
         }
         IntervalSet {
-            ranges: vec![(lo, hi.min(MAX))],
+            ranges: smallvec![(lo, hi.min(MAX))],
         }
     }
     pub fn from_ranges(it: impl IntoIterator<Item = (u128, u128)>) -> Self {
@@ -51,7 +59,7 @@ impl<const MAX: u128> IntervalSet<MAX> {
             })
             .collect();
         v.sort_unstable();
-        let mut out: Vec<(u128, u128)> = Vec::with_capacity(v.len());
+        let mut out: Ranges = SmallVec::with_capacity(v.len());
         for (lo, hi) in v {
             if let Some(last) = out.last_mut() {
                 if lo <= last.1.saturating_add(1) {
@@ -70,7 +78,7 @@ impl<const MAX: u128> IntervalSet<MAX> {
         self.ranges.is_empty()
     }
     pub fn is_full(&self) -> bool {
-        self.ranges == [(0, MAX)]
+        self.ranges[..] == [(0, MAX)]
     }
     pub fn contains(&self, v: u128) -> bool {
         self.ranges.iter().any(|&(lo, hi)| lo <= v && v <= hi)
@@ -86,7 +94,7 @@ impl<const MAX: u128> IntervalSet<MAX> {
     }
     pub fn intersect(&self, other: &Self) -> Self {
         let (mut i, mut j) = (0, 0);
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         while i < self.ranges.len() && j < other.ranges.len() {
             let (a0, a1) = self.ranges[i];
             let (b0, b1) = other.ranges[j];
@@ -104,7 +112,7 @@ impl<const MAX: u128> IntervalSet<MAX> {
         IntervalSet { ranges: out }
     }
     pub fn complement(&self) -> Self {
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         let mut next: u128 = 0;
         let mut done = false;
         for &(lo, hi) in &self.ranges {
@@ -605,9 +613,18 @@ impl Space {
     }
 }
 
-/// Subtract `o` from every space of a union.
-pub fn union_difference(spaces: &[Space], o: &Space) -> Vec<Space> {
-    spaces.iter().flat_map(|s| s.difference(o)).collect()
+/// Subtract `o` from every space of a union. Spaces that `o` does not meet are moved, not
+/// copied: subtracting rule after rule from a fragmented remainder touches few of its pieces.
+pub fn union_difference(spaces: Vec<Space>, o: &Space) -> Vec<Space> {
+    let mut out = Vec::with_capacity(spaces.len());
+    for s in spaces {
+        if s.intersects(o) {
+            out.extend(s.difference(o));
+        } else {
+            out.push(s);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

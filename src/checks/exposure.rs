@@ -115,7 +115,7 @@ pub fn check(
             && definite
                 .iter()
                 .fold(vec![part.space.clone()], |rest, d| {
-                    crate::sets::union_difference(&rest, d)
+                    crate::sets::union_difference(rest, d)
                 })
                 .is_empty();
         let e = by_decider.entry(part.decider).or_insert_with(|| {

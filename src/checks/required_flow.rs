@@ -144,7 +144,7 @@ pub fn check(
     let uncovered_by = |allowed: &[&Part]| {
         let mut u: Vec<Space> = vec![project(&space)];
         for p in allowed {
-            u = crate::sets::union_difference(&u, &project(&p.space));
+            u = crate::sets::union_difference(u, &project(&p.space));
         }
         u
     };
@@ -598,7 +598,7 @@ fn host_verdict(
     let uncovered_by = |allowed: &[&Part]| {
         let mut u: Vec<Space> = vec![project(&space)];
         for p in allowed {
-            u = crate::sets::union_difference(&u, &project(&p.space));
+            u = crate::sets::union_difference(u, &project(&p.space));
         }
         u
     };

@@ -70,7 +70,7 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
                 for m in &earlier.matches {
                     if remaining.iter().any(|r| r.intersects(m)) {
                         touched = true;
-                        remaining = union_difference(&remaining, m);
+                        remaining = union_difference(remaining, m);
                     }
                 }
                 if touched {
