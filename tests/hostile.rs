@@ -353,6 +353,121 @@ fn reference_depth_limit() {
     assert_input_error(code, &v, &s(&ipt), None, "more than the limit of 1");
 }
 
+/// pfSense aliases A`n` -> ... -> A1 -> host, the rule's source being A`n`: `n` levels of
+/// reference. A`k`'s `<alias>` is on line 8 + 5k.
+fn pfsense_nested(n: usize) -> String {
+    let mut x = String::from(
+        "<?xml version=\"1.0\"?>\n<pfsense>\n\t<version>23.3</version>\n\t<system><hostname>pf-deep</hostname></system>\n\t<interfaces>\n\t\t<wan>\n\t\t\t<enable></enable>\n\t\t\t<if>igb0</if>\n\t\t\t<ipaddr>203.0.113.2</ipaddr><subnet>24</subnet>\n\t\t</wan>\n\t</interfaces>\n\t<aliases>\n",
+    );
+    for k in 1..=n {
+        let address = if k == 1 {
+            "198.51.100.20".to_string()
+        } else {
+            format!("A{}", k - 1)
+        };
+        x += &format!(
+            "\t\t<alias>\n\t\t\t<name>A{k}</name>\n\t\t\t<type>host</type>\n\t\t\t<address>{address}</address>\n\t\t</alias>\n"
+        );
+    }
+    x += &format!(
+        "\t</aliases>\n\t<filter>\n\t\t<rule>\n\t\t\t<type>pass</type>\n\t\t\t<interface>wan</interface>\n\t\t\t<ipprotocol>inet</ipprotocol>\n\t\t\t<protocol>tcp</protocol>\n\t\t\t<source><address>A{n}</address></source>\n\t\t\t<destination><any></any><port>22</port></destination>\n\t\t</rule>\n\t</filter>\n</pfsense>\n"
+    );
+    x
+}
+
+/// Check Point groups g`n` -> ... -> g1 -> host and service groups s`n` -> ... -> s1 -> telnet,
+/// the rule using g`n` and s`n`: `n` levels of reference each. g`k` is on line 5 + k, s`k` on
+/// line 6 + n + k.
+fn checkpoint_nested(n: usize) -> String {
+    let uid = |kind: char, k: usize| format!("{kind}0000000-0000-0000-0000-{k:012}");
+    let mut x = format!(
+        "{{\"uid\": \"e0000000-0000-0000-0000-0000000000d1\", \"name\": \"Network\",\n\"rulebase\": [{{\"uid\": \"c0000000-0000-0000-0000-0000000000d1\", \"name\": \"deep\", \"type\": \"access-rule\", \"rule-number\": 1, \"source\": [\"{}\"], \"source-negate\": false, \"destination\": [\"97aeb369-9aea-11d5-bd16-0090272ccb30\"], \"destination-negate\": false, \"service\": [\"{}\"], \"service-negate\": false, \"action\": \"6c488338-8eec-4103-ad21-cd461ac2c472\", \"enabled\": true}}],\n\"objects-dictionary\": [\n{{\"uid\": \"97aeb369-9aea-11d5-bd16-0090272ccb30\", \"name\": \"Any\", \"type\": \"CpmiAnyObject\"}},\n{{\"uid\": \"6c488338-8eec-4103-ad21-cd461ac2c472\", \"name\": \"Accept\", \"type\": \"RulebaseAction\"}},\n",
+        uid('a', n),
+        uid('b', n)
+    );
+    for k in 1..=n {
+        x += &format!(
+            "{{\"uid\": \"{}\", \"name\": \"g{k}\", \"type\": \"group\", \"members\": [\"{}\"]}},\n",
+            uid('a', k),
+            uid('a', k - 1)
+        );
+    }
+    x += &format!(
+        "{{\"uid\": \"{}\", \"name\": \"h1\", \"type\": \"host\", \"ipv4-address\": \"198.51.100.20\"}},\n",
+        uid('a', 0)
+    );
+    for k in 1..=n {
+        x += &format!(
+            "{{\"uid\": \"{}\", \"name\": \"s{k}\", \"type\": \"service-group\", \"members\": [\"{}\"]}},\n",
+            uid('b', k),
+            uid('b', k - 1)
+        );
+    }
+    x += &format!(
+        "{{\"uid\": \"{}\", \"name\": \"telnet\", \"type\": \"service-tcp\", \"port\": \"23\"}}\n]}}\n",
+        uid('b', 0)
+    );
+    x
+}
+
+/// The reference-depth limit counts references from the rule, as for Cisco object-groups,
+/// FortiGate groups and iptables/nftables jumps: a rule -> g`n` -> ... -> g1 chain is `n` levels,
+/// accepted at a limit of `n` and an input error at `n - 1`.
+#[test]
+fn pfsense_and_checkpoint_accept_exactly_the_reference_limit() {
+    let d = tmp();
+    for limit in [1usize, 4] {
+        let arg = limit.to_string();
+        // Exactly `limit` levels: accepted.
+        let pf = d.path().join(format!("pf-{limit}.xml"));
+        std::fs::write(&pf, pfsense_nested(limit)).unwrap();
+        let (code, v) = check_json(&[&s(&pf), "--max-reference-depth", &arg]);
+        assert_ne!(code, 2, "pfSense, {limit} levels, limit {limit}: {v:#}");
+        assert!(
+            input_errors(&v).is_empty(),
+            "pfSense, {limit} levels: {v:#}"
+        );
+        let cp = d.path().join(format!("cp-{limit}.json"));
+        std::fs::write(&cp, checkpoint_nested(limit)).unwrap();
+        let (code, v) = check_json(&[&s(&cp), "--max-reference-depth", &arg]);
+        assert_ne!(code, 2, "Check Point, {limit} levels, limit {limit}: {v:#}");
+        assert!(
+            input_errors(&v).is_empty(),
+            "Check Point, {limit} levels: {v:#}"
+        );
+
+        // `limit + 1` levels: the innermost group (A1, g1, s1) is past the limit.
+        let n = limit + 1;
+        let pf = d.path().join(format!("pf-{n}.xml"));
+        std::fs::write(&pf, pfsense_nested(n)).unwrap();
+        let (code, v) = check_json(&[&s(&pf), "--max-reference-depth", &arg]);
+        assert_input_error(
+            code,
+            &v,
+            &s(&pf),
+            Some(13),
+            &format!("alias `A1` is nested deeper than the reference limit of {limit} levels"),
+        );
+        let cp = d.path().join(format!("cp-{n}.json"));
+        std::fs::write(&cp, checkpoint_nested(n)).unwrap();
+        let (code, v) = check_json(&[&s(&cp), "--max-reference-depth", &arg]);
+        assert_input_error(
+            code,
+            &v,
+            &s(&cp),
+            Some(6),
+            &format!("group `g1` is nested deeper than the reference limit of {limit} levels"),
+        );
+        assert_input_error(
+            code,
+            &v,
+            &s(&cp),
+            Some(7 + n as u64),
+            &format!("service group `s1` is nested deeper than the reference limit of {limit}"),
+        );
+    }
+}
+
 #[test]
 fn limits_section_is_validated() {
     let d = tmp();
