@@ -4,16 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn portaudit() -> Command {
-    let mut c = Command::cargo_bin("portaudit").unwrap();
-    c.env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .env_remove("PORTAUDIT_TEST_PANIC");
-    c
-}
+mod common;
+
+use common::portaudit;
 
 /// Run `check --no-config --format json` with extra arguments; (exit code, report).
 fn check_json(args: &[&str]) -> (i32, Value) {
