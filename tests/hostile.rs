@@ -50,7 +50,19 @@ fn file_entry<'a>(v: &'a Value, path: &str) -> &'a Value {
 /// Exit 2; an input error for `file` whose message names it, at `line` (None: any line), and
 /// containing `needle`; the file is marked incomplete.
 fn assert_input_error(code: i32, v: &Value, file: &str, line: Option<u64>, needle: &str) {
-    assert_eq!(code, 2, "{v:#}");
+    assert_input_error_in(file, code, v, file, line, needle);
+}
+
+/// [`assert_input_error`] for the table case `case`, which every failure names.
+fn assert_input_error_in(
+    case: &str,
+    code: i32,
+    v: &Value,
+    file: &str,
+    line: Option<u64>,
+    needle: &str,
+) {
+    assert_eq!(code, 2, "{case}: exit code: {v:#}");
     let errs = input_errors(v);
     let hit = errs.iter().find(|f| {
         f["file"] == file
@@ -60,9 +72,13 @@ fn assert_input_error(code: i32, v: &Value, file: &str, line: Option<u64>, needl
     });
     assert!(
         hit.is_some(),
-        "no input error for {file} at line {line:?} containing {needle:?}: {errs:#?}"
+        "{case}: no input error for {file} at line {line:?} containing {needle:?}: {errs:#?}"
     );
-    assert_eq!(file_entry(v, file)["incomplete"], true, "{v:#}");
+    assert_eq!(
+        file_entry(v, file)["incomplete"],
+        true,
+        "{case}: not incomplete: {v:#}"
+    );
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -249,6 +265,19 @@ fn yaml_budgets() {
     );
 }
 
+/// One `--max-reference-depth` case: `file` checked with the limit `limit` has an input error
+/// at each of `errors` (line, text of the message); checked with `accepted_with` instead (None:
+/// not checked), it has none.
+struct DepthCase {
+    case: &'static str,
+    file: String,
+    limit: &'static str,
+    errors: &'static [(Option<u64>, &'static str)],
+    accepted_with: Option<&'static [&'static str]>,
+    /// Hitting the limit is not a cycle: no "not understood" line for the group.
+    no_unparsed: bool,
+}
+
 #[test]
 fn reference_depth_limit() {
     let d = tmp();
@@ -258,94 +287,131 @@ fn reference_depth_limit() {
         "ASA Version 9.16(2)\n!\nhostname deep-asa\ninterface GigabitEthernet0/0\n nameif outside\n security-level 0\n ip address 203.0.113.10 255.255.255.0\n!\nobject-group network g1\n network-object host 198.51.100.20\nobject-group network g2\n group-object g1\nobject-group network g3\n group-object g2\nobject-group network g4\n group-object g3\n!\naccess-list outside_in extended permit tcp object-group g4 any eq telnet\naccess-group outside_in in interface outside\n",
     )
     .unwrap();
-    let (code, v) = check_json(&[&s(&asa), "--max-reference-depth", "2"]);
-    // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
-    assert_input_error(code, &v, &s(&asa), Some(11), "reference limit of 2");
-    let (code, v) = check_json(&[&s(&asa)]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
-    let forti = "tests/data/hostile/deep-groups.conf";
-    let (code, v) = check_json(&[forti, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, forti, Some(8), "reference limit of 1");
-    let (code, v) = check_json(&[forti]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
-    let pan = "tests/data/hostile/deep-groups.set";
-    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, pan, Some(6), "reference limit of 1");
-    // Hitting the limit is not a cycle: no "not understood" line for the group.
-    assert_eq!(v["files"][0]["unparsed"], 0, "{v:#}");
-    let (code, v) = check_json(&[pan]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past it.
-    let pan = "tests/data/hostile/deep-app-groups.set";
-    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, pan, Some(5), "`ag1` is nested deeper");
-    let (code, v) = check_json(&[pan]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
-    // s1 (line 10) are past it.
-    let junos = "tests/data/hostile/deep-sets.set";
-    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, junos, Some(6), "address-set g1 is nested deeper");
-    assert_input_error(
-        code,
-        &v,
-        junos,
-        Some(10),
-        "application-set s1 is nested deeper",
-    );
-    let (code, v) = check_json(&[junos]);
-    assert_ne!(code, 2, "{v:#}");
-    // Junos curly form: the error points at the `address-set g1 {` block (line 9).
-    let junos = "tests/data/hostile/deep-sets.conf";
-    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, junos, Some(9), "address-set g1 is nested deeper");
-    let (code, v) = check_json(&[junos]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // pfSense aliases: A3 -> A2 -> A1; with a limit of 2, A1 (its `<alias>` on line 17) is past it.
-    let pf = "tests/data/hostile/deep-aliases.xml";
-    let (code, v) = check_json(&[pf, "--max-reference-depth", "2"]);
-    assert_input_error(code, &v, pf, Some(17), "alias `A1` is nested deeper");
-    let (code, v) = check_json(&[pf]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // Check Point: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 2, g1 (line 24) and the
-    // service group s1 (line 31) are past it.
-    let cp = "tests/data/hostile/deep-groups-checkpoint.json";
-    let (code, v) = check_json(&[cp, "--max-reference-depth", "2"]);
-    assert_input_error(code, &v, cp, Some(24), "group `g1` is nested deeper");
-    assert_input_error(
-        code,
-        &v,
-        cp,
-        Some(31),
-        "service group `s1` is nested deeper",
-    );
-    let (code, v) = check_json(&[cp]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // nftables: input -> c1 -> c2 -> c3 (jump, jump, goto) is three levels: past a limit of 2,
-    // reported at the chain it starts from (line 2).
-    let nft = "tests/data/hostile/deep-chains.nft";
-    let (code, v) = check_json(&[nft, "--max-reference-depth", "2"]);
-    assert_input_error(code, &v, nft, Some(2), "nests jumps 3 levels deep");
-    let (code, v) = check_json(&[nft, "--max-reference-depth", "3"]);
-    assert_ne!(code, 2, "{v:#}");
-
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
         "*filter\n:INPUT DROP [0:0]\n:c1 - [0:0]\n:c2 - [0:0]\n:c3 - [0:0]\n-A INPUT -j c1\n-A c1 -j c2\n-A c2 -j c3\n-A c3 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
     )
     .unwrap();
-    let (code, v) = check_json(&[&s(&ipt), "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, &s(&ipt), None, "more than the limit of 1");
+    let default: Option<&[&str]> = Some(&[]);
+    let cases = [
+        // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
+        DepthCase {
+            case: "ASA object-groups",
+            file: s(&asa),
+            limit: "2",
+            errors: &[(Some(11), "reference limit of 2")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
+        DepthCase {
+            case: "FortiGate address groups",
+            file: "tests/data/hostile/deep-groups.conf".into(),
+            limit: "1",
+            errors: &[(Some(8), "reference limit of 1")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
+        DepthCase {
+            case: "PAN-OS address groups",
+            file: "tests/data/hostile/deep-groups.set".into(),
+            limit: "1",
+            errors: &[(Some(6), "reference limit of 1")],
+            accepted_with: default,
+            no_unparsed: true,
+        },
+        // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past
+        // it.
+        DepthCase {
+            case: "PAN-OS application groups",
+            file: "tests/data/hostile/deep-app-groups.set".into(),
+            limit: "1",
+            errors: &[(Some(5), "`ag1` is nested deeper")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
+        // s1 (line 10) are past it.
+        DepthCase {
+            case: "Junos set form",
+            file: "tests/data/hostile/deep-sets.set".into(),
+            limit: "1",
+            errors: &[
+                (Some(6), "address-set g1 is nested deeper"),
+                (Some(10), "application-set s1 is nested deeper"),
+            ],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // Junos curly form: the error points at the `address-set g1 {` block (line 9).
+        DepthCase {
+            case: "Junos curly form",
+            file: "tests/data/hostile/deep-sets.conf".into(),
+            limit: "1",
+            errors: &[(Some(9), "address-set g1 is nested deeper")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // pfSense aliases: A3 -> A2 -> A1; with a limit of 2, A1 (its `<alias>` on line 17) is
+        // past it.
+        DepthCase {
+            case: "pfSense aliases",
+            file: "tests/data/hostile/deep-aliases.xml".into(),
+            limit: "2",
+            errors: &[(Some(17), "alias `A1` is nested deeper")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // Check Point: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 2, g1 (line 24) and
+        // the service group s1 (line 31) are past it.
+        DepthCase {
+            case: "Check Point groups",
+            file: "tests/data/hostile/deep-groups-checkpoint.json".into(),
+            limit: "2",
+            errors: &[
+                (Some(24), "group `g1` is nested deeper"),
+                (Some(31), "service group `s1` is nested deeper"),
+            ],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // nftables: input -> c1 -> c2 -> c3 (jump, jump, goto) is three levels: past a limit of
+        // 2, reported at the chain it starts from (line 2); a limit of 3 accepts it.
+        DepthCase {
+            case: "nftables chains",
+            file: "tests/data/hostile/deep-chains.nft".into(),
+            limit: "2",
+            errors: &[(Some(2), "nests jumps 3 levels deep")],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // iptables: INPUT -> c1 -> c2 -> c3 is past a limit of 1.
+        DepthCase {
+            case: "iptables chains",
+            file: s(&ipt),
+            limit: "1",
+            errors: &[(None, "more than the limit of 1")],
+            accepted_with: None,
+            no_unparsed: false,
+        },
+    ];
+    for c in &cases {
+        let (code, v) = check_json(&[&c.file, "--max-reference-depth", c.limit]);
+        for &(line, needle) in c.errors {
+            assert_input_error_in(c.case, code, &v, &c.file, line, needle);
+        }
+        if c.no_unparsed {
+            assert_eq!(v["files"][0]["unparsed"], 0, "{}: {v:#}", c.case);
+        }
+        if let Some(extra) = c.accepted_with {
+            let mut args = vec![c.file.as_str()];
+            args.extend_from_slice(extra);
+            let (code, v) = check_json(&args);
+            assert_ne!(code, 2, "{}: not accepted with {extra:?}: {v:#}", c.case);
+        }
+    }
 }
 
 /// pfSense aliases A`n` -> ... -> A1 -> host, the rule's source being A`n`: `n` levels of
