@@ -356,3 +356,190 @@ impl Setting {
         }
     }
 }
+
+/// A jump or goto that leads back into a chain still being walked (a loop), found by
+/// [`jump_depths`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JumpLoop {
+    /// The chain holding the rule.
+    pub chain: ChainId,
+    /// Index of the rule in that chain's rules.
+    pub rule: usize,
+    /// The chain it jumps to, on the path that led to `chain` (or `chain` itself).
+    pub target: ChainId,
+}
+
+/// How a loop's jump counts in [`JumpDepths::depth`]. A loop is never followed twice, so it
+/// adds at most one level; the two formats that nest chains differ in whether it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopLevels {
+    /// Every loop's jump counts one level (iptables, where a loop is itself an error).
+    One,
+    /// Only a chain jumping to itself counts one level; a jump back into a calling chain counts
+    /// none (nftables).
+    SelfOnly,
+}
+
+/// The jump/goto structure of a set of chains, from [`jump_depths`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JumpDepths {
+    /// For each chain, the longest run of jump/goto starting there (0: it jumps nowhere).
+    pub depth: Vec<usize>,
+    /// The loops, in the order a depth-first walk (chains in order, rules in order) meets them.
+    pub loops: Vec<JumpLoop>,
+}
+
+impl JumpDepths {
+    /// The chain starting the longest run of jumps, with its length (the last such chain on a
+    /// tie); None when there are no chains.
+    pub fn deepest(&self) -> Option<(ChainId, usize)> {
+        self.depth
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by_key(|&(_, d)| d)
+    }
+}
+
+/// Walk the jumps and gotos between `chains` (iteratively, so a hostile nesting cannot overflow
+/// the stack): the longest run of jumps from each chain and the loops met. Targets out of range
+/// are ignored.
+pub fn jump_depths(chains: &[Chain], loop_levels: LoopLevels) -> JumpDepths {
+    let target = |r: &Rule| match r.action {
+        Action::Jump(t) | Action::Goto(t) => Some(t).filter(|&t| t < chains.len()),
+        _ => None,
+    };
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        OnStack,
+        Done,
+    }
+    let mut state = vec![State::New; chains.len()];
+    let mut depth = vec![0usize; chains.len()];
+    let mut loops = Vec::new();
+    for root in 0..chains.len() {
+        if state[root] != State::New {
+            continue;
+        }
+        state[root] = State::OnStack;
+        let mut stack = vec![(root, 0usize)];
+        while let Some(top) = stack.last_mut() {
+            let (c, i) = *top;
+            if let Some(rule) = chains[c].rules.get(i) {
+                top.1 += 1;
+                let Some(t) = target(rule) else {
+                    continue;
+                };
+                match state[t] {
+                    State::New => {
+                        state[t] = State::OnStack;
+                        stack.push((t, 0));
+                    }
+                    State::OnStack => loops.push(JumpLoop {
+                        chain: c,
+                        rule: i,
+                        target: t,
+                    }),
+                    State::Done => {}
+                }
+            } else {
+                stack.pop();
+                state[c] = State::Done;
+                // Every target is now done, or on the stack (a loop: its depth is still 0).
+                depth[c] = chains[c]
+                    .rules
+                    .iter()
+                    .filter_map(target)
+                    .filter(|&t| {
+                        t == c || state[t] == State::Done || loop_levels == LoopLevels::One
+                    })
+                    .map(|t| depth[t] + 1)
+                    .max()
+                    .unwrap_or(0);
+            }
+        }
+    }
+    JumpDepths { depth, loops }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    /// Chains named by index, each rule jumping (or going) to the listed targets in order.
+    fn chains(targets: &[&[ChainId]]) -> Vec<Chain> {
+        let span = Span::new(FileId(0), 0, 0);
+        targets
+            .iter()
+            .enumerate()
+            .map(|(c, ts)| Chain {
+                name: format!("c{c}"),
+                span,
+                rules: ts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| {
+                        let action = if i % 2 == 0 {
+                            Action::Jump(t)
+                        } else {
+                            Action::Goto(t)
+                        };
+                        Rule::new(format!("rule {i} of c{c}"), span, action)
+                    })
+                    .chain([Rule::new("accept", span, Action::Allow)])
+                    .collect(),
+                default: ChainDefault {
+                    action: Action::Return,
+                    span,
+                    implicit: true,
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn jump_depths_without_loops() {
+        // c0 -> c1 -> c2 -> c3, c0 -> c3, c4 alone; 9 is out of range and ignored.
+        let cs = chains(&[&[1, 3], &[2], &[3, 9], &[], &[]]);
+        for levels in [LoopLevels::One, LoopLevels::SelfOnly] {
+            let w = jump_depths(&cs, levels);
+            assert_eq!(w.depth, vec![3, 2, 1, 0, 0]);
+            assert!(w.loops.is_empty());
+            assert_eq!(w.deepest(), Some((0, 3)));
+        }
+        assert_eq!(jump_depths(&[], LoopLevels::One).deepest(), None);
+    }
+
+    #[test]
+    fn jump_depths_loops() {
+        // c0 -> c1 -> c2 -> c0 (a loop back into a caller), c2 -> c2 (into itself).
+        let cs = chains(&[&[1], &[2], &[0, 2]]);
+        let loops = vec![
+            JumpLoop {
+                chain: 2,
+                rule: 0,
+                target: 0,
+            },
+            JumpLoop {
+                chain: 2,
+                rule: 1,
+                target: 2,
+            },
+        ];
+        let one = jump_depths(&cs, LoopLevels::One);
+        assert_eq!(one.loops, loops);
+        assert_eq!(one.depth, vec![3, 2, 1]);
+        let self_only = jump_depths(&cs, LoopLevels::SelfOnly);
+        assert_eq!(self_only.loops, loops);
+        assert_eq!(self_only.depth, vec![3, 2, 1]);
+        // Without the self-jump, the loop back into c0 counts only under `One`.
+        let cs = chains(&[&[1], &[2], &[0]]);
+        assert_eq!(jump_depths(&cs, LoopLevels::One).depth, vec![3, 2, 1]);
+        assert_eq!(jump_depths(&cs, LoopLevels::SelfOnly).depth, vec![2, 1, 0]);
+        // Ties: the last chain of the longest run.
+        let cs = chains(&[&[1], &[], &[3], &[]]);
+        assert_eq!(jump_depths(&cs, LoopLevels::One).deepest(), Some((2, 1)));
+    }
+}

@@ -342,6 +342,137 @@ pub fn all_v6() -> AddrSet {
     all_v4().complement()
 }
 
+/// One special-purpose IPv4 block, with which of portaudit's "not public" sets hold it.
+#[derive(Clone, Copy, Debug)]
+pub struct SpecialV4 {
+    pub net: &'static str,
+    /// What the block is (IANA IPv4 Special-Purpose Address Registry, RFC 6890 and its
+    /// successors; multicast and the reserved class E).
+    pub what: &'static str,
+    /// In [`non_public_v4`]: not "the internet" as a source (`forbidden-exposure`).
+    pub non_public: bool,
+    /// In [`non_host_v4`]: not an address a public host name resolves to (required flows to
+    /// host roles).
+    pub non_host: bool,
+    /// In [`bogons_v4`]: blocked by pfSense/OPNsense "Block bogon networks".
+    pub bogon: bool,
+}
+
+/// The special-purpose IPv4 blocks portaudit knows, each with the sets that hold it. The three
+/// sets differ on purpose:
+/// - [`non_public_v4`] (untrusted sources, `forbidden-exposure`) leaves out only what cannot come
+///   from the internet in practice: private, shared (CGN), loopback, link-local and "this
+///   network". Everything else counts as public, so an exposure check errs towards reporting:
+///   benchmarking, documentation (TEST-NET) and IETF-assigned blocks stay untrusted, and so do
+///   multicast and 240.0.0.0/4, where FQDN objects get their pseudo addresses ([`host_block`]),
+///   so a rule from a named internet host is a rule from an untrusted source.
+/// - [`non_host_v4`] (the addresses a public host name may resolve to are the rest) also leaves
+///   out the IETF protocol assignments, benchmarking, multicast and reserved blocks, which DNS
+///   does not hand out for a public name; 240.0.0.0/4 holds the pseudo addresses of names, which
+///   are not what a name resolves to. The documentation blocks stay in: samples and test
+///   configurations use them for public servers, so a deny of one of them before the allow may
+///   be a deny of what the name resolves to.
+/// - [`bogons_v4`] approximates pfSense's bogon table, which also holds the documentation
+///   blocks: a packet from those on the WAN is spoofed, whatever examples use them for.
+pub const SPECIAL_V4: &[SpecialV4] = &[
+    special("0.0.0.0/8", "\"this network\" (RFC 791)", true, true, true),
+    special("10.0.0.0/8", "private (RFC 1918)", true, true, true),
+    special(
+        "100.64.0.0/10",
+        "shared address space, CGN (RFC 6598)",
+        true,
+        true,
+        true,
+    ),
+    special("127.0.0.0/8", "loopback (RFC 1122)", true, true, true),
+    special("169.254.0.0/16", "link-local (RFC 3927)", true, true, true),
+    special("172.16.0.0/12", "private (RFC 1918)", true, true, true),
+    special(
+        "192.0.0.0/24",
+        "IETF protocol assignments (RFC 6890)",
+        false,
+        true,
+        true,
+    ),
+    special(
+        "192.0.2.0/24",
+        "documentation, TEST-NET-1 (RFC 5737)",
+        false,
+        false,
+        true,
+    ),
+    special("192.168.0.0/16", "private (RFC 1918)", true, true, true),
+    special(
+        "198.18.0.0/15",
+        "benchmarking (RFC 2544)",
+        false,
+        true,
+        true,
+    ),
+    special(
+        "198.51.100.0/24",
+        "documentation, TEST-NET-2 (RFC 5737)",
+        false,
+        false,
+        true,
+    ),
+    special(
+        "203.0.113.0/24",
+        "documentation, TEST-NET-3 (RFC 5737)",
+        false,
+        false,
+        true,
+    ),
+    special("224.0.0.0/4", "multicast (RFC 5771)", false, true, true),
+    special(
+        "240.0.0.0/4",
+        "reserved, class E (RFC 1112)",
+        false,
+        true,
+        true,
+    ),
+];
+
+const fn special(
+    net: &'static str,
+    what: &'static str,
+    non_public: bool,
+    non_host: bool,
+    bogon: bool,
+) -> SpecialV4 {
+    SpecialV4 {
+        net,
+        what,
+        non_public,
+        non_host,
+        bogon,
+    }
+}
+
+/// The union of the [`SPECIAL_V4`] blocks that `pick` selects.
+fn special_v4(pick: fn(&SpecialV4) -> bool) -> AddrSet {
+    SPECIAL_V4
+        .iter()
+        .filter(|b| pick(b))
+        .filter_map(|b| parse_net(b.net))
+        .fold(AddrSet::empty(), |acc, n| acc.union(&n))
+}
+
+/// IPv4 addresses that are not "the internet" as a source (see [`SPECIAL_V4`]).
+pub fn non_public_v4() -> AddrSet {
+    special_v4(|b| b.non_public)
+}
+
+/// IPv4 addresses a public host name does not resolve to (see [`SPECIAL_V4`]).
+pub fn non_host_v4() -> AddrSet {
+    special_v4(|b| b.non_host)
+}
+
+/// IPv4 bogons as pfSense/OPNsense "Block bogon networks" drops them (see [`SPECIAL_V4`]).
+pub fn bogons_v4() -> AddrSet {
+    special_v4(|b| b.bogon)
+}
+
 /// The set of addresses in a network.
 pub fn net_set(net: ipnet::IpNet) -> AddrSet {
     AddrSet::range(addr_value(net.network()), addr_value(net.broadcast()))
@@ -630,6 +761,70 @@ pub fn union_difference(spaces: Vec<Space>, o: &Space) -> Vec<Space> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The old literal lists each user of [`SPECIAL_V4`] had.
+    fn union_of(list: &[&str]) -> AddrSet {
+        list.iter()
+            .map(|n| parse_net(n).unwrap())
+            .fold(AddrSet::empty(), |a, b| a.union(&b))
+    }
+
+    #[test]
+    fn special_v4_subsets_are_the_old_lists() {
+        // exposure::NON_PUBLIC (its IPv4 part).
+        assert_eq!(
+            non_public_v4(),
+            union_of(&[
+                "0.0.0.0/8",
+                "10.0.0.0/8",
+                "100.64.0.0/10",
+                "127.0.0.0/8",
+                "169.254.0.0/16",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+            ])
+        );
+        // required_flow::public_v4's exclusions.
+        assert_eq!(
+            non_host_v4(),
+            union_of(&[
+                "0.0.0.0/8",
+                "10.0.0.0/8",
+                "100.64.0.0/10",
+                "127.0.0.0/8",
+                "169.254.0.0/16",
+                "172.16.0.0/12",
+                "192.0.0.0/24",
+                "192.168.0.0/16",
+                "198.18.0.0/15",
+                "224.0.0.0/3",
+            ])
+        );
+        // pfxml::BOGONS_V4.
+        assert_eq!(
+            bogons_v4(),
+            union_of(&[
+                "0.0.0.0/8",
+                "10.0.0.0/8",
+                "100.64.0.0/10",
+                "127.0.0.0/8",
+                "169.254.0.0/16",
+                "172.16.0.0/12",
+                "192.0.0.0/24",
+                "192.0.2.0/24",
+                "192.168.0.0/16",
+                "198.18.0.0/15",
+                "198.51.100.0/24",
+                "203.0.113.0/24",
+                "224.0.0.0/4",
+                "240.0.0.0/4",
+            ])
+        );
+        for b in SPECIAL_V4 {
+            let n = parse_net(b.net).unwrap();
+            assert!(all_v4().intersect(&n) == n, "{} is not IPv4", b.net);
+        }
+    }
 
     #[test]
     fn host_names_and_patterns() {

@@ -1,21 +1,8 @@
 //! CLI behaviour: exit codes, output formats (snapshots), determinism across thread counts.
 
-use assert_cmd::Command;
+mod common;
 
-fn portaudit() -> Command {
-    let mut c = Command::cargo_bin("portaudit").unwrap();
-    c.env("NO_COLOR", "1").env("COLUMNS", "100");
-    c
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = portaudit().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::run;
 
 #[test]
 fn example_estate_exits_1_with_located_findings() {

@@ -1,14 +1,15 @@
 //! Host roles against FQDN objects, end to end: the uContact pack on a FortiGate export with
 //! FQDN and wildcard-FQDN addresses (fixtures/fortios/ucontact-fqdn.conf).
 
-use assert_cmd::Command;
+mod common;
+
+use common::portaudit;
 
 const FIXTURE: &str = "fixtures/fortios/ucontact-fqdn.conf";
 
 /// (findings as (requirement, file, line, message), per-status counts of the ucontact pack).
 fn check(path: &str) -> (Vec<(String, String, u64, String)>, serde_json::Value) {
-    let out = Command::cargo_bin("portaudit")
-        .unwrap()
+    let out = portaudit()
         .args([
             "check",
             path,

@@ -4,16 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn portaudit() -> Command {
-    let mut c = Command::cargo_bin("portaudit").unwrap();
-    c.env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .env_remove("PORTAUDIT_TEST_PANIC");
-    c
-}
+mod common;
+
+use common::portaudit;
 
 /// Run `check --no-config --format json` with extra arguments; (exit code, report).
 fn check_json(args: &[&str]) -> (i32, Value) {
@@ -55,7 +50,19 @@ fn file_entry<'a>(v: &'a Value, path: &str) -> &'a Value {
 /// Exit 2; an input error for `file` whose message names it, at `line` (None: any line), and
 /// containing `needle`; the file is marked incomplete.
 fn assert_input_error(code: i32, v: &Value, file: &str, line: Option<u64>, needle: &str) {
-    assert_eq!(code, 2, "{v:#}");
+    assert_input_error_in(file, code, v, file, line, needle);
+}
+
+/// [`assert_input_error`] for the table case `case`, which every failure names.
+fn assert_input_error_in(
+    case: &str,
+    code: i32,
+    v: &Value,
+    file: &str,
+    line: Option<u64>,
+    needle: &str,
+) {
+    assert_eq!(code, 2, "{case}: exit code: {v:#}");
     let errs = input_errors(v);
     let hit = errs.iter().find(|f| {
         f["file"] == file
@@ -65,9 +72,13 @@ fn assert_input_error(code: i32, v: &Value, file: &str, line: Option<u64>, needl
     });
     assert!(
         hit.is_some(),
-        "no input error for {file} at line {line:?} containing {needle:?}: {errs:#?}"
+        "{case}: no input error for {file} at line {line:?} containing {needle:?}: {errs:#?}"
     );
-    assert_eq!(file_entry(v, file)["incomplete"], true, "{v:#}");
+    assert_eq!(
+        file_entry(v, file)["incomplete"],
+        true,
+        "{case}: not incomplete: {v:#}"
+    );
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -254,6 +265,19 @@ fn yaml_budgets() {
     );
 }
 
+/// One `--max-reference-depth` case: `file` checked with the limit `limit` has an input error
+/// at each of `errors` (line, text of the message); checked with `accepted_with` instead (None:
+/// not checked), it has none.
+struct DepthCase {
+    case: &'static str,
+    file: String,
+    limit: &'static str,
+    errors: &'static [(Option<u64>, &'static str)],
+    accepted_with: Option<&'static [&'static str]>,
+    /// Hitting the limit is not a cycle: no "not understood" line for the group.
+    no_unparsed: bool,
+}
+
 #[test]
 fn reference_depth_limit() {
     let d = tmp();
@@ -263,94 +287,246 @@ fn reference_depth_limit() {
         "ASA Version 9.16(2)\n!\nhostname deep-asa\ninterface GigabitEthernet0/0\n nameif outside\n security-level 0\n ip address 203.0.113.10 255.255.255.0\n!\nobject-group network g1\n network-object host 198.51.100.20\nobject-group network g2\n group-object g1\nobject-group network g3\n group-object g2\nobject-group network g4\n group-object g3\n!\naccess-list outside_in extended permit tcp object-group g4 any eq telnet\naccess-group outside_in in interface outside\n",
     )
     .unwrap();
-    let (code, v) = check_json(&[&s(&asa), "--max-reference-depth", "2"]);
-    // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
-    assert_input_error(code, &v, &s(&asa), Some(11), "reference limit of 2");
-    let (code, v) = check_json(&[&s(&asa)]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
-    let forti = "tests/data/hostile/deep-groups.conf";
-    let (code, v) = check_json(&[forti, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, forti, Some(8), "reference limit of 1");
-    let (code, v) = check_json(&[forti]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
-    let pan = "tests/data/hostile/deep-groups.set";
-    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, pan, Some(6), "reference limit of 1");
-    // Hitting the limit is not a cycle: no "not understood" line for the group.
-    assert_eq!(v["files"][0]["unparsed"], 0, "{v:#}");
-    let (code, v) = check_json(&[pan]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past it.
-    let pan = "tests/data/hostile/deep-app-groups.set";
-    let (code, v) = check_json(&[pan, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, pan, Some(5), "`ag1` is nested deeper");
-    let (code, v) = check_json(&[pan]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
-    // s1 (line 10) are past it.
-    let junos = "tests/data/hostile/deep-sets.set";
-    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, junos, Some(6), "address-set g1 is nested deeper");
-    assert_input_error(
-        code,
-        &v,
-        junos,
-        Some(10),
-        "application-set s1 is nested deeper",
-    );
-    let (code, v) = check_json(&[junos]);
-    assert_ne!(code, 2, "{v:#}");
-    // Junos curly form: the error points at the `address-set g1 {` block (line 9).
-    let junos = "tests/data/hostile/deep-sets.conf";
-    let (code, v) = check_json(&[junos, "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, junos, Some(9), "address-set g1 is nested deeper");
-    let (code, v) = check_json(&[junos]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // pfSense aliases: A3 -> A2 -> A1; with a limit of 2, A1 (its `<alias>` on line 17) is past it.
-    let pf = "tests/data/hostile/deep-aliases.xml";
-    let (code, v) = check_json(&[pf, "--max-reference-depth", "2"]);
-    assert_input_error(code, &v, pf, Some(17), "alias `A1` is nested deeper");
-    let (code, v) = check_json(&[pf]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // Check Point: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 2, g1 (line 24) and the
-    // service group s1 (line 31) are past it.
-    let cp = "tests/data/hostile/deep-groups-checkpoint.json";
-    let (code, v) = check_json(&[cp, "--max-reference-depth", "2"]);
-    assert_input_error(code, &v, cp, Some(24), "group `g1` is nested deeper");
-    assert_input_error(
-        code,
-        &v,
-        cp,
-        Some(31),
-        "service group `s1` is nested deeper",
-    );
-    let (code, v) = check_json(&[cp]);
-    assert_ne!(code, 2, "{v:#}");
-
-    // nftables: input -> c1 -> c2 -> c3 (jump, jump, goto) is three levels: past a limit of 2,
-    // reported at the chain it starts from (line 2).
-    let nft = "tests/data/hostile/deep-chains.nft";
-    let (code, v) = check_json(&[nft, "--max-reference-depth", "2"]);
-    assert_input_error(code, &v, nft, Some(2), "nests jumps 3 levels deep");
-    let (code, v) = check_json(&[nft, "--max-reference-depth", "3"]);
-    assert_ne!(code, 2, "{v:#}");
-
     let ipt = d.path().join("chains.rules");
     std::fs::write(
         &ipt,
         "*filter\n:INPUT DROP [0:0]\n:c1 - [0:0]\n:c2 - [0:0]\n:c3 - [0:0]\n-A INPUT -j c1\n-A c1 -j c2\n-A c2 -j c3\n-A c3 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
     )
     .unwrap();
-    let (code, v) = check_json(&[&s(&ipt), "--max-reference-depth", "1"]);
-    assert_input_error(code, &v, &s(&ipt), None, "more than the limit of 1");
+    let default: Option<&[&str]> = Some(&[]);
+    let cases = [
+        // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
+        DepthCase {
+            case: "ASA object-groups",
+            file: s(&asa),
+            limit: "2",
+            errors: &[(Some(11), "reference limit of 2")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
+        DepthCase {
+            case: "FortiGate address groups",
+            file: "tests/data/hostile/deep-groups.conf".into(),
+            limit: "1",
+            errors: &[(Some(8), "reference limit of 1")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
+        DepthCase {
+            case: "PAN-OS address groups",
+            file: "tests/data/hostile/deep-groups.set".into(),
+            limit: "1",
+            errors: &[(Some(6), "reference limit of 1")],
+            accepted_with: default,
+            no_unparsed: true,
+        },
+        // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past
+        // it.
+        DepthCase {
+            case: "PAN-OS application groups",
+            file: "tests/data/hostile/deep-app-groups.set".into(),
+            limit: "1",
+            errors: &[(Some(5), "`ag1` is nested deeper")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
+        // s1 (line 10) are past it.
+        DepthCase {
+            case: "Junos set form",
+            file: "tests/data/hostile/deep-sets.set".into(),
+            limit: "1",
+            errors: &[
+                (Some(6), "address-set g1 is nested deeper"),
+                (Some(10), "application-set s1 is nested deeper"),
+            ],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // Junos curly form: the error points at the `address-set g1 {` block (line 9).
+        DepthCase {
+            case: "Junos curly form",
+            file: "tests/data/hostile/deep-sets.conf".into(),
+            limit: "1",
+            errors: &[(Some(9), "address-set g1 is nested deeper")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // pfSense aliases: A3 -> A2 -> A1; with a limit of 2, A1 (its `<alias>` on line 17) is
+        // past it.
+        DepthCase {
+            case: "pfSense aliases",
+            file: "tests/data/hostile/deep-aliases.xml".into(),
+            limit: "2",
+            errors: &[(Some(17), "alias `A1` is nested deeper")],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // Check Point: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 2, g1 (line 24) and
+        // the service group s1 (line 31) are past it.
+        DepthCase {
+            case: "Check Point groups",
+            file: "tests/data/hostile/deep-groups-checkpoint.json".into(),
+            limit: "2",
+            errors: &[
+                (Some(24), "group `g1` is nested deeper"),
+                (Some(31), "service group `s1` is nested deeper"),
+            ],
+            accepted_with: default,
+            no_unparsed: false,
+        },
+        // nftables: input -> c1 -> c2 -> c3 (jump, jump, goto) is three levels: past a limit of
+        // 2, reported at the chain it starts from (line 2); a limit of 3 accepts it.
+        DepthCase {
+            case: "nftables chains",
+            file: "tests/data/hostile/deep-chains.nft".into(),
+            limit: "2",
+            errors: &[(Some(2), "nests jumps 3 levels deep")],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // iptables: INPUT -> c1 -> c2 -> c3 is past a limit of 1.
+        DepthCase {
+            case: "iptables chains",
+            file: s(&ipt),
+            limit: "1",
+            errors: &[(None, "more than the limit of 1")],
+            accepted_with: None,
+            no_unparsed: false,
+        },
+    ];
+    for c in &cases {
+        let (code, v) = check_json(&[&c.file, "--max-reference-depth", c.limit]);
+        for &(line, needle) in c.errors {
+            assert_input_error_in(c.case, code, &v, &c.file, line, needle);
+        }
+        if c.no_unparsed {
+            assert_eq!(v["files"][0]["unparsed"], 0, "{}: {v:#}", c.case);
+        }
+        if let Some(extra) = c.accepted_with {
+            let mut args = vec![c.file.as_str()];
+            args.extend_from_slice(extra);
+            let (code, v) = check_json(&args);
+            assert_ne!(code, 2, "{}: not accepted with {extra:?}: {v:#}", c.case);
+        }
+    }
+}
+
+/// pfSense aliases A`n` -> ... -> A1 -> host, the rule's source being A`n`: `n` levels of
+/// reference. A`k`'s `<alias>` is on line 8 + 5k.
+fn pfsense_nested(n: usize) -> String {
+    let mut x = String::from(
+        "<?xml version=\"1.0\"?>\n<pfsense>\n\t<version>23.3</version>\n\t<system><hostname>pf-deep</hostname></system>\n\t<interfaces>\n\t\t<wan>\n\t\t\t<enable></enable>\n\t\t\t<if>igb0</if>\n\t\t\t<ipaddr>203.0.113.2</ipaddr><subnet>24</subnet>\n\t\t</wan>\n\t</interfaces>\n\t<aliases>\n",
+    );
+    for k in 1..=n {
+        let address = if k == 1 {
+            "198.51.100.20".to_string()
+        } else {
+            format!("A{}", k - 1)
+        };
+        x += &format!(
+            "\t\t<alias>\n\t\t\t<name>A{k}</name>\n\t\t\t<type>host</type>\n\t\t\t<address>{address}</address>\n\t\t</alias>\n"
+        );
+    }
+    x += &format!(
+        "\t</aliases>\n\t<filter>\n\t\t<rule>\n\t\t\t<type>pass</type>\n\t\t\t<interface>wan</interface>\n\t\t\t<ipprotocol>inet</ipprotocol>\n\t\t\t<protocol>tcp</protocol>\n\t\t\t<source><address>A{n}</address></source>\n\t\t\t<destination><any></any><port>22</port></destination>\n\t\t</rule>\n\t</filter>\n</pfsense>\n"
+    );
+    x
+}
+
+/// Check Point groups g`n` -> ... -> g1 -> host and service groups s`n` -> ... -> s1 -> telnet,
+/// the rule using g`n` and s`n`: `n` levels of reference each. g`k` is on line 5 + k, s`k` on
+/// line 6 + n + k.
+fn checkpoint_nested(n: usize) -> String {
+    let uid = |kind: char, k: usize| format!("{kind}0000000-0000-0000-0000-{k:012}");
+    let mut x = format!(
+        "{{\"uid\": \"e0000000-0000-0000-0000-0000000000d1\", \"name\": \"Network\",\n\"rulebase\": [{{\"uid\": \"c0000000-0000-0000-0000-0000000000d1\", \"name\": \"deep\", \"type\": \"access-rule\", \"rule-number\": 1, \"source\": [\"{}\"], \"source-negate\": false, \"destination\": [\"97aeb369-9aea-11d5-bd16-0090272ccb30\"], \"destination-negate\": false, \"service\": [\"{}\"], \"service-negate\": false, \"action\": \"6c488338-8eec-4103-ad21-cd461ac2c472\", \"enabled\": true}}],\n\"objects-dictionary\": [\n{{\"uid\": \"97aeb369-9aea-11d5-bd16-0090272ccb30\", \"name\": \"Any\", \"type\": \"CpmiAnyObject\"}},\n{{\"uid\": \"6c488338-8eec-4103-ad21-cd461ac2c472\", \"name\": \"Accept\", \"type\": \"RulebaseAction\"}},\n",
+        uid('a', n),
+        uid('b', n)
+    );
+    for k in 1..=n {
+        x += &format!(
+            "{{\"uid\": \"{}\", \"name\": \"g{k}\", \"type\": \"group\", \"members\": [\"{}\"]}},\n",
+            uid('a', k),
+            uid('a', k - 1)
+        );
+    }
+    x += &format!(
+        "{{\"uid\": \"{}\", \"name\": \"h1\", \"type\": \"host\", \"ipv4-address\": \"198.51.100.20\"}},\n",
+        uid('a', 0)
+    );
+    for k in 1..=n {
+        x += &format!(
+            "{{\"uid\": \"{}\", \"name\": \"s{k}\", \"type\": \"service-group\", \"members\": [\"{}\"]}},\n",
+            uid('b', k),
+            uid('b', k - 1)
+        );
+    }
+    x += &format!(
+        "{{\"uid\": \"{}\", \"name\": \"telnet\", \"type\": \"service-tcp\", \"port\": \"23\"}}\n]}}\n",
+        uid('b', 0)
+    );
+    x
+}
+
+/// The reference-depth limit counts references from the rule, as for Cisco object-groups,
+/// FortiGate groups and iptables/nftables jumps: a rule -> g`n` -> ... -> g1 chain is `n` levels,
+/// accepted at a limit of `n` and an input error at `n - 1`.
+#[test]
+fn pfsense_and_checkpoint_accept_exactly_the_reference_limit() {
+    let d = tmp();
+    for limit in [1usize, 4] {
+        let arg = limit.to_string();
+        // Exactly `limit` levels: accepted.
+        let pf = d.path().join(format!("pf-{limit}.xml"));
+        std::fs::write(&pf, pfsense_nested(limit)).unwrap();
+        let (code, v) = check_json(&[&s(&pf), "--max-reference-depth", &arg]);
+        assert_ne!(code, 2, "pfSense, {limit} levels, limit {limit}: {v:#}");
+        assert!(
+            input_errors(&v).is_empty(),
+            "pfSense, {limit} levels: {v:#}"
+        );
+        let cp = d.path().join(format!("cp-{limit}.json"));
+        std::fs::write(&cp, checkpoint_nested(limit)).unwrap();
+        let (code, v) = check_json(&[&s(&cp), "--max-reference-depth", &arg]);
+        assert_ne!(code, 2, "Check Point, {limit} levels, limit {limit}: {v:#}");
+        assert!(
+            input_errors(&v).is_empty(),
+            "Check Point, {limit} levels: {v:#}"
+        );
+
+        // `limit + 1` levels: the innermost group (A1, g1, s1) is past the limit.
+        let n = limit + 1;
+        let pf = d.path().join(format!("pf-{n}.xml"));
+        std::fs::write(&pf, pfsense_nested(n)).unwrap();
+        let (code, v) = check_json(&[&s(&pf), "--max-reference-depth", &arg]);
+        assert_input_error(
+            code,
+            &v,
+            &s(&pf),
+            Some(13),
+            &format!("alias `A1` is nested deeper than the reference limit of {limit} levels"),
+        );
+        let cp = d.path().join(format!("cp-{n}.json"));
+        std::fs::write(&cp, checkpoint_nested(n)).unwrap();
+        let (code, v) = check_json(&[&s(&cp), "--max-reference-depth", &arg]);
+        assert_input_error(
+            code,
+            &v,
+            &s(&cp),
+            Some(6),
+            &format!("group `g1` is nested deeper than the reference limit of {limit} levels"),
+        );
+        assert_input_error(
+            code,
+            &v,
+            &s(&cp),
+            Some(7 + n as u64),
+            &format!("service group `s1` is nested deeper than the reference limit of {limit}"),
+        );
+    }
 }
 
 #[test]

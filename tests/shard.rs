@@ -1,22 +1,9 @@
 //! `check --shard K/N` and `portaudit merge`: merging the reports of all N shards gives the
 //! unsharded report byte for byte, and the exit code `check` gives; mismatched inputs are errors.
 
-use assert_cmd::Command;
+mod common;
 
-fn portaudit() -> Command {
-    let mut c = Command::cargo_bin("portaudit").unwrap();
-    c.env("NO_COLOR", "1").env("COLUMNS", "100");
-    c
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = portaudit().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::run;
 
 /// Check `args` in N shards, write each report, merge them; the merged report and exit code
 /// must be the unsharded ones.

@@ -8,31 +8,22 @@ use super::*;
 use crate::engine::flow::{Fate, Mode};
 use crate::model::Hook;
 use crate::pack::FlowSpec;
-use crate::sets::{parse_net, render_addrs, NameSet, Space};
+use crate::sets::{non_public_v4, parse_net, render_addrs, NameSet, Space};
 
-/// Addresses that are not "the internet".
-const NON_PUBLIC: &[&str] = &[
-    "0.0.0.0/8",
-    "10.0.0.0/8",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "::1/128",
-    "fc00::/7",
-    "fe80::/10",
-];
+/// IPv6 addresses that are not "the internet" (the IPv4 ones are [`non_public_v4`]).
+const NON_PUBLIC_V6: &[&str] = &["::1/128", "fc00::/7", "fe80::/10"];
 
 /// Interfaces untrusted traffic never arrives on.
 const LOOPBACK: &[&str] = &["lo", "lo0", "loopback", "Loopback0"];
 
-/// Every public address.
+/// Every public address: all but [`non_public_v4`] and [`NON_PUBLIC_V6`].
 pub fn untrusted_default() -> AddrSet {
-    NON_PUBLIC
+    NON_PUBLIC_V6
         .iter()
         .filter_map(|n| parse_net(n))
-        .fold(AddrSet::full(), |acc, n| acc.difference(&n))
+        .fold(AddrSet::full().difference(&non_public_v4()), |acc, n| {
+            acc.difference(&n)
+        })
 }
 
 /// Zone and interface names that say "untrusted".
@@ -184,5 +175,32 @@ fn describe_sources(srcs: &AddrSet) -> String {
         "any public IPv6 address".into()
     } else {
         render_addrs(srcs, 3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_default_is_the_old_non_public_complement() {
+        // The list this check had before the blocks moved to `sets::SPECIAL_V4`.
+        const OLD_NON_PUBLIC: &[&str] = &[
+            "0.0.0.0/8",
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "::1/128",
+            "fc00::/7",
+            "fe80::/10",
+        ];
+        let old = OLD_NON_PUBLIC
+            .iter()
+            .filter_map(|n| parse_net(n))
+            .fold(AddrSet::full(), |acc, n| acc.difference(&n));
+        assert_eq!(untrusted_default(), old);
     }
 }

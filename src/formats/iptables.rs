@@ -59,8 +59,8 @@ use std::net::{IpAddr, Ipv6Addr};
 use super::util::{self, Token};
 use super::Limits;
 use crate::model::{
-    Action, Chain, ChainDefault, ChainId, Config, Entry, FeatureState, Format, Hook, InputIssue,
-    Rule, Unparsed,
+    self, Action, Chain, ChainDefault, ChainId, Config, Entry, FeatureState, Format, Hook,
+    InputIssue, Rule, Unparsed,
 };
 use crate::sets::{self, proto, AddrSet, IntervalSet, NameSet, PortSet, ProtoSet, Space};
 use crate::source::{FileId, SourceFile, Span};
@@ -711,60 +711,26 @@ impl Parser<'_> {
         Action::Unknown(name.to_string())
     }
 
-    /// Report jump loops and chains nested deeper than the reference-depth limit (iteratively).
+    /// Report jump loops and chains nested deeper than the reference-depth limit.
     fn check_jumps(&mut self) {
         let chains = &self.cfg.filter.chains;
-        let target = |r: &Rule| match r.action {
-            Action::Jump(t) | Action::Goto(t) => Some(t),
-            _ => None,
-        };
-        // 0: not visited, 1: on the DFS stack, 2: done.
-        let mut state = vec![0u8; chains.len()];
-        // Longest chain of jumps starting from each chain.
-        let mut depth = vec![0usize; chains.len()];
-        let mut issues = Vec::new();
-        for root in 0..chains.len() {
-            if state[root] != 0 {
-                continue;
-            }
-            state[root] = 1;
-            let mut stack = vec![(root, 0usize)];
-            while let Some(top) = stack.last_mut() {
-                let (c, i) = *top;
-                if let Some(rule) = chains[c].rules.get(i) {
-                    top.1 += 1;
-                    let Some(t) = target(rule).filter(|&t| t < chains.len()) else {
-                        continue;
-                    };
-                    match state[t] {
-                        0 => {
-                            state[t] = 1;
-                            stack.push((t, 0));
-                        }
-                        1 => issues.push(InputIssue {
-                            span: rule.span,
-                            message: format!(
-                                "{} leads back into chain {}: a jump loop, which iptables-restore rejects",
-                                rule.name, chains[t].name
-                            ),
-                        }),
-                        _ => {}
-                    }
-                } else {
-                    stack.pop();
-                    state[c] = 2;
-                    depth[c] = chains[c]
-                        .rules
-                        .iter()
-                        .filter_map(target)
-                        .filter_map(|t| depth.get(t).map(|d| d + 1))
-                        .max()
-                        .unwrap_or(0);
+        let walk = model::jump_depths(chains, model::LoopLevels::One);
+        let mut issues: Vec<InputIssue> = walk
+            .loops
+            .iter()
+            .map(|l| {
+                let rule = &chains[l.chain].rules[l.rule];
+                InputIssue {
+                    span: rule.span,
+                    message: format!(
+                        "{} leads back into chain {}: a jump loop, which iptables-restore rejects",
+                        rule.name, chains[l.target].name
+                    ),
                 }
-            }
-        }
+            })
+            .collect();
         let limit = self.limits.max_reference_depth;
-        if let Some((c, &d)) = depth.iter().enumerate().max_by_key(|&(_, d)| *d) {
+        if let Some((c, d)) = walk.deepest() {
             if d > limit {
                 issues.push(InputIssue {
                     span: chains[c].span,

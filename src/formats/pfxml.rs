@@ -1340,23 +1340,6 @@ impl Ctx<'_> {
 // ---------------------------------------------------------------------------------------------
 // Implicit rules
 
-/// Bogon networks (IANA special-purpose and unallocated space, approximated).
-const BOGONS_V4: &[&str] = &[
-    "0.0.0.0/8",
-    "10.0.0.0/8",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "172.16.0.0/12",
-    "192.0.0.0/24",
-    "192.0.2.0/24",
-    "192.168.0.0/16",
-    "198.18.0.0/15",
-    "198.51.100.0/24",
-    "203.0.113.0/24",
-    "224.0.0.0/4",
-    "240.0.0.0/4",
-];
 const PRIVATE: &[&str] = &[
     "10.0.0.0/8",
     "127.0.0.0/8",
@@ -1394,7 +1377,7 @@ impl Ctx<'_> {
                     Action::Deny,
                 );
                 let mut s = Space::all();
-                s.src = nets(BOGONS_V4);
+                s.src = crate::sets::bogons_v4();
                 s.src_zone = NameSet::Only(self.zone_names(name));
                 r.matches = vec![s];
                 r.unmodeled.push(

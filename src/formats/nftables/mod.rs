@@ -80,43 +80,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
 /// The chain starting the longest run of jump/goto past the reference-depth limit, as an input
 /// error at its definition (loops, which nft rejects, are not followed twice).
 fn jump_depth(chains: &[Chain], limit: usize) -> Option<crate::model::InputIssue> {
-    let target = |r: &Rule| match r.action {
-        Action::Jump(t) | Action::Goto(t) => Some(t).filter(|&t| t < chains.len()),
-        _ => None,
-    };
-    // 0: not visited, 1: on the DFS stack, 2: done.
-    let mut state = vec![0u8; chains.len()];
-    // Longest run of jumps starting from each chain.
-    let mut depth = vec![0usize; chains.len()];
-    for root in 0..chains.len() {
-        if state[root] != 0 {
-            continue;
-        }
-        state[root] = 1;
-        let mut stack = vec![(root, 0usize)];
-        while let Some(top) = stack.last_mut() {
-            let (c, i) = *top;
-            if let Some(rule) = chains[c].rules.get(i) {
-                top.1 += 1;
-                if let Some(t) = target(rule).filter(|&t| state[t] == 0) {
-                    state[t] = 1;
-                    stack.push((t, 0));
-                }
-            } else {
-                stack.pop();
-                state[c] = 2;
-                depth[c] = chains[c]
-                    .rules
-                    .iter()
-                    .filter_map(target)
-                    .filter(|&t| state[t] == 2)
-                    .map(|t| depth[t] + 1)
-                    .max()
-                    .unwrap_or(0);
-            }
-        }
-    }
-    let (c, &d) = depth.iter().enumerate().max_by_key(|&(_, d)| *d)?;
+    let (c, d) = crate::model::jump_depths(chains, crate::model::LoopLevels::SelfOnly).deepest()?;
     (d > limit).then(|| crate::model::InputIssue {
         span: chains[c].span,
         message: format!(
