@@ -49,6 +49,7 @@ fn engine_benches(c: &mut Criterion) {
     let config = formats::parse(&file, formats::detect(&file), &limits);
     assert!(config.rule_count() >= RULES);
     let user = cfg.endpoints_for(&file.name);
+    let index = engine::index::FilterIndex::new(&config.filter);
     let endpoints: Vec<_> = packs
         .iter()
         .map(|p| engine::pack_endpoints(p, &user))
@@ -63,6 +64,7 @@ fn engine_benches(c: &mut Criterion) {
                     endpoints,
                     roles: &pack.roles,
                     max_depth: limits.max_reference_depth,
+                    index: Some(&index),
                 };
                 for req in pack.requirements.iter().filter(|r| !r.optional) {
                     n += checks::evaluate(req, &ctx).findings.len();

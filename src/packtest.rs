@@ -423,12 +423,14 @@ fn evaluate(
         return Err(format!("input error at line {}: {}", lc.line, e.message));
     }
     let endpoints = crate::engine::pack_endpoints(pack, &cfg.endpoints_for(&source.name));
+    let index = crate::engine::index::FilterIndex::new(&parsed.filter);
     let ctx = Ctx {
         config: &parsed,
         file: &source,
         endpoints: &endpoints,
         roles: &pack.roles,
         max_depth: limits.max_reference_depth,
+        index: Some(&index),
     };
     let outcome = checks::evaluate(req, &ctx);
     let mut findings: Vec<Expected> = outcome

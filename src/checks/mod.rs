@@ -102,6 +102,9 @@ pub struct Ctx<'a> {
     /// The pack's roles (descriptions, vendor addresses, host names).
     pub roles: &'a BTreeMap<String, crate::pack::Role>,
     pub max_depth: usize,
+    /// The rules of `config.filter` by the packets they match (see
+    /// [`crate::engine::index::FilterIndex`]); `None` walks every rule.
+    pub index: Option<&'a crate::engine::index::FilterIndex>,
 }
 
 impl Ctx<'_> {

@@ -6,7 +6,7 @@
 //! direction, and the finding says the verdict is approximate.
 
 use super::*;
-use crate::engine::flow::{classify_mode, entries_for, Fate, Mode, Part};
+use crate::engine::flow::{classify_indexed, classify_mode, entries_for, Fate, Mode, Part};
 use crate::model::Hook;
 use crate::pack::{Direction, FlowSpec};
 use crate::sets::{render_addrs, PortSet, ProtoSet, Space};
@@ -63,7 +63,19 @@ pub(super) fn flow_space(flow: &FlowSpec, from: &Endpoint, to: &Endpoint) -> Spa
 
 /// Push a space through every entry of the given hooks.
 pub(super) fn parts_for(ctx: &Ctx, hooks: &[Hook], space: &Space, mode: Mode) -> Vec<Part> {
-    parts_in(&ctx.config.filter, ctx.max_depth, hooks, space, mode)
+    entries_for(&ctx.config.filter, hooks)
+        .into_iter()
+        .flat_map(|e| {
+            classify_indexed(
+                &ctx.config.filter,
+                ctx.index,
+                e,
+                std::slice::from_ref(space),
+                ctx.max_depth,
+                mode,
+            )
+        })
+        .collect()
 }
 
 /// [`parts_for`] on another filter (one rewritten for a host name).

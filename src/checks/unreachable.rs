@@ -8,7 +8,7 @@
 use super::*;
 use crate::model::{Action, Rule};
 use crate::sets::{union_difference, Space};
-use std::collections::HashMap;
+use crate::engine::index::RuleIndex;
 
 /// Give up on a rule when its uncovered remainder fragments beyond this many pieces (it is then
 /// treated as reachable: no finding rather than a wrong one).
@@ -39,7 +39,13 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
             .iter()
             .filter(|r| r.enabled && !r.established_only && !r.matches.is_empty())
             .collect();
-        let index = CoverIndex::new(&live);
+        // Only rules that end evaluation and are fully modelled can cover later ones.
+        let index = RuleIndex::new(
+            live.iter()
+                .enumerate()
+                .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
+                .map(|(pos, r)| (pos, r.matches.as_slice())),
+        );
         let mut candidates = Vec::new();
         for (pos, &rule) in live.iter().enumerate() {
             let mut remaining: Vec<Space> = rule
@@ -57,7 +63,7 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
             let earlier: &[usize] = if remaining.len() > MAX_PIECES {
                 // Fragmented from the start: the linear walk gives up at the first earlier
                 // covering candidate, exactly as before.
-                &index.eligible[..index.eligible.partition_point(|&i| i < pos)]
+                &index.all[..index.all.partition_point(|&i| i < pos)]
             } else {
                 index.candidates(&remaining, pos, &mut candidates);
                 &candidates
@@ -113,196 +119,124 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
     }
 }
 
-/// Cells above which a set counts as wide on an axis (and is listed once, not per cell).
-const WIDE: usize = 8;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sets::{AddrSet, PortSet, ProtoSet};
+    use crate::source::{FileId, Span};
 
-/// The elementary intervals of one dimension: every boundary of every range of the chain's
-/// spaces, so two sets overlap only if they share a cell.
-struct Axis {
-    starts: Vec<u128>,
-}
-
-impl Axis {
-    fn new<'a>(sets: impl Iterator<Item = &'a [(u128, u128)]>) -> Axis {
-        let mut starts = vec![0u128];
-        for ranges in sets {
-            for &(lo, hi) in ranges {
-                starts.push(lo);
-                if let Some(next) = hi.checked_add(1) {
-                    starts.push(next);
-                }
-            }
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
         }
-        starts.sort_unstable();
-        starts.dedup();
-        Axis { starts }
     }
 
-    fn cell(&self, v: u128) -> u32 {
-        (self.starts.partition_point(|&s| s <= v) - 1) as u32
-    }
-
-    /// The cells a set touches, as inclusive runs of cell numbers, and their number.
-    fn cells(&self, ranges: &[(u128, u128)]) -> (Vec<(u32, u32)>, usize) {
-        let runs: Vec<(u32, u32)> = ranges
-            .iter()
-            .map(|&(lo, hi)| (self.cell(lo), self.cell(hi)))
-            .collect();
-        let n = runs.iter().map(|&(a, b)| (b - a) as usize + 1).sum();
-        (runs, n)
-    }
-}
-
-fn each(runs: &[(u32, u32)]) -> impl Iterator<Item = u32> + '_ {
-    runs.iter().flat_map(|&(a, b)| a..=b)
-}
-
-/// Where the earlier rules of a chain are, by destination port and destination address, so a
-/// rule is compared only with the rules whose spaces can meet its own. Each match space of a
-/// covering-capable rule is filed by whether it is narrow (at most [`WIDE`] cells) or wide on
-/// each axis; a query looks in the lists that can hold a space meeting it:
-///
-/// | query \ entry | both narrow | port narrow | address narrow | both wide |
-/// | --- | --- | --- | --- | --- |
-/// | both narrow | `grid[(p, d)]` | `by_port_wide_addr[p]` | `by_addr_wide_port[d]` | `wide` |
-/// | port narrow | `by_port[p]` | `by_port[p]` | `wide_port` | `wide_port` |
-/// | address narrow | `by_addr[d]` | `wide_addr` | `by_addr[d]` | `wide_addr` |
-/// | both wide | every earlier rule | | | |
-///
-/// Every list holds positions in `live` in increasing order (rules are filed in order).
-struct CoverIndex {
-    ports: Axis,
-    addrs: Axis,
-    /// Positions of the rules that can cover (terminal, fully modelled), in order.
-    eligible: Vec<usize>,
-    grid: HashMap<(u32, u32), Vec<usize>>,
-    by_port_wide_addr: HashMap<u32, Vec<usize>>,
-    by_addr_wide_port: HashMap<u32, Vec<usize>>,
-    wide: Vec<usize>,
-    by_port: HashMap<u32, Vec<usize>>,
-    by_addr: HashMap<u32, Vec<usize>>,
-    wide_port: Vec<usize>,
-    wide_addr: Vec<usize>,
-}
-
-fn file(list: &mut Vec<usize>, pos: usize) {
-    if list.last() != Some(&pos) {
-        list.push(pos);
-    }
-}
-
-impl CoverIndex {
-    fn new(live: &[&Rule]) -> CoverIndex {
-        let spaces = || live.iter().flat_map(|r| r.matches.iter());
-        let mut ix = CoverIndex {
-            ports: Axis::new(spaces().map(|s| s.dport.ranges())),
-            addrs: Axis::new(spaces().map(|s| s.dst.ranges())),
-            eligible: Vec::new(),
-            grid: HashMap::new(),
-            by_port_wide_addr: HashMap::new(),
-            by_addr_wide_port: HashMap::new(),
-            wide: Vec::new(),
-            by_port: HashMap::new(),
-            by_addr: HashMap::new(),
-            wide_port: Vec::new(),
-            wide_addr: Vec::new(),
-        };
-        for (pos, rule) in live.iter().enumerate() {
-            if !terminal(rule) || !rule.unmodeled.is_empty() {
-                continue;
-            }
-            ix.eligible.push(pos);
-            for m in rule.matches.iter().filter(|m| !m.is_empty()) {
-                let (p, np) = ix.ports.cells(m.dport.ranges());
-                let (d, nd) = ix.addrs.cells(m.dst.ranges());
-                match (np <= WIDE, nd <= WIDE) {
-                    (true, true) => {
-                        for pc in each(&p) {
-                            for dc in each(&d) {
-                                file(ix.grid.entry((pc, dc)).or_default(), pos);
-                            }
-                        }
-                    }
-                    (true, false) => {
-                        for pc in each(&p) {
-                            file(ix.by_port_wide_addr.entry(pc).or_default(), pos);
-                        }
-                        file(&mut ix.wide_addr, pos);
-                    }
-                    (false, true) => {
-                        for dc in each(&d) {
-                            file(ix.by_addr_wide_port.entry(dc).or_default(), pos);
-                        }
-                        file(&mut ix.wide_port, pos);
-                    }
-                    (false, false) => {
-                        file(&mut ix.wide, pos);
-                        file(&mut ix.wide_port, pos);
-                        file(&mut ix.wide_addr, pos);
-                    }
-                }
-                if np <= WIDE {
-                    for pc in each(&p) {
-                        file(ix.by_port.entry(pc).or_default(), pos);
-                    }
-                }
-                if nd <= WIDE {
-                    for dc in each(&d) {
-                        file(ix.by_addr.entry(dc).or_default(), pos);
-                    }
-                }
-            }
+    fn ports(rng: &mut Rng) -> PortSet {
+        match rng.below(12) {
+            0 => PortSet::full(),
+            1 => PortSet::range(10000, 20000),
+            // Wide on the port axis: many separate ports.
+            2 => PortSet::from_ranges((0..12).map(|i| (100 + i * 7, 100 + i * 7))),
+            _ => PortSet::single([22, 80, 443, 5060, 8080][rng.below(5) as usize]),
         }
-        ix
     }
 
-    /// The covering-capable rules before `pos` that may meet any of `spaces`, in order and
-    /// without repeats (a superset of those that do).
-    fn candidates(&self, spaces: &[Space], pos: usize, out: &mut Vec<usize>) {
-        out.clear();
-        let mut take = |list: Option<&Vec<usize>>| {
-            if let Some(list) = list {
-                out.extend_from_slice(&list[..list.partition_point(|&i| i < pos)]);
+    fn addrs(rng: &mut Rng) -> AddrSet {
+        let v4 = |a: u32| crate::sets::addr_value(std::net::Ipv4Addr::from(a).into());
+        match rng.below(12) {
+            0 => AddrSet::full(),
+            1 => {
+                let base = v4(0x0a00_0000 + (rng.below(8) as u32) * 256);
+                AddrSet::range(base, base + 255)
             }
-        };
-        for q in spaces {
-            let (p, np) = self.ports.cells(q.dport.ranges());
-            let (d, nd) = self.addrs.cells(q.dst.ranges());
-            match (np <= WIDE, nd <= WIDE) {
-                (true, true) => {
-                    for pc in each(&p) {
-                        for dc in each(&d) {
-                            take(self.grid.get(&(pc, dc)));
-                        }
-                        take(self.by_port_wide_addr.get(&pc));
-                    }
-                    for dc in each(&d) {
-                        take(self.by_addr_wide_port.get(&dc));
-                    }
-                    take(Some(&self.wide));
-                }
-                (true, false) => {
-                    for pc in each(&p) {
-                        take(self.by_port.get(&pc));
-                    }
-                    take(Some(&self.wide_port));
-                }
-                (false, true) => {
-                    for dc in each(&d) {
-                        take(self.by_addr.get(&dc));
-                    }
-                    take(Some(&self.wide_addr));
-                }
-                (false, false) => {
-                    out.clear();
-                    out.extend_from_slice(
-                        &self.eligible[..self.eligible.partition_point(|&i| i < pos)],
-                    );
-                    return;
-                }
-            }
+            // Wide on the address axis: a group of many hosts.
+            2 => AddrSet::from_ranges((0..10).map(|i| {
+                let a = v4(0x0a00_0000 + i * 300);
+                (a, a)
+            })),
+            _ => AddrSet::single(v4(0x0a00_0000 + rng.below(2048) as u32)),
         }
-        out.sort_unstable();
-        out.dedup();
+    }
+
+    fn chain(seed: u64, n: usize) -> Vec<Rule> {
+        let mut rng = Rng(seed);
+        (0..n)
+            .map(|i| {
+                let action = match rng.below(10) {
+                    0 => Action::Continue,
+                    1..=3 => Action::Deny,
+                    _ => Action::Allow,
+                };
+                let mut r = Rule::new(format!("r{i}"), Span::new(FileId(0), i, i + 1), action);
+                r.matches = (0..1 + rng.below(3))
+                    .map(|_| Space {
+                        proto: ProtoSet::single([6, 17, 6][rng.below(3) as usize]),
+                        dport: ports(&mut rng),
+                        dst: addrs(&mut rng),
+                        src: addrs(&mut rng),
+                        ..Space::all()
+                    })
+                    .collect();
+                if rng.below(15) == 0 {
+                    r.unmodeled.push("schedule".into());
+                }
+                r
+            })
+            .collect()
+    }
+
+    /// The index never leaves out an earlier covering-capable rule that meets the query (which
+    /// is what makes the indexed check give the same findings as comparing every pair), and
+    /// returns only such earlier rules, in order, once each.
+    #[test]
+    fn candidates_are_every_earlier_rule_that_can_meet_the_query() {
+        for seed in 1..=8u64 {
+            let rules = chain(seed * 7919, 400);
+            let live: Vec<&Rule> = rules.iter().collect();
+            // Only rules that end evaluation and are fully modelled can cover later ones.
+        let index = RuleIndex::new(
+            live.iter()
+                .enumerate()
+                .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
+                .map(|(pos, r)| (pos, r.matches.as_slice())),
+        );
+            let mut got = Vec::new();
+            for (pos, rule) in live.iter().enumerate() {
+                index.candidates(&rule.matches, pos, &mut got);
+                assert!(got.windows(2).all(|w| w[0] < w[1]), "seed {seed} rule {pos}");
+                for &i in &got {
+                    assert!(i < pos && index.all.contains(&i), "seed {seed} rule {pos}");
+                }
+                for (i, earlier) in live[..pos].iter().enumerate() {
+                    let eligible = terminal(earlier) && earlier.unmodeled.is_empty();
+                    let meets = earlier
+                        .matches
+                        .iter()
+                        .any(|m| rule.matches.iter().any(|q| q.intersects(m)));
+                    if eligible && meets {
+                        assert!(
+                            got.binary_search(&i).is_ok(),
+                            "seed {seed}: rule {pos} misses earlier rule {i}"
+                        );
+                    }
+                }
+            }
+            // Not a full scan in disguise: on this mix most pairs are ruled out.
+            let total: usize = (0..live.len())
+                .map(|pos| {
+                    index.candidates(&live[pos].matches, pos, &mut got);
+                    got.len()
+                })
+                .sum();
+            let pairs: usize = (0..live.len())
+                .map(|pos| index.all.partition_point(|&i| i < pos))
+                .sum();
+            assert!(total * 2 < pairs, "seed {seed}: {total} of {pairs} pairs");
+        }
     }
 }

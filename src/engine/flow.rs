@@ -7,6 +7,7 @@
 //! actions make the parts they touch uncertain.
 
 use crate::model::{Action, ChainId, Entry, Filter, Hook};
+use crate::engine::index::FilterIndex;
 use crate::sets::Space;
 
 /// What decided a part of the traffic.
@@ -57,6 +58,8 @@ pub enum Mode {
 
 struct Walker<'a> {
     filter: &'a Filter,
+    /// When given, only the rules that can meet a chain's input are looked at.
+    index: Option<&'a FilterIndex>,
     max_depth: usize,
     mode: Mode,
 }
@@ -73,8 +76,19 @@ impl Walker<'_> {
                 .map(|p| (p, Flow::Done(Fate::Unknown, Decider::Default { chain })))
                 .collect();
         };
+        // Every part that reaches a rule is part of the input, so a rule that meets none of the
+        // input meets none of what remains of it and can be skipped.
+        let positions: Vec<usize> = match self.index.and_then(|ix| ix.chains.get(chain)) {
+            Some(ix) => {
+                let mut v = Vec::new();
+                ix.candidates(input.iter().map(|(s, _)| s), usize::MAX, &mut v);
+                v
+            }
+            None => (0..ch.rules.len()).collect(),
+        };
         let mut remaining = input;
-        for (idx, rule) in ch.rules.iter().enumerate() {
+        for idx in positions {
+            let rule = &ch.rules[idx];
             if remaining.is_empty() {
                 break;
             }
@@ -89,6 +103,13 @@ impl Walker<'_> {
                 if skip {
                     continue;
                 }
+            }
+            // Most rules meet none of the remaining parts: leave those parts where they are.
+            if !remaining
+                .iter()
+                .any(|(space, _)| rule.matches.iter().any(|m| space.intersects(m)))
+            {
+                continue;
             }
             let mut next: Vec<Pending> = Vec::with_capacity(remaining.len());
             for (space, via) in remaining {
@@ -201,8 +222,22 @@ pub fn classify_mode(
     max_depth: usize,
     mode: Mode,
 ) -> Vec<Part> {
+    classify_indexed(filter, None, entry, input, max_depth, mode)
+}
+
+/// [`classify_mode`] looking only at the rules `index` (built from this `filter`) says can meet
+/// the traffic: the same parts, faster on large chains.
+pub fn classify_indexed(
+    filter: &Filter,
+    index: Option<&FilterIndex>,
+    entry: &Entry,
+    input: &[Space],
+    max_depth: usize,
+    mode: Mode,
+) -> Vec<Part> {
     let walker = Walker {
         filter,
+        index,
         max_depth,
         mode,
     };

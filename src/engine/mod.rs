@@ -2,6 +2,7 @@
 //! in parallel (rayon), and collects findings in a deterministic order.
 
 pub mod flow;
+pub mod index;
 pub mod trace;
 
 use std::collections::BTreeMap;
@@ -982,6 +983,7 @@ pub fn evaluate_file(
     let mut results = Vec::new();
     let user_endpoints = cfg.endpoints_for(&source.name);
     let only = cfg.packs_for(&source.name);
+    let index = index::FilterIndex::new(&config.filter);
     for pack in packs
         .iter()
         .filter(|p| only.is_none_or(|ids| ids.contains(&p.id)))
@@ -993,6 +995,7 @@ pub fn evaluate_file(
             endpoints: &endpoints,
             roles: &pack.roles,
             max_depth: limits.max_reference_depth,
+            index: Some(&index),
         };
         for req in &pack.requirements {
             if req.optional

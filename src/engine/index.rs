@@ -1,0 +1,233 @@
+//! An index of a chain's rules by the packets they match, so that evaluating a set of packets
+//! (the flow walker) or a rule against the rules above it (`unreachable-rules`) looks only at
+//! the rules that can meet it instead of every rule of the chain. Answers are supersets: a rule
+//! the index returns may still miss the packets, but a rule it leaves out never meets them, so
+//! callers that skip the others get exactly the result of a full scan.
+
+use std::collections::HashMap;
+
+use crate::model::Filter;
+use crate::sets::Space;
+
+/// One [`RuleIndex`] per chain of a filter (all rules with their match spaces), built once per
+/// parsed configuration and shared by every check.
+pub struct FilterIndex {
+    pub chains: Vec<RuleIndex>,
+}
+
+impl FilterIndex {
+    pub fn new(filter: &Filter) -> FilterIndex {
+        FilterIndex {
+            chains: filter
+                .chains
+                .iter()
+                .map(|c| {
+                    RuleIndex::new(
+                        c.rules
+                            .iter()
+                            .enumerate()
+                            .map(|(i, r)| (i, r.matches.as_slice())),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Cells above which a set counts as wide on an axis (and is listed once, not per cell).
+const WIDE: usize = 8;
+
+/// The elementary intervals of one dimension: every boundary of every range of the chain's
+/// spaces, so two sets overlap only if they share a cell.
+struct Axis {
+    starts: Vec<u128>,
+}
+
+impl Axis {
+    fn new<'a>(sets: impl Iterator<Item = &'a [(u128, u128)]>) -> Axis {
+        let mut starts = vec![0u128];
+        for ranges in sets {
+            for &(lo, hi) in ranges {
+                starts.push(lo);
+                if let Some(next) = hi.checked_add(1) {
+                    starts.push(next);
+                }
+            }
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        Axis { starts }
+    }
+
+    fn cell(&self, v: u128) -> u32 {
+        (self.starts.partition_point(|&s| s <= v) - 1) as u32
+    }
+
+    /// The cells a set touches, as inclusive runs of cell numbers, and their number.
+    fn cells(&self, ranges: &[(u128, u128)]) -> (Vec<(u32, u32)>, usize) {
+        let runs: Vec<(u32, u32)> = ranges
+            .iter()
+            .map(|&(lo, hi)| (self.cell(lo), self.cell(hi)))
+            .collect();
+        let n = runs.iter().map(|&(a, b)| (b - a) as usize + 1).sum();
+        (runs, n)
+    }
+}
+
+fn each(runs: &[(u32, u32)]) -> impl Iterator<Item = u32> + '_ {
+    runs.iter().flat_map(|&(a, b)| a..=b)
+}
+
+/// Where the rules of a chain are, by destination port and destination address, so a set of
+/// packets is compared only with the rules whose spaces can meet it. Each match space of a rule
+/// is filed by whether it is narrow (at most [`WIDE`] cells) or wide on
+/// each axis; a query looks in the lists that can hold a space meeting it:
+///
+/// | query \ entry | both narrow | port narrow | address narrow | both wide |
+/// | --- | --- | --- | --- | --- |
+/// | both narrow | `grid[(p, d)]` | `by_port_wide_addr[p]` | `by_addr_wide_port[d]` | `wide` |
+/// | port narrow | `by_port[p]` | `by_port[p]` | `wide_port` | `wide_port` |
+/// | address narrow | `by_addr[d]` | `wide_addr` | `by_addr[d]` | `wide_addr` |
+/// | both wide | every rule | | | |
+///
+/// Every list holds positions in `live` in increasing order (rules are filed in order).
+pub struct RuleIndex {
+    ports: Axis,
+    addrs: Axis,
+    /// Positions of every indexed rule, in order.
+    pub all: Vec<usize>,
+    grid: HashMap<(u32, u32), Vec<usize>>,
+    by_port_wide_addr: HashMap<u32, Vec<usize>>,
+    by_addr_wide_port: HashMap<u32, Vec<usize>>,
+    wide: Vec<usize>,
+    by_port: HashMap<u32, Vec<usize>>,
+    by_addr: HashMap<u32, Vec<usize>>,
+    wide_port: Vec<usize>,
+    wide_addr: Vec<usize>,
+}
+
+fn file(list: &mut Vec<usize>, pos: usize) {
+    if list.last() != Some(&pos) {
+        list.push(pos);
+    }
+}
+
+impl RuleIndex {
+    /// Index `rules`: (position, match spaces), in increasing position order.
+    pub fn new<'a>(rules: impl IntoIterator<Item = (usize, &'a [Space])>) -> RuleIndex {
+        let rules: Vec<(usize, &[Space])> = rules.into_iter().collect();
+        let spaces = || rules.iter().flat_map(|(_, m)| m.iter());
+        let mut ix = RuleIndex {
+            ports: Axis::new(spaces().map(|s| s.dport.ranges())),
+            addrs: Axis::new(spaces().map(|s| s.dst.ranges())),
+            all: Vec::new(),
+            grid: HashMap::new(),
+            by_port_wide_addr: HashMap::new(),
+            by_addr_wide_port: HashMap::new(),
+            wide: Vec::new(),
+            by_port: HashMap::new(),
+            by_addr: HashMap::new(),
+            wide_port: Vec::new(),
+            wide_addr: Vec::new(),
+        };
+        for &(pos, matches) in &rules {
+            debug_assert!(ix.all.last().is_none_or(|&p| p < pos), "positions out of order");
+            ix.all.push(pos);
+            for m in matches.iter().filter(|m| !m.is_empty()) {
+                let (p, np) = ix.ports.cells(m.dport.ranges());
+                let (d, nd) = ix.addrs.cells(m.dst.ranges());
+                match (np <= WIDE, nd <= WIDE) {
+                    (true, true) => {
+                        for pc in each(&p) {
+                            for dc in each(&d) {
+                                file(ix.grid.entry((pc, dc)).or_default(), pos);
+                            }
+                        }
+                    }
+                    (true, false) => {
+                        for pc in each(&p) {
+                            file(ix.by_port_wide_addr.entry(pc).or_default(), pos);
+                        }
+                        file(&mut ix.wide_addr, pos);
+                    }
+                    (false, true) => {
+                        for dc in each(&d) {
+                            file(ix.by_addr_wide_port.entry(dc).or_default(), pos);
+                        }
+                        file(&mut ix.wide_port, pos);
+                    }
+                    (false, false) => {
+                        file(&mut ix.wide, pos);
+                        file(&mut ix.wide_port, pos);
+                        file(&mut ix.wide_addr, pos);
+                    }
+                }
+                if np <= WIDE {
+                    for pc in each(&p) {
+                        file(ix.by_port.entry(pc).or_default(), pos);
+                    }
+                }
+                if nd <= WIDE {
+                    for dc in each(&d) {
+                        file(ix.by_addr.entry(dc).or_default(), pos);
+                    }
+                }
+            }
+        }
+        ix
+    }
+
+    /// The indexed rules before `pos` that may meet any of `spaces`, in order and without
+    /// repeats: a superset of those that do, never missing one.
+    pub fn candidates<'s>(
+        &self,
+        spaces: impl IntoIterator<Item = &'s Space>,
+        pos: usize,
+        out: &mut Vec<usize>,
+    ) {
+        out.clear();
+        let mut take = |list: Option<&Vec<usize>>| {
+            if let Some(list) = list {
+                out.extend_from_slice(&list[..list.partition_point(|&i| i < pos)]);
+            }
+        };
+        for q in spaces {
+            let (p, np) = self.ports.cells(q.dport.ranges());
+            let (d, nd) = self.addrs.cells(q.dst.ranges());
+            match (np <= WIDE, nd <= WIDE) {
+                (true, true) => {
+                    for pc in each(&p) {
+                        for dc in each(&d) {
+                            take(self.grid.get(&(pc, dc)));
+                        }
+                        take(self.by_port_wide_addr.get(&pc));
+                    }
+                    for dc in each(&d) {
+                        take(self.by_addr_wide_port.get(&dc));
+                    }
+                    take(Some(&self.wide));
+                }
+                (true, false) => {
+                    for pc in each(&p) {
+                        take(self.by_port.get(&pc));
+                    }
+                    take(Some(&self.wide_port));
+                }
+                (false, true) => {
+                    for dc in each(&d) {
+                        take(self.by_addr.get(&dc));
+                    }
+                    take(Some(&self.wide_addr));
+                }
+                (false, false) => {
+                    out.clear();
+                    out.extend_from_slice(&self.all[..self.all.partition_point(|&i| i < pos)]);
+                    return;
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
