@@ -6,9 +6,9 @@
 //! less than it seems and never covers anything.
 
 use super::*;
+use crate::engine::index::RuleIndex;
 use crate::model::{Action, Rule};
 use crate::sets::{union_difference, Space};
-use crate::engine::index::RuleIndex;
 
 /// Give up on a rule when its uncovered remainder fragments beyond this many pieces (it is then
 /// treated as reachable: no finding rather than a wrong one).
@@ -199,16 +199,19 @@ mod tests {
             let rules = chain(seed * 7919, 400);
             let live: Vec<&Rule> = rules.iter().collect();
             // Only rules that end evaluation and are fully modelled can cover later ones.
-        let index = RuleIndex::new(
-            live.iter()
-                .enumerate()
-                .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
-                .map(|(pos, r)| (pos, r.matches.as_slice())),
-        );
+            let index = RuleIndex::new(
+                live.iter()
+                    .enumerate()
+                    .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
+                    .map(|(pos, r)| (pos, r.matches.as_slice())),
+            );
             let mut got = Vec::new();
             for (pos, rule) in live.iter().enumerate() {
                 index.candidates(&rule.matches, pos, &mut got);
-                assert!(got.windows(2).all(|w| w[0] < w[1]), "seed {seed} rule {pos}");
+                assert!(
+                    got.windows(2).all(|w| w[0] < w[1]),
+                    "seed {seed} rule {pos}"
+                );
                 for &i in &got {
                     assert!(i < pos && index.all.contains(&i), "seed {seed} rule {pos}");
                 }

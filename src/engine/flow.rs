@@ -6,8 +6,8 @@
 //! only match established connections are skipped; rules with unmodeled conditions or unknown
 //! actions make the parts they touch uncertain.
 
-use crate::model::{Action, ChainId, Entry, Filter, Hook};
 use crate::engine::index::FilterIndex;
+use crate::model::{Action, ChainId, Entry, Filter, Hook};
 use crate::sets::Space;
 
 /// What decided a part of the traffic.

@@ -131,7 +131,10 @@ impl RuleIndex {
             wide_addr: Vec::new(),
         };
         for &(pos, matches) in &rules {
-            debug_assert!(ix.all.last().is_none_or(|&p| p < pos), "positions out of order");
+            debug_assert!(
+                ix.all.last().is_none_or(|&p| p < pos),
+                "positions out of order"
+            );
             ix.all.push(pos);
             for m in matches.iter().filter(|m| !m.is_empty()) {
                 let (p, np) = ix.ports.cells(m.dport.ranges());
@@ -230,4 +233,3 @@ impl RuleIndex {
         out.dedup();
     }
 }
-
