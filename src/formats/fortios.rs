@@ -481,7 +481,7 @@ fn services(
     if e.is("service-negate", "enable") {
         spaces
             .iter()
-            .fold(vec![Space::all()], |rest, s| union_difference(rest, s))
+            .fold(vec![Space::all()], union_difference)
     } else {
         spaces
     }
