@@ -293,6 +293,14 @@ fn reference_depth_limit() {
         "*filter\n:INPUT DROP [0:0]\n:c1 - [0:0]\n:c2 - [0:0]\n:c3 - [0:0]\n-A INPUT -j c1\n-A c1 -j c2\n-A c2 -j c3\n-A c3 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
     )
     .unwrap();
+    // c2 jumps back into its caller c1 (a loop, which nft rejects): the loop's jump counts one
+    // level, as in iptables and as a chain jumping to itself does.
+    let nft_loop = d.path().join("loop.nft");
+    std::fs::write(
+        &nft_loop,
+        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tjump c1\n\t}\n\tchain c1 {\n\t\tjump c2\n\t}\n\tchain c2 {\n\t\ttcp dport 23 jump c1\n\t\ttcp dport 22 accept\n\t}\n}\n",
+    )
+    .unwrap();
     let default: Option<&[&str]> = Some(&[]);
     let cases = [
         // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
@@ -389,6 +397,15 @@ fn reference_depth_limit() {
         DepthCase {
             case: "nftables chains",
             file: "tests/data/hostile/deep-chains.nft".into(),
+            limit: "2",
+            errors: &[(Some(2), "nests jumps 3 levels deep")],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // nftables: input -> c1 -> c2 -> c1 (back into the caller) is three levels too.
+        DepthCase {
+            case: "nftables loop into a calling chain",
+            file: s(&nft_loop),
             limit: "2",
             errors: &[(Some(2), "nests jumps 3 levels deep")],
             accepted_with: Some(&["--max-reference-depth", "3"]),

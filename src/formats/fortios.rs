@@ -479,9 +479,7 @@ fn services(
     }
     let spaces: Vec<Space> = r.value.iter().map(to_space).collect();
     if e.is("service-negate", "enable") {
-        spaces
-            .iter()
-            .fold(vec![Space::all()], union_difference)
+        spaces.iter().fold(vec![Space::all()], union_difference)
     } else {
         spaces
     }
