@@ -301,6 +301,13 @@ fn reference_depth_limit() {
         "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tjump c1\n\t}\n\tchain c1 {\n\t\tjump c2\n\t}\n\tchain c2 {\n\t\ttcp dport 23 jump c1\n\t\ttcp dport 22 accept\n\t}\n}\n",
     )
     .unwrap();
+    // $a -> $b -> $c: three levels of defines, the rule using $a on line 7.
+    let nft_defines = d.path().join("defines.nft");
+    std::fs::write(
+        &nft_defines,
+        "define c = 23\ndefine b = $c\ndefine a = $b\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport $a accept\n\t}\n}\n",
+    )
+    .unwrap();
     let default: Option<&[&str]> = Some(&[]);
     let cases = [
         // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
@@ -408,6 +415,18 @@ fn reference_depth_limit() {
             file: s(&nft_loop),
             limit: "2",
             errors: &[(Some(2), "nests jumps 3 levels deep")],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // nftables defines: at a limit of 2, $c is left unexpanded in the rule (line 7).
+        DepthCase {
+            case: "nftables defines",
+            file: s(&nft_defines),
+            limit: "2",
+            errors: &[(
+                Some(7),
+                "define `$c` is nested deeper than the reference limit of 2",
+            )],
             accepted_with: Some(&["--max-reference-depth", "3"]),
             no_unparsed: false,
         },
