@@ -308,6 +308,13 @@ fn reference_depth_limit() {
         "define c = 23\ndefine b = $c\ndefine a = $b\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport $a accept\n\t}\n}\n",
     )
     .unwrap();
+    // RouterOS: input -> c1 -> c2 -> c3 (three jumps).
+    let ros = d.path().join("deep.rsc");
+    std::fs::write(
+        &ros,
+        "/ip firewall filter\nadd chain=input action=jump jump-target=c1\nadd chain=c1 action=jump jump-target=c2\nadd chain=c2 action=jump jump-target=c3\nadd chain=c3 protocol=tcp dst-port=23 action=accept\nadd chain=input action=drop\n",
+    )
+    .unwrap();
     let default: Option<&[&str]> = Some(&[]);
     let cases = [
         // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
@@ -427,6 +434,16 @@ fn reference_depth_limit() {
                 Some(7),
                 "define `$c` is nested deeper than the reference limit of 2",
             )],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // RouterOS: input -> c1 -> c2 -> c3 is three levels: past a limit of 2, reported at
+        // the chain it starts from; a limit of 3 accepts it.
+        DepthCase {
+            case: "RouterOS chains",
+            file: s(&ros),
+            limit: "2",
+            errors: &[(None, "chain input nests jumps 3 levels deep")],
             accepted_with: Some(&["--max-reference-depth", "3"]),
             no_unparsed: false,
         },
