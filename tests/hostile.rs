@@ -1346,10 +1346,9 @@ fn telnet_on_deep(v: &Value) -> Vec<(bool, String)> {
     findings(v)
         .iter()
         .filter(|f| {
+            let m = f["message"].as_str().unwrap();
             f["rule"].as_str().unwrap().ends_with("TELNET")
-                && f["message"].as_str().unwrap().contains("\"deep\"")
-                || f["rule"].as_str().unwrap().ends_with("TELNET")
-                    && f["message"].as_str().unwrap().contains("policy deep")
+                && (m.contains("\"deep\"") || m.contains("policy deep"))
         })
         .map(|f| {
             (
@@ -1360,8 +1359,8 @@ fn telnet_on_deep(v: &Value) -> Vec<(bool, String)> {
         .collect()
 }
 
-/// Junos, PAN-OS (XML and set) and FortiGate count levels like every other format: a rule -> g`n` -> ...
-/// -> g1 chain is `n` levels, accepted at a limit of `n`; at `n - 1`, g1 (and s1) is an input
+/// Junos, PAN-OS (XML and set) and FortiGate count levels like every other format: a rule ->
+/// g`n` -> ... -> g1 chain is `n` levels, accepted at a limit of `n`; at `n - 1`, g1 (and s1) is an input
 /// error at its definition, the file is incomplete and the rule stays uncertain (never a rule
 /// silently widened to "any" and presented as certain).
 #[test]
