@@ -1433,3 +1433,57 @@ fn junos_panos_fortigate_accept_exactly_the_reference_limit() {
         }
     }
 }
+
+/// A group reached first through a short path and again through a longer one is checked on the
+/// longer one too: g6 holds g2 and g4, g4 -> g3 -> g2 -> g1 -> host, so rule -> g6 -> g4 -> g3
+/// -> g2 -> g1 is 5 levels although g2 was already resolved at level 2. Memos are per depth
+/// (PAN-OS, Check Point) and so is the Cisco walk's "already walked" set.
+#[test]
+fn a_group_reached_again_deeper_is_checked_again() {
+    let d = tmp();
+    let asa = d.path().join("diamond.cfg");
+    std::fs::write(
+        &asa,
+        "ASA Version 9.16(2)\n!\nhostname deep-asa\ninterface GigabitEthernet0/0\n nameif outside\n security-level 0\n ip address 203.0.113.10 255.255.255.0\n!\nobject-group network g1\n network-object host 198.51.100.20\nobject-group network g2\n group-object g1\nobject-group network g3\n group-object g2\nobject-group network g4\n group-object g3\nobject-group network g6\n group-object g2\n group-object g4\n!\naccess-list outside_in extended permit tcp object-group g6 any eq telnet\naccess-group outside_in in interface outside\n",
+    )
+    .unwrap();
+    let pa = d.path().join("diamond.set");
+    std::fs::write(
+        &pa,
+        "set deviceconfig system hostname pa-deep\nset zone untrust network layer3 ethernet1/1\nset zone trust network layer3 ethernet1/2\nset address h1 ip-netmask 198.51.100.20/32\nset address-group g1 static [ h1 ]\nset address-group g2 static [ g1 ]\nset address-group g3 static [ g2 ]\nset address-group g4 static [ g3 ]\nset address-group g6 static [ g2 g4 ]\nset rulebase security rules \"deep\" from untrust\nset rulebase security rules \"deep\" to trust\nset rulebase security rules \"deep\" source g6\nset rulebase security rules \"deep\" destination any\nset rulebase security rules \"deep\" service any\nset rulebase security rules \"deep\" application any\nset rulebase security rules \"deep\" action allow\n",
+    )
+    .unwrap();
+    // Check Point: checkpoint_nested(4) with a g6 holding g2 and g4 as the rule's source.
+    let uid = |k: usize| format!("a0000000-0000-0000-0000-{k:012}");
+    let cp_text = checkpoint_nested(4).replacen(&uid(4), &uid(6), 1).replacen(
+        "\"objects-dictionary\": [\n",
+        &format!(
+            "\"objects-dictionary\": [\n{{\"uid\": \"{}\", \"name\": \"g6\", \"type\": \"group\", \"members\": [\"{}\", \"{}\"]}},\n",
+            uid(6),
+            uid(2),
+            uid(4)
+        ),
+        1,
+    );
+    let cp = d.path().join("diamond.json");
+    std::fs::write(&cp, cp_text).unwrap();
+    for (file, needle) in [
+        (
+            s(&asa),
+            "object-group g1 is nested deeper than the reference limit of 4",
+        ),
+        (
+            s(&pa),
+            "address-group `g1` is nested deeper than the reference limit of 4",
+        ),
+        (
+            s(&cp),
+            "group `g1` is nested deeper than the reference limit of 4",
+        ),
+    ] {
+        let (code, v) = check_json(&[&file, "--max-reference-depth", "4"]);
+        assert_input_error(code, &v, &file, None, needle);
+        let (code, v) = check_json(&[&file, "--max-reference-depth", "5"]);
+        assert_ne!(code, 2, "{file}: not accepted at 5 levels: {v:#}");
+    }
+}
