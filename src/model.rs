@@ -369,17 +369,6 @@ pub struct JumpLoop {
     pub target: ChainId,
 }
 
-/// How a loop's jump counts in [`JumpDepths::depth`]. A loop is never followed twice, so it
-/// adds at most one level; the two formats that nest chains differ in whether it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoopLevels {
-    /// Every loop's jump counts one level (iptables, where a loop is itself an error).
-    One,
-    /// Only a chain jumping to itself counts one level; a jump back into a calling chain counts
-    /// none (nftables).
-    SelfOnly,
-}
-
 /// The jump/goto structure of a set of chains, from [`jump_depths`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JumpDepths {
@@ -404,7 +393,12 @@ impl JumpDepths {
 /// Walk the jumps and gotos between `chains` (iteratively, so a hostile nesting cannot overflow
 /// the stack): the longest run of jumps from each chain and the loops met. Targets out of range
 /// are ignored.
-pub fn jump_depths(chains: &[Chain], loop_levels: LoopLevels) -> JumpDepths {
+///
+/// Every jump or goto is one level, as every group reference is in the formats with object
+/// groups. A loop is never followed twice: its jump counts one level, whether it leads into the
+/// chain itself or back into a calling chain (iptables-restore and nft both reject loops; the
+/// formats once differed here, nftables counting only a chain jumping to itself).
+pub fn jump_depths(chains: &[Chain]) -> JumpDepths {
     let target = |r: &Rule| match r.action {
         Action::Jump(t) | Action::Goto(t) => Some(t).filter(|&t| t < chains.len()),
         _ => None,
@@ -446,14 +440,12 @@ pub fn jump_depths(chains: &[Chain], loop_levels: LoopLevels) -> JumpDepths {
             } else {
                 stack.pop();
                 state[c] = State::Done;
-                // Every target is now done, or on the stack (a loop: its depth is still 0).
+                // Every target is now done, or on the stack (a loop: its depth is still 0, so
+                // the loop's jump counts one level).
                 depth[c] = chains[c]
                     .rules
                     .iter()
                     .filter_map(target)
-                    .filter(|&t| {
-                        t == c || state[t] == State::Done || loop_levels == LoopLevels::One
-                    })
                     .map(|t| depth[t] + 1)
                     .max()
                     .unwrap_or(0);
@@ -503,13 +495,11 @@ mod tests {
     fn jump_depths_without_loops() {
         // c0 -> c1 -> c2 -> c3, c0 -> c3, c4 alone; 9 is out of range and ignored.
         let cs = chains(&[&[1, 3], &[2], &[3, 9], &[], &[]]);
-        for levels in [LoopLevels::One, LoopLevels::SelfOnly] {
-            let w = jump_depths(&cs, levels);
-            assert_eq!(w.depth, vec![3, 2, 1, 0, 0]);
-            assert!(w.loops.is_empty());
-            assert_eq!(w.deepest(), Some((0, 3)));
-        }
-        assert_eq!(jump_depths(&[], LoopLevels::One).deepest(), None);
+        let w = jump_depths(&cs);
+        assert_eq!(w.depth, vec![3, 2, 1, 0, 0]);
+        assert!(w.loops.is_empty());
+        assert_eq!(w.deepest(), Some((0, 3)));
+        assert_eq!(jump_depths(&[]).deepest(), None);
     }
 
     #[test]
@@ -528,18 +518,17 @@ mod tests {
                 target: 2,
             },
         ];
-        let one = jump_depths(&cs, LoopLevels::One);
-        assert_eq!(one.loops, loops);
-        assert_eq!(one.depth, vec![3, 2, 1]);
-        let self_only = jump_depths(&cs, LoopLevels::SelfOnly);
-        assert_eq!(self_only.loops, loops);
-        assert_eq!(self_only.depth, vec![3, 2, 1]);
-        // Without the self-jump, the loop back into c0 counts only under `One`.
+        let w = jump_depths(&cs);
+        assert_eq!(w.loops, loops);
+        assert_eq!(w.depth, vec![3, 2, 1]);
+        // Without the self-jump, the loop back into c0 still counts one level.
         let cs = chains(&[&[1], &[2], &[0]]);
-        assert_eq!(jump_depths(&cs, LoopLevels::One).depth, vec![3, 2, 1]);
-        assert_eq!(jump_depths(&cs, LoopLevels::SelfOnly).depth, vec![2, 1, 0]);
+        assert_eq!(jump_depths(&cs).depth, vec![3, 2, 1]);
+        // A chain jumping only to itself: one level.
+        let cs = chains(&[&[1], &[1]]);
+        assert_eq!(jump_depths(&cs).depth, vec![2, 1]);
         // Ties: the last chain of the longest run.
         let cs = chains(&[&[1], &[], &[3], &[]]);
-        assert_eq!(jump_depths(&cs, LoopLevels::One).deepest(), Some((2, 1)));
+        assert_eq!(jump_depths(&cs).deepest(), Some((2, 1)));
     }
 }

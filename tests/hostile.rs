@@ -293,6 +293,28 @@ fn reference_depth_limit() {
         "*filter\n:INPUT DROP [0:0]\n:c1 - [0:0]\n:c2 - [0:0]\n:c3 - [0:0]\n-A INPUT -j c1\n-A c1 -j c2\n-A c2 -j c3\n-A c3 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
     )
     .unwrap();
+    // c2 jumps back into its caller c1 (a loop, which nft rejects): the loop's jump counts one
+    // level, as in iptables and as a chain jumping to itself does.
+    let nft_loop = d.path().join("loop.nft");
+    std::fs::write(
+        &nft_loop,
+        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tjump c1\n\t}\n\tchain c1 {\n\t\tjump c2\n\t}\n\tchain c2 {\n\t\ttcp dport 23 jump c1\n\t\ttcp dport 22 accept\n\t}\n}\n",
+    )
+    .unwrap();
+    // $a -> $b -> $c: three levels of defines, the rule using $a on line 7.
+    let nft_defines = d.path().join("defines.nft");
+    std::fs::write(
+        &nft_defines,
+        "define c = 23\ndefine b = $c\ndefine a = $b\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport $a accept\n\t}\n}\n",
+    )
+    .unwrap();
+    // RouterOS: input -> c1 -> c2 -> c3 (three jumps).
+    let ros = d.path().join("deep.rsc");
+    std::fs::write(
+        &ros,
+        "/ip firewall filter\nadd chain=input action=jump jump-target=c1\nadd chain=c1 action=jump jump-target=c2\nadd chain=c2 action=jump jump-target=c3\nadd chain=c3 protocol=tcp dst-port=23 action=accept\nadd chain=input action=drop\n",
+    )
+    .unwrap();
     let default: Option<&[&str]> = Some(&[]);
     let cases = [
         // g2 (line 11) is the group met past two levels (g4 -> g3 -> g2).
@@ -304,53 +326,60 @@ fn reference_depth_limit() {
             accepted_with: default,
             no_unparsed: false,
         },
-        // FortiGate: g3 -> g2 -> g1; with a limit of 1, g1 (its `edit` on line 8) is past it.
+        // FortiGate: policy -> g3 -> g2 -> g1; with a limit of 1, g2 (its `edit` on line 11,
+        // level 2) is past it.
         DepthCase {
             case: "FortiGate address groups",
             file: "tests/data/hostile/deep-groups.conf".into(),
             limit: "1",
-            errors: &[(Some(8), "reference limit of 1")],
+            errors: &[(
+                Some(11),
+                "address group \"g2\" is nested deeper than the reference limit of 1",
+            )],
             accepted_with: default,
             no_unparsed: false,
         },
-        // PAN-OS: g3 -> g2 -> g1; with a limit of 1, g1 (line 6) is past it.
+        // PAN-OS: rule -> g3 -> g2 -> g1; with a limit of 1, g2 (line 7, level 2) is past it.
         DepthCase {
             case: "PAN-OS address groups",
             file: "tests/data/hostile/deep-groups.set".into(),
             limit: "1",
-            errors: &[(Some(6), "reference limit of 1")],
+            errors: &[(
+                Some(7),
+                "`g2` is nested deeper than the reference limit of 1",
+            )],
             accepted_with: default,
             no_unparsed: true,
         },
-        // PAN-OS application groups: ag3 -> ag2 -> ag1; with a limit of 1, ag1 (line 5) is past
-        // it.
+        // PAN-OS application groups: rule -> ag3 -> ag2 -> ag1; with a limit of 1, ag2 (line 6)
+        // is past it.
         DepthCase {
             case: "PAN-OS application groups",
             file: "tests/data/hostile/deep-app-groups.set".into(),
             limit: "1",
-            errors: &[(Some(5), "`ag1` is nested deeper")],
+            errors: &[(Some(6), "`ag2` is nested deeper")],
             accepted_with: default,
             no_unparsed: false,
         },
-        // Junos set form: g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g1 (line 6) and
-        // s1 (line 10) are past it.
+        // Junos set form: policy -> g3 -> g2 -> g1 and s3 -> s2 -> s1; with a limit of 1, g2
+        // (line 7) and s2 (line 11) are past it.
         DepthCase {
             case: "Junos set form",
             file: "tests/data/hostile/deep-sets.set".into(),
             limit: "1",
             errors: &[
-                (Some(6), "address-set g1 is nested deeper"),
-                (Some(10), "application-set s1 is nested deeper"),
+                (Some(7), "address-set g2 is nested deeper"),
+                (Some(11), "application-set s2 is nested deeper"),
             ],
             accepted_with: default,
             no_unparsed: false,
         },
-        // Junos curly form: the error points at the `address-set g1 {` block (line 9).
+        // Junos curly form: the error points at the `address-set g2 {` block (line 12).
         DepthCase {
             case: "Junos curly form",
             file: "tests/data/hostile/deep-sets.conf".into(),
             limit: "1",
-            errors: &[(Some(9), "address-set g1 is nested deeper")],
+            errors: &[(Some(12), "address-set g2 is nested deeper")],
             accepted_with: default,
             no_unparsed: false,
         },
@@ -384,6 +413,37 @@ fn reference_depth_limit() {
             file: "tests/data/hostile/deep-chains.nft".into(),
             limit: "2",
             errors: &[(Some(2), "nests jumps 3 levels deep")],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // nftables: input -> c1 -> c2 -> c1 (back into the caller) is three levels too.
+        DepthCase {
+            case: "nftables loop into a calling chain",
+            file: s(&nft_loop),
+            limit: "2",
+            errors: &[(Some(2), "nests jumps 3 levels deep")],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // nftables defines: at a limit of 2, $c is left unexpanded in the rule (line 7).
+        DepthCase {
+            case: "nftables defines",
+            file: s(&nft_defines),
+            limit: "2",
+            errors: &[(
+                Some(7),
+                "define `$c` is nested deeper than the reference limit of 2",
+            )],
+            accepted_with: Some(&["--max-reference-depth", "3"]),
+            no_unparsed: false,
+        },
+        // RouterOS: input -> c1 -> c2 -> c3 is three levels: past a limit of 2, reported at
+        // the chain it starts from; a limit of 3 accepts it.
+        DepthCase {
+            case: "RouterOS chains",
+            file: s(&ros),
+            limit: "2",
+            errors: &[(None, "chain input nests jumps 3 levels deep")],
             accepted_with: Some(&["--max-reference-depth", "3"]),
             no_unparsed: false,
         },
@@ -1094,5 +1154,336 @@ fn no_output_format_leaks_a_secret() {
         .collect();
     for s in SECRETS {
         assert!(all.contains(s), "{s} not seeded");
+    }
+}
+
+/// A nested-group export for the reference-depth tests: the rule's source is g`n`, g`k` holds
+/// g`k-1` and g1 holds the address 198.51.100.20; where the format has service groups the rule's
+/// service is s`n`, s`k` holding s`k-1` and s1 holding telnet. `n` levels of reference each.
+struct Nested {
+    what: &'static str,
+    ext: &'static str,
+    text: String,
+    /// Line of g1's definition, and of s1's when there are service groups.
+    g1: u64,
+    s1: Option<u64>,
+}
+
+/// PAN-OS set commands: h1 on line 4, g`k` on line 4 + k, telnet on line 5 + n, s`k` on line
+/// 5 + n + k.
+fn panos_set_nested(n: usize) -> Nested {
+    let mut x = String::from(
+        "set deviceconfig system hostname pa-deep\nset zone untrust network layer3 ethernet1/1\nset zone trust network layer3 ethernet1/2\nset address h1 ip-netmask 198.51.100.20/32\n",
+    );
+    for k in 1..=n {
+        let m = if k == 1 {
+            "h1".into()
+        } else {
+            format!("g{}", k - 1)
+        };
+        x += &format!("set address-group g{k} static [ {m} ]\n");
+    }
+    x += "set service telnet protocol tcp port 23\n";
+    for k in 1..=n {
+        let m = if k == 1 {
+            "telnet".into()
+        } else {
+            format!("s{}", k - 1)
+        };
+        x += &format!("set service-group s{k} members [ {m} ]\n");
+    }
+    for line in [
+        "from untrust".to_string(),
+        "to trust".into(),
+        format!("source g{n}"),
+        "destination any".into(),
+        format!("service s{n}"),
+        "application any".into(),
+        "action allow".into(),
+    ] {
+        x += &format!("set rulebase security rules \"deep\" {line}\n");
+    }
+    Nested {
+        what: "PAN-OS set",
+        ext: "set",
+        text: x,
+        g1: 5,
+        s1: Some(6 + n as u64),
+    }
+}
+
+/// PAN-OS XML: h1 on line 12, g`k` on line 14 + k, telnet on line 17 + n, s`k` on line
+/// 19 + n + k.
+fn panos_xml_nested(n: usize) -> Nested {
+    let mut x = String::from(
+        "<?xml version=\"1.0\"?>\n<config version=\"10.1.0\">\n<devices>\n<entry name=\"localhost.localdomain\">\n<vsys>\n<entry name=\"vsys1\">\n<zone>\n<entry name=\"untrust\"><network><layer3><member>ethernet1/1</member></layer3></network></entry>\n<entry name=\"trust\"><network><layer3><member>ethernet1/2</member></layer3></network></entry>\n</zone>\n<address>\n<entry name=\"h1\"><ip-netmask>198.51.100.20/32</ip-netmask></entry>\n</address>\n<address-group>\n",
+    );
+    for k in 1..=n {
+        let m = if k == 1 {
+            "h1".into()
+        } else {
+            format!("g{}", k - 1)
+        };
+        x += &format!("<entry name=\"g{k}\"><static><member>{m}</member></static></entry>\n");
+    }
+    x += "</address-group>\n<service>\n<entry name=\"telnet\"><protocol><tcp><port>23</port></tcp></protocol></entry>\n</service>\n<service-group>\n";
+    for k in 1..=n {
+        let m = if k == 1 {
+            "telnet".into()
+        } else {
+            format!("s{}", k - 1)
+        };
+        x += &format!("<entry name=\"s{k}\"><members><member>{m}</member></members></entry>\n");
+    }
+    x += &format!(
+        "</service-group>\n<rulebase><security><rules>\n<entry name=\"deep\"><from><member>untrust</member></from><to><member>trust</member></to><source><member>g{n}</member></source><destination><member>any</member></destination><service><member>s{n}</member></service><application><member>any</member></application><action>allow</action></entry>\n</rules></security></rulebase>\n</entry>\n</vsys>\n</entry>\n</devices>\n</config>\n"
+    );
+    Nested {
+        what: "PAN-OS XML",
+        ext: "xml",
+        text: x,
+        g1: 15,
+        s1: Some(20 + n as u64),
+    }
+}
+
+/// Junos set form: h1 on line 5, g`k` on line 5 + k, a1 on line 6 + n, s`k` on line 6 + n + k.
+fn junos_set_nested(n: usize) -> Nested {
+    let mut x = String::from(
+        "set version 21.4R3\nset system host-name srx-deep\nset security zones security-zone trust interfaces ge-0/0/1.0\nset security zones security-zone untrust interfaces ge-0/0/0.0\nset security address-book global address h1 198.51.100.20/32\n",
+    );
+    for k in 1..=n {
+        let m = if k == 1 {
+            "address h1".into()
+        } else {
+            format!("address-set g{}", k - 1)
+        };
+        x += &format!("set security address-book global address-set g{k} {m}\n");
+    }
+    x += "set applications application a1 protocol tcp destination-port 23\n";
+    for k in 1..=n {
+        let m = if k == 1 {
+            "application a1".into()
+        } else {
+            format!("application-set s{}", k - 1)
+        };
+        x += &format!("set applications application-set s{k} {m}\n");
+    }
+    let p = "set security policies from-zone untrust to-zone trust policy deep";
+    x += &format!(
+        "{p} match source-address g{n}\n{p} match destination-address any\n{p} match application s{n}\n{p} then permit\n"
+    );
+    Nested {
+        what: "Junos set",
+        ext: "set",
+        text: x,
+        g1: 6,
+        s1: Some(7 + n as u64),
+    }
+}
+
+/// Junos curly form: g`k`'s `address-set` block opens on line 2 + 3k.
+fn junos_curly_nested(n: usize) -> Nested {
+    let mut x = String::from(
+        "system {\n    host-name srx-deep;\n}\nsecurity {\n    address-book {\n        global {\n            address h1 198.51.100.20/32;\n",
+    );
+    for k in 1..=n {
+        let m = if k == 1 {
+            "address h1".into()
+        } else {
+            format!("address-set g{}", k - 1)
+        };
+        x += &format!("            address-set g{k} {{\n                {m};\n            }}\n");
+    }
+    x += &format!(
+        "        }}\n    }}\n    zones {{\n        security-zone trust {{\n            interfaces {{\n                ge-0/0/1.0;\n            }}\n        }}\n        security-zone untrust {{\n            interfaces {{\n                ge-0/0/0.0;\n            }}\n        }}\n    }}\n    policies {{\n        from-zone untrust to-zone trust {{\n            policy deep {{\n                match {{\n                    source-address g{n};\n                    destination-address any;\n                    application junos-telnet;\n                }}\n                then {{\n                    permit;\n                }}\n            }}\n        }}\n    }}\n}}\n"
+    );
+    Nested {
+        what: "Junos curly",
+        ext: "conf",
+        text: x,
+        g1: 8,
+        s1: None,
+    }
+}
+
+/// FortiGate: g`k`'s `edit` on line 5 + 3k, s`k`'s on line 12 + 3n + 3k.
+fn fortigate_nested(n: usize) -> Nested {
+    let mut x = String::from(
+        "#config-version=FGT60F-7.2.5-FW-build1517:opmode=0:vdom=0:user=admin\nconfig firewall address\n    edit \"h1\"\n        set subnet 198.51.100.20 255.255.255.255\n    next\nend\nconfig firewall addrgrp\n",
+    );
+    for k in 1..=n {
+        let m = if k == 1 {
+            "h1".into()
+        } else {
+            format!("g{}", k - 1)
+        };
+        x += &format!("    edit \"g{k}\"\n        set member \"{m}\"\n    next\n");
+    }
+    x += "end\nconfig firewall service custom\n    edit \"tel\"\n        set tcp-portrange 23\n    next\nend\nconfig firewall service group\n";
+    for k in 1..=n {
+        let m = if k == 1 {
+            "tel".into()
+        } else {
+            format!("s{}", k - 1)
+        };
+        x += &format!("    edit \"s{k}\"\n        set member \"{m}\"\n    next\n");
+    }
+    x += &format!(
+        "end\nconfig firewall policy\n    edit 1\n        set name \"deep\"\n        set srcintf \"wan\"\n        set dstintf \"lan\"\n        set action accept\n        set srcaddr \"g{n}\"\n        set dstaddr \"all\"\n        set schedule \"always\"\n        set service \"s{n}\"\n    next\nend\n"
+    );
+    Nested {
+        what: "FortiGate",
+        ext: "conf",
+        text: x,
+        g1: 8,
+        s1: Some(15 + 3 * n as u64),
+    }
+}
+
+/// The telnet findings on the rule `deep`, as (uncertain, message).
+fn telnet_on_deep(v: &Value) -> Vec<(bool, String)> {
+    findings(v)
+        .iter()
+        .filter(|f| {
+            let m = f["message"].as_str().unwrap();
+            f["rule"].as_str().unwrap().ends_with("TELNET")
+                && (m.contains("\"deep\"") || m.contains("policy deep"))
+        })
+        .map(|f| {
+            (
+                f["uncertain"].as_bool().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Junos, PAN-OS (XML and set) and FortiGate count levels like every other format: a rule ->
+/// g`n` -> ... -> g1 chain is `n` levels, accepted at a limit of `n`; at `n - 1`, g1 (and s1) is an input
+/// error at its definition, the file is incomplete and the rule stays uncertain (never a rule
+/// silently widened to "any" and presented as certain).
+#[test]
+fn junos_panos_fortigate_accept_exactly_the_reference_limit() {
+    let d = tmp();
+    let gens: [fn(usize) -> Nested; 5] = [
+        fortigate_nested,
+        panos_set_nested,
+        panos_xml_nested,
+        junos_set_nested,
+        junos_curly_nested,
+    ];
+    for gen in gens {
+        for limit in [1usize, 3, 4] {
+            let arg = limit.to_string();
+            // Exactly `limit` levels: accepted, and exact.
+            let x = gen(limit);
+            let f = d
+                .path()
+                .join(format!("{}-{limit}.{}", x.what.replace(' ', "-"), x.ext));
+            std::fs::write(&f, &x.text).unwrap();
+            let (code, v) = check_json(&[&s(&f), "--max-reference-depth", &arg]);
+            let case = format!("{}, {limit} levels, limit {limit}", x.what);
+            assert_ne!(code, 2, "{case}: {v:#}");
+            assert!(input_errors(&v).is_empty(), "{case}: {v:#}");
+            let t = telnet_on_deep(&v);
+            assert!(!t.is_empty(), "{case}: no telnet finding: {v:#}");
+            for (uncertain, message) in &t {
+                assert!(
+                    !uncertain && message.contains("198.51.100.20"),
+                    "{case}: {t:?}"
+                );
+            }
+
+            // `limit + 1` levels: the innermost group is past the limit.
+            let n = limit + 1;
+            let x = gen(n);
+            let f = d
+                .path()
+                .join(format!("{}-{n}.{}", x.what.replace(' ', "-"), x.ext));
+            std::fs::write(&f, &x.text).unwrap();
+            let (code, v) = check_json(&[&s(&f), "--max-reference-depth", &arg]);
+            let case = format!("{}, {n} levels, limit {limit}", x.what);
+            let needle = format!(" is nested deeper than the reference limit of {limit} levels");
+            let hit = input_errors(&v).iter().any(|e| {
+                let m = e["message"].as_str().unwrap();
+                e["line"] == x.g1
+                    && ["g1", "`g1`", "\"g1\""]
+                        .iter()
+                        .any(|g| m.contains(&format!(" {g}{needle}")))
+            });
+            assert!(hit, "{case}: no input error at g1 (line {}): {v:#}", x.g1);
+            assert_input_error_in(&case, code, &v, &s(&f), Some(x.g1), "nested deeper");
+            if let Some(s1) = x.s1 {
+                assert_input_error_in(&case, code, &v, &s(&f), Some(s1), "s1");
+            }
+            assert_eq!(
+                input_errors(&v).len(),
+                1 + x.s1.iter().count(),
+                "{case}: only the innermost groups are past the limit: {v:#}"
+            );
+            let t = telnet_on_deep(&v);
+            assert!(!t.is_empty(), "{case}: no telnet finding: {v:#}");
+            for (uncertain, _) in &t {
+                assert!(
+                    uncertain,
+                    "{case}: the widened rule must stay uncertain: {t:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A group reached first through a short path and again through a longer one is checked on the
+/// longer one too: g6 holds g2 and g4, g4 -> g3 -> g2 -> g1 -> host, so rule -> g6 -> g4 -> g3
+/// -> g2 -> g1 is 5 levels although g2 was already resolved at level 2. Memos are per depth
+/// (PAN-OS, Check Point) and so is the Cisco walk's "already walked" set.
+#[test]
+fn a_group_reached_again_deeper_is_checked_again() {
+    let d = tmp();
+    let asa = d.path().join("diamond.cfg");
+    std::fs::write(
+        &asa,
+        "ASA Version 9.16(2)\n!\nhostname deep-asa\ninterface GigabitEthernet0/0\n nameif outside\n security-level 0\n ip address 203.0.113.10 255.255.255.0\n!\nobject-group network g1\n network-object host 198.51.100.20\nobject-group network g2\n group-object g1\nobject-group network g3\n group-object g2\nobject-group network g4\n group-object g3\nobject-group network g6\n group-object g2\n group-object g4\n!\naccess-list outside_in extended permit tcp object-group g6 any eq telnet\naccess-group outside_in in interface outside\n",
+    )
+    .unwrap();
+    let pa = d.path().join("diamond.set");
+    std::fs::write(
+        &pa,
+        "set deviceconfig system hostname pa-deep\nset zone untrust network layer3 ethernet1/1\nset zone trust network layer3 ethernet1/2\nset address h1 ip-netmask 198.51.100.20/32\nset address-group g1 static [ h1 ]\nset address-group g2 static [ g1 ]\nset address-group g3 static [ g2 ]\nset address-group g4 static [ g3 ]\nset address-group g6 static [ g2 g4 ]\nset rulebase security rules \"deep\" from untrust\nset rulebase security rules \"deep\" to trust\nset rulebase security rules \"deep\" source g6\nset rulebase security rules \"deep\" destination any\nset rulebase security rules \"deep\" service any\nset rulebase security rules \"deep\" application any\nset rulebase security rules \"deep\" action allow\n",
+    )
+    .unwrap();
+    // Check Point: checkpoint_nested(4) with a g6 holding g2 and g4 as the rule's source.
+    let uid = |k: usize| format!("a0000000-0000-0000-0000-{k:012}");
+    let cp_text = checkpoint_nested(4).replacen(&uid(4), &uid(6), 1).replacen(
+        "\"objects-dictionary\": [\n",
+        &format!(
+            "\"objects-dictionary\": [\n{{\"uid\": \"{}\", \"name\": \"g6\", \"type\": \"group\", \"members\": [\"{}\", \"{}\"]}},\n",
+            uid(6),
+            uid(2),
+            uid(4)
+        ),
+        1,
+    );
+    let cp = d.path().join("diamond.json");
+    std::fs::write(&cp, cp_text).unwrap();
+    for (file, needle) in [
+        (
+            s(&asa),
+            "object-group g1 is nested deeper than the reference limit of 4",
+        ),
+        (
+            s(&pa),
+            "address-group `g1` is nested deeper than the reference limit of 4",
+        ),
+        (
+            s(&cp),
+            "group `g1` is nested deeper than the reference limit of 4",
+        ),
+    ] {
+        let (code, v) = check_json(&[&file, "--max-reference-depth", "4"]);
+        assert_input_error(code, &v, &file, None, needle);
+        let (code, v) = check_json(&[&file, "--max-reference-depth", "5"]);
+        assert_ne!(code, 2, "{file}: not accepted at 5 levels: {v:#}");
     }
 }

@@ -406,13 +406,16 @@ fn is_sip_handler(obj: &J) -> bool {
     }
 }
 
-type SvcMemo<'a> = HashMap<&'a str, (Vec<Svc>, Vec<String>, Vec<String>)>;
+type SvcMemo<'a> = HashMap<(&'a str, usize), (Vec<Svc>, Vec<String>, Vec<String>)>;
+type AddrMemo<'a> = HashMap<(&'a str, usize), (AddrSet, Vec<String>)>;
 
 struct Ctx<'a> {
     dict: HashMap<&'a str, &'a J>,
     limits: &'a Limits,
-    /// Resolved groups by UID (a group reached along many paths is resolved once).
-    addr_memo: RefCell<HashMap<&'a str, (AddrSet, Vec<String>)>>,
+    /// Resolved groups by (UID, depth): a group reached along many paths is resolved once per
+    /// depth, so a result computed from a shallow reference is never reused at a deeper one,
+    /// where the reference-depth limit may cut its members (and the reverse).
+    addr_memo: RefCell<AddrMemo<'a>>,
     svc_memo: RefCell<SvcMemo<'a>>,
     id: FileId,
     /// Groups met past the reference-depth limit: (kind, name) -> definition (input errors).
@@ -537,7 +540,7 @@ impl<'a> Ctx<'a> {
                     ));
                     return AddrSet::full();
                 }
-                if let Some((set, n)) = self.addr_memo.borrow().get(uid) {
+                if let Some((set, n)) = self.addr_memo.borrow().get(&(uid, depth)) {
                     notes.extend(n.iter().cloned());
                     return set.clone();
                 }
@@ -575,7 +578,7 @@ impl<'a> Ctx<'a> {
                 if !uid.is_empty() {
                     self.addr_memo
                         .borrow_mut()
-                        .insert(uid, (out.clone(), local.clone()));
+                        .insert((uid, depth), (out.clone(), local.clone()));
                 }
                 outer_notes.extend(local);
                 out
@@ -679,7 +682,7 @@ impl<'a> Ctx<'a> {
                     ));
                     return vec![Svc::any()];
                 }
-                if let Some((v, n, sp)) = self.svc_memo.borrow().get(uid) {
+                if let Some((v, n, sp)) = self.svc_memo.borrow().get(&(uid, depth)) {
                     notes.extend(n.iter().cloned());
                     sip.extend(sp.iter().cloned());
                     return v.clone();
@@ -699,9 +702,10 @@ impl<'a> Ctx<'a> {
                 uniq(&mut local);
                 uniq(&mut local_sip);
                 if !uid.is_empty() {
-                    self.svc_memo
-                        .borrow_mut()
-                        .insert(uid, (out.clone(), local.clone(), local_sip.clone()));
+                    self.svc_memo.borrow_mut().insert(
+                        (uid, depth),
+                        (out.clone(), local.clone(), local_sip.clone()),
+                    );
                 }
                 notes.extend(local);
                 sip.extend(local_sip);

@@ -351,8 +351,9 @@ struct Acc {
     unmodeled: Vec<String>,
     /// A member matched anything (unresolved/unmodeled): the result is the full set.
     anything: bool,
-    /// Groups already expanded in this resolution (a diamond of references is walked once).
-    done: HashSet<String>,
+    /// Groups already expanded in this resolution, with the depth they were met at (a diamond
+    /// of references is walked once per depth).
+    done: HashSet<(String, usize)>,
 }
 
 impl Objects {
@@ -392,7 +393,9 @@ impl Objects {
             acc.anything = true;
             return;
         }
-        if acc.done.contains(&key) {
+        // A group already walked is skipped only at the same depth: reached deeper, its members
+        // may be past the limit.
+        if acc.done.contains(&(key.clone(), stack.len())) {
             return;
         }
         let Some(g) = self.lookup(name, object) else {
@@ -443,7 +446,7 @@ impl Objects {
             }
         }
         stack.pop();
-        acc.done.insert(key);
+        acc.done.insert((key, stack.len()));
     }
 
     /// Input issues for the groups met past the reference-depth limit (rules using them were

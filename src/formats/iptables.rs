@@ -714,7 +714,7 @@ impl Parser<'_> {
     /// Report jump loops and chains nested deeper than the reference-depth limit.
     fn check_jumps(&mut self) {
         let chains = &self.cfg.filter.chains;
-        let walk = model::jump_depths(chains, model::LoopLevels::One);
+        let walk = model::jump_depths(chains);
         let mut issues: Vec<InputIssue> = walk
             .loops
             .iter()

@@ -783,6 +783,22 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         },
     ];
     ctx.cfg.filter.chains = std::mem::take(&mut ctx.chains);
+    // Jumps nested past the reference-depth limit: an input error at the chain the longest run
+    // starts from, levels counted as for iptables and nftables (`model::jump_depths`).
+    let chains = &ctx.cfg.filter.chains;
+    let limit = limits.max_reference_depth;
+    if let Some((c, d)) = crate::model::jump_depths(chains).deepest() {
+        if d > limit {
+            let issue = crate::model::InputIssue {
+                span: chains[c].span,
+                message: format!(
+                    "chain {} nests jumps {d} levels deep, more than the reference limit of {limit} (--max-reference-depth, limits: max-reference-depth): evaluation stops there",
+                    chains[c].name
+                ),
+            };
+            ctx.cfg.errors.push(issue);
+        }
+    }
     ctx.cfg.features.sip_alg = Some(
         sip.unwrap_or(FeatureState {
             enabled: true,

@@ -796,23 +796,34 @@ struct Ctx<'a> {
     errors: Vec<crate::model::InputIssue>,
     /// FQDN addresses resolved (for `Config::fqdns`).
     fqdns: BTreeSet<String>,
-    addr_memo: HashMap<String, (AddrSet, Vec<String>)>,
-    svc_memo: HashMap<String, (Vec<Svc>, Vec<String>)>,
-    app_memo: HashMap<String, AppMemo>,
+    /// Resolved groups by (name, depth).
+    addr_memo: HashMap<(String, usize), (AddrSet, Vec<String>)>,
+    svc_memo: HashMap<(String, usize), (Vec<Svc>, Vec<String>)>,
+    app_memo: HashMap<(String, usize), AppMemo>,
 }
 
 type AppMemo = (Option<Vec<Svc>>, Vec<String>);
 
 impl<'a> Ctx<'a> {
-    /// Record a group met past the reference-depth limit, at its definition.
-    fn too_deep(&mut self, kind: &str, name: &str, depth: usize) {
+    /// Whether the group `name` (of `kind`), referenced at `depth` (0: by the rule itself), is
+    /// past the reference-depth limit; if so it is recorded as an input error at its definition
+    /// and `note` is added to the rule's notes (the rule is then widened and uncertain).
+    ///
+    /// Levels count group references from the rule, as in every format: a rule using g3, which
+    /// holds g2, which holds g1, uses 3 levels (g1 is met at depth 2, level 3). Objects that are
+    /// not groups (addresses, services, applications) are not levels.
+    fn too_deep(&mut self, kind: &str, name: &str, depth: usize, notes: &mut Vec<String>) -> bool {
         let limit = self.limits.max_reference_depth;
-        if depth <= limit {
-            return;
+        if depth < limit {
+            return false;
         }
         let Some(n) = self.lookup(kind, name) else {
-            return;
+            return false;
         };
+        let what = kind.replace('-', " ");
+        notes.push(format!(
+            "{what} `{name}` is nested deeper than {limit} levels (--max-reference-depth)"
+        ));
         let message = format!(
             "{kind} `{name}` is nested deeper than the reference limit of {limit} levels (--max-reference-depth, limits: max-reference-depth): rules using it were evaluated as matching anything"
         );
@@ -822,6 +833,7 @@ impl<'a> Ctx<'a> {
                 message,
             });
         }
+        true
     }
 
     fn lookup(&self, kind: &str, name: &str) -> Option<&'a PNode> {
@@ -843,13 +855,11 @@ impl<'a> Ctx<'a> {
         if let Some(s) = literal_addr(name) {
             return s;
         }
-        if depth > self.limits.max_reference_depth || seen.iter().any(|s| s == name) {
+        if seen.iter().any(|s| s == name) {
             notes.push(format!(
                 "address group `{name}` refers to itself (cycle) or nests too deeply"
             ));
-            self.too_deep("address-group", name, depth);
-            let cycle = seen.iter().any(|s| s == name);
-            if let Some(n) = self.lookup("address-group", name).filter(|_| cycle) {
+            if let Some(n) = self.lookup("address-group", name) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
                     reason: format!("address group `{name}` is part of a reference cycle"),
@@ -893,8 +903,14 @@ impl<'a> Ctx<'a> {
                 notes.push(format!("address group `{name}` is dynamic (tag based)"));
                 return AddrSet::full();
             }
-            // Memoised: a group reached along many paths is resolved once (no exponential blowup).
-            if let Some((set, n)) = self.addr_memo.get(name) {
+            if self.too_deep("address-group", name, depth, notes) {
+                return AddrSet::full();
+            }
+            // Memoised by depth (the limit may cut the walk below a deep reference and not below a
+            // shallow one): a group reached along many paths is resolved once per depth (no
+            // exponential blowup).
+            let key = (name.to_string(), depth);
+            if let Some((set, n)) = self.addr_memo.get(&key) {
                 notes.extend(n.iter().cloned());
                 return set.clone();
             }
@@ -907,8 +923,7 @@ impl<'a> Ctx<'a> {
             }
             seen.pop();
             uniq(&mut local);
-            self.addr_memo
-                .insert(name.to_string(), (out.clone(), local.clone()));
+            self.addr_memo.insert(key, (out.clone(), local.clone()));
             notes.extend(local);
             return out;
         }
@@ -936,13 +951,11 @@ impl<'a> Ctx<'a> {
         if name == "any" {
             return vec![Svc::any()];
         }
-        if depth > self.limits.max_reference_depth || seen.iter().any(|s| s == name) {
+        if seen.iter().any(|s| s == name) {
             notes.push(format!(
                 "service group `{name}` refers to itself (cycle) or nests too deeply"
             ));
-            self.too_deep("service-group", name, depth);
-            let cycle = seen.iter().any(|s| s == name);
-            if let Some(n) = self.lookup("service-group", name).filter(|_| cycle) {
+            if let Some(n) = self.lookup("service-group", name) {
                 self.unparsed.push(Unparsed {
                     span: n.span,
                     reason: format!("service group `{name}` is part of a reference cycle"),
@@ -993,7 +1006,11 @@ impl<'a> Ctx<'a> {
             return out;
         }
         if let Some(g) = self.lookup("service-group", name) {
-            if let Some((v, n)) = self.svc_memo.get(name) {
+            if self.too_deep("service-group", name, depth, notes) {
+                return vec![Svc::any()];
+            }
+            let key = (name.to_string(), depth);
+            if let Some((v, n)) = self.svc_memo.get(&key) {
                 notes.extend(n.iter().cloned());
                 return v.clone();
             }
@@ -1010,8 +1027,7 @@ impl<'a> Ctx<'a> {
             }
             seen.pop();
             uniq(&mut local);
-            self.svc_memo
-                .insert(name.to_string(), (out.clone(), local.clone()));
+            self.svc_memo.insert(key, (out.clone(), local.clone()));
             notes.extend(local);
             return out;
         }
@@ -1030,11 +1046,10 @@ impl<'a> Ctx<'a> {
         seen: &mut Vec<String>,
         notes: &mut Vec<String>,
     ) -> Option<Vec<Svc>> {
-        if depth > self.limits.max_reference_depth || seen.iter().any(|s| s == name) {
+        if seen.iter().any(|s| s == name) {
             notes.push(format!(
                 "application group `{name}` refers to itself or nests too deeply"
             ));
-            self.too_deep("application-group", name, depth);
             return None;
         }
         if let Some(a) = self.lookup("application", name) {
@@ -1079,7 +1094,11 @@ impl<'a> Ctx<'a> {
             } else {
                 members
             };
-            if let Some((v, n)) = self.app_memo.get(name) {
+            if self.too_deep("application-group", name, depth, notes) {
+                return None;
+            }
+            let key = (name.to_string(), depth);
+            if let Some((v, n)) = self.app_memo.get(&key) {
                 notes.extend(n.iter().cloned());
                 return v.clone();
             }
@@ -1106,8 +1125,7 @@ impl<'a> Ctx<'a> {
             } else {
                 None
             };
-            self.app_memo
-                .insert(name.to_string(), (res.clone(), local.clone()));
+            self.app_memo.insert(key, (res.clone(), local.clone()));
             notes.extend(local);
             return res;
         }

@@ -366,20 +366,6 @@ impl<'t> Objects<'t> {
         stack: &mut Vec<String>,
         r: &mut Resolved<AddrSet>,
     ) -> AddrSet {
-        if depth > self.max_depth {
-            r.inexact(format!(
-                "address reference depth limit ({}) reached at \"{name}\"",
-                self.max_depth
-            ));
-            let f = fam as usize;
-            let span = [&self.grp[f], &self.vipgrp[f], &self.addr[f]]
-                .iter()
-                .find_map(|m| m.get(name).map(|e| e.head));
-            self.too_deep
-                .borrow_mut()
-                .insert(format!("address \"{name}\""), span);
-            return AddrSet::empty();
-        }
         if stack.iter().any(|s| s == name) {
             // A cycle adds nothing the walk has not already collected; FortiOS itself refuses
             // such groups, so the file is suspicious: say so.
@@ -391,6 +377,19 @@ impl<'t> Objects<'t> {
             return address_entry(e, fam, r);
         }
         if let Some(e) = self.grp[f].get(name).or_else(|| self.vipgrp[f].get(name)) {
+            // Levels count group references from the policy, as in every format: a policy
+            // using g3, which holds g2, which holds g1, uses 3 levels (g1 is met at depth 2);
+            // addresses are not levels.
+            if depth >= self.max_depth {
+                r.inexact(format!(
+                    "address reference depth limit ({}) reached at \"{name}\"",
+                    self.max_depth
+                ));
+                self.too_deep
+                    .borrow_mut()
+                    .insert(format!("address group \"{name}\""), Some(e.head));
+                return AddrSet::empty();
+            }
             stack.push(name.to_string());
             let mut set = self.members(e, "member", fam, depth, stack, r);
             if e.is("exclude", "enable") {
@@ -448,19 +447,6 @@ impl<'t> Objects<'t> {
         stack: &mut Vec<String>,
         r: &mut Resolved<Vec<Svc>>,
     ) -> Vec<Svc> {
-        if depth > self.max_depth {
-            r.inexact(format!(
-                "service reference depth limit ({}) reached at \"{name}\"",
-                self.max_depth
-            ));
-            let span = [&self.svcgrp, &self.svc]
-                .iter()
-                .find_map(|m| m.get(name).map(|e| e.head));
-            self.too_deep
-                .borrow_mut()
-                .insert(format!("service \"{name}\""), span);
-            return Vec::new();
-        }
         if stack.iter().any(|s| s == name) {
             r.note(format!("service group cycle through \"{name}\""));
             return Vec::new();
@@ -469,6 +455,17 @@ impl<'t> Objects<'t> {
             return service_entry(e, r);
         }
         if let Some(e) = self.svcgrp.get(name) {
+            // Levels count as for address groups (`addr`).
+            if depth >= self.max_depth {
+                r.inexact(format!(
+                    "service reference depth limit ({}) reached at \"{name}\"",
+                    self.max_depth
+                ));
+                self.too_deep
+                    .borrow_mut()
+                    .insert(format!("service group \"{name}\""), Some(e.head));
+                return Vec::new();
+            }
             stack.push(name.to_string());
             let mut out = Vec::new();
             for m in e.get("member").map(|v| v.texts()).unwrap_or_default() {

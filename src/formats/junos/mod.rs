@@ -807,7 +807,10 @@ impl Parser<'_> {
                 return out;
             }
             if let Some(members) = book.sets.get(name) {
-                if depth > self.limits.max_reference_depth {
+                // Levels count set references from the policy, as in every format: a policy
+                // using g3, which holds g2, which holds g1, uses 3 levels (g1 is met at depth
+                // 2); addresses are not levels.
+                if depth >= self.limits.max_reference_depth {
                     notes.push(format!(
                         "address-set {name} is nested deeper than {} levels",
                         self.limits.max_reference_depth
@@ -897,7 +900,8 @@ impl Parser<'_> {
             return out;
         }
         if let Some(members) = self.obj.app_sets.get(name) {
-            if depth > self.limits.max_reference_depth {
+            // Levels count as for address-sets (`resolve_addr`).
+            if depth >= self.limits.max_reference_depth {
                 notes.push(format!(
                     "application-set {name} is nested deeper than {} levels",
                     self.limits.max_reference_depth

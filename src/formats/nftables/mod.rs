@@ -78,9 +78,11 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
 }
 
 /// The chain starting the longest run of jump/goto past the reference-depth limit, as an input
-/// error at its definition (loops, which nft rejects, are not followed twice).
+/// error at its definition. Levels count as in iptables (`model::jump_depths`): a loop, which
+/// nft rejects at load time, is not followed twice and its jump counts one level, into the
+/// chain itself or back into a calling chain.
 fn jump_depth(chains: &[Chain], limit: usize) -> Option<crate::model::InputIssue> {
-    let (c, d) = crate::model::jump_depths(chains, crate::model::LoopLevels::SelfOnly).deepest()?;
+    let (c, d) = crate::model::jump_depths(chains).deepest()?;
     (d > limit).then(|| crate::model::InputIssue {
         span: chains[c].span,
         message: format!(

@@ -413,7 +413,11 @@ impl Parser<'_> {
     }
 
     /// Replace `$name` words by the tokens of their define (nested defines up to the limit).
-    fn expand(&self, toks: &[Tok]) -> Vec<Tok> {
+    ///
+    /// Levels count as for groups in every format: the statement's `$a` is level 1, a `$b` in
+    /// `a`'s body level 2. A define still unexpanded at the limit (nested deeper, or referring
+    /// to itself, which nft rejects) is an input error at the statement.
+    fn expand(&mut self, toks: &[Tok]) -> Vec<Tok> {
         let mut cur = toks.to_vec();
         for _ in 0..self.limits.max_reference_depth {
             if !cur
@@ -438,6 +442,18 @@ impl Parser<'_> {
                 next.push(t);
             }
             cur = next;
+        }
+        let deep = cur.iter().find(|t| {
+            t.kind == TK::Word && t.text.starts_with('$') && self.defines.contains_key(&t.text[1..])
+        });
+        if let Some(t) = deep {
+            let limit = self.limits.max_reference_depth;
+            let message = format!(
+                "define `{}` is nested deeper than the reference limit of {limit} levels or refers to itself (--max-reference-depth, limits: max-reference-depth): the statement was not evaluated exactly",
+                t.text
+            );
+            let span = self.stmt_span(toks);
+            self.out.errors.push(InputIssue { span, message });
         }
         cur
     }
