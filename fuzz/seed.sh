@@ -42,7 +42,7 @@ for t in "${targets[@]}"; do
     parse_*)
       fmt=${t#parse_}
       mapfile -t list < <(files "fixtures/$fmt" "$shared/$(shared_dir "$fmt")") ;;
-    detect | evaluate)
+    detect | evaluate | walk_index)
       mapfile -t list < <(files fixtures "$shared") ;;
     pack)
       mapfile -t list < <(ls policies/*.yaml; files tests/data/packs) ;;

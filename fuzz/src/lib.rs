@@ -99,3 +99,57 @@ pub fn evaluate(data: &[u8]) {
         let _ = file.line_col(f.span.start);
     }
 }
+
+/// Differential: the flow walker with the rule index must give exactly the parts of the full
+/// walk (the index may only skip rules that cannot meet the traffic; a skipped rule that does
+/// would turn into a wrong verdict, not a crash). Probes: a few fixed packet classes, and the
+/// first match space of up to 16 rules of the file, so walks meet the file's own rules.
+pub fn walk_index(data: &[u8]) {
+    use portaudit::engine::flow::{classify_indexed, Mode};
+    use portaudit::engine::index::FilterIndex;
+    use portaudit::sets::{PortSet, ProtoSet, Space};
+
+    let file = source("fuzz-input", data);
+    let format = formats::detect(&file);
+    if format == Format::Unknown {
+        return;
+    }
+    let config = formats::parse(&file, format, &Limits::default());
+    let filter = &config.filter;
+    let index = FilterIndex::new(filter);
+    let mut probes = vec![
+        Space::all(),
+        Space {
+            proto: ProtoSet::single(17),
+            dport: PortSet::single(5060),
+            ..Space::all()
+        },
+        Space {
+            proto: ProtoSet::single(6),
+            dport: PortSet::single(443),
+            ..Space::all()
+        },
+    ];
+    probes.extend(
+        filter
+            .chains
+            .iter()
+            .flat_map(|c| c.rules.iter())
+            .filter_map(|r| r.matches.first().cloned())
+            .take(16),
+    );
+    for entry in &filter.entries {
+        for mode in [Mode::AsWritten, Mode::MostPermissive, Mode::LeastPermissive] {
+            for input in probes.iter().map(std::slice::from_ref).chain([&probes[..]]) {
+                let full = classify_indexed(filter, None, entry, input, 16, mode);
+                let fast = classify_indexed(filter, Some(&index), entry, input, 16, mode);
+                assert_eq!(
+                    format!("{full:?}"),
+                    format!("{fast:?}"),
+                    "indexed walk differs: {:?} {mode:?} {input:?}",
+                    entry.hook
+                );
+            }
+        }
+    }
+}
