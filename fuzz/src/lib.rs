@@ -103,7 +103,7 @@ pub fn evaluate(data: &[u8]) {
 /// Differential: the flow walker with the rule index must give exactly the parts of the full
 /// walk (the index may only skip rules that cannot meet the traffic; a skipped rule that does
 /// would turn into a wrong verdict, not a crash). Probes: a few fixed packet classes, and the
-/// first match space of up to 16 rules of the file, so walks meet the file's own rules.
+/// first match space of up to 5 rules of the file, so walks meet the file's own rules.
 pub fn walk_index(data: &[u8]) {
     use portaudit::engine::flow::{classify_indexed, Mode};
     use portaudit::engine::index::FilterIndex;
@@ -136,7 +136,7 @@ pub fn walk_index(data: &[u8]) {
             .iter()
             .flat_map(|c| c.rules.iter())
             .filter_map(|r| r.matches.first().cloned())
-            .take(16),
+            .take(5),
     );
     for entry in &filter.entries {
         for mode in [Mode::AsWritten, Mode::MostPermissive, Mode::LeastPermissive] {
