@@ -1169,6 +1169,15 @@ struct Nested {
     s1: Option<u64>,
 }
 
+/// The member of level `k` of a nested chain: the leaf at level 1, else level `k - 1` of the
+/// same chain (`prefix` names it: `g`, `address-set g`, ...).
+fn link(k: usize, leaf: &str, prefix: &str) -> String {
+    if k == 1 {
+        leaf.to_string()
+    } else {
+        format!("{prefix}{}", k - 1)
+    }
+}
 /// PAN-OS set commands: h1 on line 4, g`k` on line 4 + k, telnet on line 5 + n, s`k` on line
 /// 5 + n + k.
 fn panos_set_nested(n: usize) -> Nested {
@@ -1176,20 +1185,12 @@ fn panos_set_nested(n: usize) -> Nested {
         "set deviceconfig system hostname pa-deep\nset zone untrust network layer3 ethernet1/1\nset zone trust network layer3 ethernet1/2\nset address h1 ip-netmask 198.51.100.20/32\n",
     );
     for k in 1..=n {
-        let m = if k == 1 {
-            "h1".into()
-        } else {
-            format!("g{}", k - 1)
-        };
+        let m = link(k, "h1", "g");
         x += &format!("set address-group g{k} static [ {m} ]\n");
     }
     x += "set service telnet protocol tcp port 23\n";
     for k in 1..=n {
-        let m = if k == 1 {
-            "telnet".into()
-        } else {
-            format!("s{}", k - 1)
-        };
+        let m = link(k, "telnet", "s");
         x += &format!("set service-group s{k} members [ {m} ]\n");
     }
     for line in [
@@ -1219,20 +1220,12 @@ fn panos_xml_nested(n: usize) -> Nested {
         "<?xml version=\"1.0\"?>\n<config version=\"10.1.0\">\n<devices>\n<entry name=\"localhost.localdomain\">\n<vsys>\n<entry name=\"vsys1\">\n<zone>\n<entry name=\"untrust\"><network><layer3><member>ethernet1/1</member></layer3></network></entry>\n<entry name=\"trust\"><network><layer3><member>ethernet1/2</member></layer3></network></entry>\n</zone>\n<address>\n<entry name=\"h1\"><ip-netmask>198.51.100.20/32</ip-netmask></entry>\n</address>\n<address-group>\n",
     );
     for k in 1..=n {
-        let m = if k == 1 {
-            "h1".into()
-        } else {
-            format!("g{}", k - 1)
-        };
+        let m = link(k, "h1", "g");
         x += &format!("<entry name=\"g{k}\"><static><member>{m}</member></static></entry>\n");
     }
     x += "</address-group>\n<service>\n<entry name=\"telnet\"><protocol><tcp><port>23</port></tcp></protocol></entry>\n</service>\n<service-group>\n";
     for k in 1..=n {
-        let m = if k == 1 {
-            "telnet".into()
-        } else {
-            format!("s{}", k - 1)
-        };
+        let m = link(k, "telnet", "s");
         x += &format!("<entry name=\"s{k}\"><members><member>{m}</member></members></entry>\n");
     }
     x += &format!(
@@ -1253,20 +1246,12 @@ fn junos_set_nested(n: usize) -> Nested {
         "set version 21.4R3\nset system host-name srx-deep\nset security zones security-zone trust interfaces ge-0/0/1.0\nset security zones security-zone untrust interfaces ge-0/0/0.0\nset security address-book global address h1 198.51.100.20/32\n",
     );
     for k in 1..=n {
-        let m = if k == 1 {
-            "address h1".into()
-        } else {
-            format!("address-set g{}", k - 1)
-        };
+        let m = link(k, "address h1", "address-set g");
         x += &format!("set security address-book global address-set g{k} {m}\n");
     }
     x += "set applications application a1 protocol tcp destination-port 23\n";
     for k in 1..=n {
-        let m = if k == 1 {
-            "application a1".into()
-        } else {
-            format!("application-set s{}", k - 1)
-        };
+        let m = link(k, "application a1", "application-set s");
         x += &format!("set applications application-set s{k} {m}\n");
     }
     let p = "set security policies from-zone untrust to-zone trust policy deep";
@@ -1288,11 +1273,7 @@ fn junos_curly_nested(n: usize) -> Nested {
         "system {\n    host-name srx-deep;\n}\nsecurity {\n    address-book {\n        global {\n            address h1 198.51.100.20/32;\n",
     );
     for k in 1..=n {
-        let m = if k == 1 {
-            "address h1".into()
-        } else {
-            format!("address-set g{}", k - 1)
-        };
+        let m = link(k, "address h1", "address-set g");
         x += &format!("            address-set g{k} {{\n                {m};\n            }}\n");
     }
     x += &format!(
@@ -1313,20 +1294,12 @@ fn fortigate_nested(n: usize) -> Nested {
         "#config-version=FGT60F-7.2.5-FW-build1517:opmode=0:vdom=0:user=admin\nconfig firewall address\n    edit \"h1\"\n        set subnet 198.51.100.20 255.255.255.255\n    next\nend\nconfig firewall addrgrp\n",
     );
     for k in 1..=n {
-        let m = if k == 1 {
-            "h1".into()
-        } else {
-            format!("g{}", k - 1)
-        };
+        let m = link(k, "h1", "g");
         x += &format!("    edit \"g{k}\"\n        set member \"{m}\"\n    next\n");
     }
     x += "end\nconfig firewall service custom\n    edit \"tel\"\n        set tcp-portrange 23\n    next\nend\nconfig firewall service group\n";
     for k in 1..=n {
-        let m = if k == 1 {
-            "tel".into()
-        } else {
-            format!("s{}", k - 1)
-        };
+        let m = link(k, "tel", "s");
         x += &format!("    edit \"s{k}\"\n        set member \"{m}\"\n    next\n");
     }
     x += &format!(

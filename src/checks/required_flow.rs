@@ -765,29 +765,3 @@ fn host_verdict(
     f.approximate = true;
     HostVerdict::NotVerifiable(f)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn public_v4_is_the_old_list_complement() {
-        // The list this check had before the blocks moved to `sets::SPECIAL_V4`.
-        let old = [
-            "0.0.0.0/8",
-            "10.0.0.0/8",
-            "100.64.0.0/10",
-            "127.0.0.0/8",
-            "169.254.0.0/16",
-            "172.16.0.0/12",
-            "192.0.0.0/24",
-            "192.168.0.0/16",
-            "198.18.0.0/15",
-            "224.0.0.0/3",
-        ]
-        .iter()
-        .filter_map(|n| crate::sets::parse_net(n))
-        .fold(crate::sets::all_v4(), |acc, n| acc.difference(&n));
-        assert_eq!(public_v4(), old);
-    }
-}

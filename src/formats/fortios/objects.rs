@@ -242,6 +242,29 @@ pub struct Objects<'t> {
 }
 
 impl<'t> Objects<'t> {
+    /// True when group `name` (defined at `head`) is met at or past the reference-depth limit:
+    /// the result becomes inexact and the group is kept for [`Objects::depth_issues`].
+    fn past_limit<T>(
+        &self,
+        depth: usize,
+        kind: &str,
+        name: &str,
+        head: Span,
+        r: &mut Resolved<T>,
+    ) -> bool {
+        if depth < self.max_depth {
+            return false;
+        }
+        r.inexact(format!(
+            "{kind} reference depth limit ({}) reached at \"{name}\"",
+            self.max_depth
+        ));
+        self.too_deep
+            .borrow_mut()
+            .insert(format!("{kind} group \"{name}\""), Some(head));
+        true
+    }
+
     /// Input issues for the names met past the reference-depth limit (policies using them were
     /// evaluated inexactly, so their verdicts are not complete).
     pub fn depth_issues(&self, fallback: Span) -> Vec<crate::model::InputIssue> {
@@ -380,14 +403,7 @@ impl<'t> Objects<'t> {
             // Levels count group references from the policy, as in every format: a policy
             // using g3, which holds g2, which holds g1, uses 3 levels (g1 is met at depth 2);
             // addresses are not levels.
-            if depth >= self.max_depth {
-                r.inexact(format!(
-                    "address reference depth limit ({}) reached at \"{name}\"",
-                    self.max_depth
-                ));
-                self.too_deep
-                    .borrow_mut()
-                    .insert(format!("address group \"{name}\""), Some(e.head));
+            if self.past_limit(depth, "address", name, e.head, r) {
                 return AddrSet::empty();
             }
             stack.push(name.to_string());
@@ -456,14 +472,7 @@ impl<'t> Objects<'t> {
         }
         if let Some(e) = self.svcgrp.get(name) {
             // Levels count as for address groups (`addr`).
-            if depth >= self.max_depth {
-                r.inexact(format!(
-                    "service reference depth limit ({}) reached at \"{name}\"",
-                    self.max_depth
-                ));
-                self.too_deep
-                    .borrow_mut()
-                    .insert(format!("service group \"{name}\""), Some(e.head));
+            if self.past_limit(depth, "service", name, e.head, r) {
                 return Vec::new();
             }
             stack.push(name.to_string());
