@@ -1178,6 +1178,7 @@ fn link(k: usize, leaf: &str, prefix: &str) -> String {
         format!("{prefix}{}", k - 1)
     }
 }
+
 /// PAN-OS set commands: h1 on line 4, g`k` on line 4 + k, telnet on line 5 + n, s`k` on line
 /// 5 + n + k.
 fn panos_set_nested(n: usize) -> Nested {
