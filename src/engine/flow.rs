@@ -6,8 +6,8 @@
 //! only match established connections are skipped; rules with unmodeled conditions or unknown
 //! actions make the parts they touch uncertain.
 
-use crate::engine::index::FilterIndex;
-use crate::model::{Action, ChainId, Entry, Filter, Hook};
+use crate::engine::index::{FilterIndex, RuleIndex};
+use crate::model::{Action, Chain, ChainId, Entry, Filter, Hook};
 use crate::sets::Space;
 
 /// What decided a part of the traffic.
@@ -40,6 +40,7 @@ pub struct Part {
     pub uncertain_via: Vec<(ChainId, usize)>,
 }
 
+#[derive(Clone, Copy)]
 enum Flow {
     Done(Fate, Decider),
     Return,
@@ -67,33 +68,18 @@ struct Walker<'a> {
 type Pending = (Space, Vec<(ChainId, usize)>);
 
 impl Walker<'_> {
-    /// Walk `chain` with `input`; return parts that were decided or returned.
-    fn walk(&self, chain: ChainId, input: Vec<Pending>, depth: usize) -> Vec<(Pending, Flow)> {
-        let mut out = Vec::new();
-        let Some(ch) = self.filter.chains.get(chain) else {
-            return input
-                .into_iter()
-                .map(|p| (p, Flow::Done(Fate::Unknown, Decider::Default { chain })))
-                .collect();
-        };
-        // Every part that reaches a rule is part of the input, so a rule that meets none of the
-        // input meets none of what remains of it and can be skipped.
-        let positions: Vec<usize> = match self.index.and_then(|ix| ix.chains.get(chain)) {
-            Some(ix) => {
-                let mut v = Vec::new();
-                ix.candidates(input.iter().map(|(s, _)| s), usize::MAX, &mut v);
-                v
-            }
-            None => (0..ch.rules.len()).collect(),
-        };
-        let mut remaining = input;
-        for idx in positions {
-            let rule = &ch.rules[idx];
-            if remaining.is_empty() {
-                break;
-            }
-            if !rule.enabled || rule.established_only || rule.matches.is_empty() {
-                continue;
+    /// The first rule of `ch` at or after `from` that takes part in this walk and meets `space`.
+    fn next_hit(
+        &self,
+        ch: &Chain,
+        ix: Option<&RuleIndex>,
+        space: &Space,
+        from: usize,
+    ) -> Option<usize> {
+        let hits = |idx: &usize| {
+            let rule = &ch.rules[*idx];
+            if !rule.enabled || rule.established_only {
+                return false;
             }
             if !rule.unmodeled.is_empty() {
                 let skip = matches!(
@@ -101,110 +87,131 @@ impl Walker<'_> {
                     (Mode::MostPermissive, Action::Deny) | (Mode::LeastPermissive, Action::Allow)
                 );
                 if skip {
-                    continue;
+                    return false;
                 }
             }
-            // Most rules meet none of the remaining parts: leave those parts where they are.
-            if !remaining
-                .iter()
-                .any(|(space, _)| rule.matches.iter().any(|m| space.intersects(m)))
-            {
+            rule.matches.iter().any(|m| space.intersects(m))
+        };
+        match ix {
+            Some(ix) => ix.candidates_from(space, from).find(hits),
+            None => (from..ch.rules.len()).find(hits),
+        }
+    }
+
+    /// Walk `chain` with `input`; return parts that were decided or returned.
+    ///
+    /// Parts are disjoint, so each is followed down the chain on its own, straight to the next
+    /// rule that meets it (found through the index), where it splits into what the rule matches
+    /// and the rest, which goes on from the next rule. The result is in the order of a walk that
+    /// takes the rules one at a time with every pending part: by the rule that decided a part
+    /// (chain defaults last), then by the part's place among the pending parts. That place is the
+    /// order in which parts leave the stack below, since the pieces of a part take its place in
+    /// order (a depth-first, pre-order walk of the tree of pieces).
+    fn walk(&self, chain: ChainId, input: Vec<Pending>, depth: usize) -> Vec<(Pending, Flow)> {
+        let Some(ch) = self.filter.chains.get(chain) else {
+            return input
+                .into_iter()
+                .map(|p| (p, Flow::Done(Fate::Unknown, Decider::Default { chain })))
+                .collect();
+        };
+        let ix = self.index.and_then(|ix| ix.chains.get(chain));
+        // (part, first rule it can still meet), the next part to follow on top.
+        let mut stack: Vec<(Pending, usize)> = input.into_iter().rev().map(|p| (p, 0)).collect();
+        // ((deciding rule, or usize::MAX for the default; the part's place), result).
+        let mut out: Vec<((usize, usize), (Pending, Flow))> = Vec::new();
+        let mut place = 0;
+        let mut pieces: Vec<Pending> = Vec::new();
+        while let Some(((space, via), from)) = stack.pop() {
+            let me = place;
+            place += 1;
+            let Some(idx) = self.next_hit(ch, ix, &space, from) else {
+                let decider = Decider::Default { chain };
+                let flow = match ch.default.action {
+                    Action::Allow => Flow::Done(Fate::Allow, decider),
+                    Action::Deny => Flow::Done(Fate::Deny, decider),
+                    Action::Return => Flow::Return,
+                    _ => Flow::Done(Fate::Unknown, decider),
+                };
+                out.push(((usize::MAX, me), ((space, via), flow)));
                 continue;
-            }
-            let mut next: Vec<Pending> = Vec::with_capacity(remaining.len());
-            for (space, via) in remaining {
-                // Most rules miss most parts: pass those on untouched, without building anything.
-                if !rule.matches.iter().any(|m| space.intersects(m)) {
-                    next.push((space, via));
-                    continue;
-                }
-                // Split `space` into the parts the rule matches and the rest.
-                let mut rest = vec![space];
-                let mut hits = Vec::new();
-                for m in &rule.matches {
-                    let mut new_rest = Vec::with_capacity(rest.len());
-                    for r in rest {
-                        if !r.intersects(m) {
-                            new_rest.push(r);
-                        } else {
-                            hits.push(r.intersect(m));
-                            new_rest.extend(r.difference(m));
-                        }
-                    }
-                    rest = new_rest;
-                }
+            };
+            let rule = &ch.rules[idx];
+            let key = (idx, me);
+            // Split `space` into the parts the rule matches and the rest.
+            let mut rest = vec![space];
+            let mut hits = Vec::new();
+            for m in &rule.matches {
+                let mut new_rest = Vec::with_capacity(rest.len());
                 for r in rest {
-                    next.push((r, via.clone()));
+                    if !r.intersects(m) {
+                        new_rest.push(r);
+                    } else {
+                        hits.push(r.intersect(m));
+                        new_rest.extend(r.difference(m));
+                    }
                 }
-                if hits.is_empty() {
-                    continue;
+                rest = new_rest;
+            }
+            pieces.extend(rest.into_iter().map(|r| (r, via.clone())));
+            let mut via_hit = via;
+            if !rule.unmodeled.is_empty() && !matches!(rule.action, Action::Continue) {
+                via_hit.push((chain, idx));
+            }
+            let decider = Decider::Rule { chain, rule: idx };
+            let mut done = |fate| {
+                for h in &hits {
+                    out.push((
+                        key,
+                        ((h.clone(), via_hit.clone()), Flow::Done(fate, decider)),
+                    ));
                 }
-                let mut via_hit = via;
-                if !rule.unmodeled.is_empty() && !matches!(rule.action, Action::Continue) {
-                    via_hit.push((chain, idx));
-                }
-                let decider = Decider::Rule { chain, rule: idx };
-                match &rule.action {
-                    Action::Allow => out.extend(
-                        hits.into_iter()
-                            .map(|h| ((h, via_hit.clone()), Flow::Done(Fate::Allow, decider))),
-                    ),
-                    Action::Deny => out.extend(
-                        hits.into_iter()
-                            .map(|h| ((h, via_hit.clone()), Flow::Done(Fate::Deny, decider))),
-                    ),
-                    Action::Return => out.extend(
-                        hits.into_iter()
-                            .map(|h| ((h, via_hit.clone()), Flow::Return)),
-                    ),
-                    Action::Continue => next.extend(hits.into_iter().map(|h| (h, via_hit.clone()))),
-                    Action::Unknown(_) => out.extend(hits.into_iter().map(|h| {
+            };
+            match &rule.action {
+                Action::Allow => done(Fate::Allow),
+                Action::Deny => done(Fate::Deny),
+                Action::Unknown(_) => {
+                    let decider = Decider::Unknown { chain, rule: idx };
+                    out.extend(hits.into_iter().map(|h| {
                         (
-                            (h, via_hit.clone()),
-                            Flow::Done(Fate::Unknown, Decider::Unknown { chain, rule: idx }),
+                            key,
+                            ((h, via_hit.clone()), Flow::Done(Fate::Unknown, decider)),
                         )
-                    })),
-                    Action::Jump(target) | Action::Goto(target) => {
-                        let is_goto = matches!(rule.action, Action::Goto(_));
-                        let pending: Vec<Pending> =
-                            hits.into_iter().map(|h| (h, via_hit.clone())).collect();
-                        if depth >= self.max_depth {
-                            out.extend(pending.into_iter().map(|p| {
-                                (
-                                    p,
-                                    Flow::Done(
-                                        Fate::Unknown,
-                                        Decider::Unknown { chain, rule: idx },
-                                    ),
-                                )
-                            }));
-                            continue;
-                        }
+                    }))
+                }
+                Action::Return => out.extend(
+                    hits.into_iter()
+                        .map(|h| (key, ((h, via_hit.clone()), Flow::Return))),
+                ),
+                Action::Continue => pieces.extend(hits.into_iter().map(|h| (h, via_hit.clone()))),
+                Action::Jump(target) | Action::Goto(target) => {
+                    let is_goto = matches!(rule.action, Action::Goto(_));
+                    let pending: Vec<Pending> =
+                        hits.into_iter().map(|h| (h, via_hit.clone())).collect();
+                    if depth >= self.max_depth {
+                        let decider = Decider::Unknown { chain, rule: idx };
+                        out.extend(
+                            pending
+                                .into_iter()
+                                .map(|p| (key, (p, Flow::Done(Fate::Unknown, decider)))),
+                        );
+                    } else {
                         for (p, flow) in self.walk(*target, pending, depth + 1) {
                             match flow {
-                                Flow::Done(..) => out.push((p, flow)),
+                                Flow::Done(..) => out.push((key, (p, flow))),
                                 // Returning from a jump continues after the jump rule; returning
                                 // from a goto returns to our caller.
-                                Flow::Return if is_goto => out.push((p, Flow::Return)),
-                                Flow::Return => next.push(p),
+                                Flow::Return if is_goto => out.push((key, (p, Flow::Return))),
+                                Flow::Return => pieces.push(p),
                             }
                         }
                     }
                 }
             }
-            remaining = next;
+            stack.extend(pieces.drain(..).rev().map(|p| (p, idx + 1)));
         }
-        let decider = Decider::Default { chain };
-        for p in remaining {
-            let flow = match ch.default.action {
-                Action::Allow => Flow::Done(Fate::Allow, decider),
-                Action::Deny => Flow::Done(Fate::Deny, decider),
-                Action::Return => Flow::Return,
-                _ => Flow::Done(Fate::Unknown, decider),
-            };
-            out.push((p, flow));
-        }
-        out
+        // Stable: what one part gave at one rule stays in the order it came.
+        out.sort_by_key(|(key, _)| *key);
+        out.into_iter().map(|(_, o)| o).collect()
     }
 }
 
@@ -439,6 +446,238 @@ mod tests {
         };
         let parts = classify(&f, &f.entries[0], &[udp(1, 2)], 8);
         assert!(parts.iter().all(|p| p.fate == Fate::Unknown));
+    }
+
+    /// The walk portaudit had before parts were followed one at a time: every rule in turn,
+    /// against every part still pending. Kept as the reference the faster walk must agree with,
+    /// part for part and in the same order.
+    fn reference_walk(
+        w: &Walker,
+        chain: ChainId,
+        input: Vec<Pending>,
+        depth: usize,
+    ) -> Vec<(Pending, Flow)> {
+        let mut out = Vec::new();
+        let Some(ch) = w.filter.chains.get(chain) else {
+            return input
+                .into_iter()
+                .map(|p| (p, Flow::Done(Fate::Unknown, Decider::Default { chain })))
+                .collect();
+        };
+        let mut remaining = input;
+        for (idx, rule) in ch.rules.iter().enumerate() {
+            if !rule.enabled || rule.established_only || rule.matches.is_empty() {
+                continue;
+            }
+            if !rule.unmodeled.is_empty()
+                && matches!(
+                    (w.mode, &rule.action),
+                    (Mode::MostPermissive, Action::Deny) | (Mode::LeastPermissive, Action::Allow)
+                )
+            {
+                continue;
+            }
+            let mut next: Vec<Pending> = Vec::new();
+            for (space, via) in remaining {
+                let mut rest = vec![space];
+                let mut hits = Vec::new();
+                for m in &rule.matches {
+                    let mut new_rest = Vec::new();
+                    for r in rest {
+                        if !r.intersects(m) {
+                            new_rest.push(r);
+                        } else {
+                            hits.push(r.intersect(m));
+                            new_rest.extend(r.difference(m));
+                        }
+                    }
+                    rest = new_rest;
+                }
+                for r in rest {
+                    next.push((r, via.clone()));
+                }
+                if hits.is_empty() {
+                    continue;
+                }
+                let mut via_hit = via;
+                if !rule.unmodeled.is_empty() && !matches!(rule.action, Action::Continue) {
+                    via_hit.push((chain, idx));
+                }
+                let decider = Decider::Rule { chain, rule: idx };
+                let unknown = Flow::Done(Fate::Unknown, Decider::Unknown { chain, rule: idx });
+                let pending = hits.into_iter().map(|h| (h, via_hit.clone()));
+                match &rule.action {
+                    Action::Allow => {
+                        out.extend(pending.map(|p| (p, Flow::Done(Fate::Allow, decider))))
+                    }
+                    Action::Deny => {
+                        out.extend(pending.map(|p| (p, Flow::Done(Fate::Deny, decider))))
+                    }
+                    Action::Return => out.extend(pending.map(|p| (p, Flow::Return))),
+                    Action::Continue => next.extend(pending),
+                    Action::Unknown(_) => out.extend(pending.map(|p| (p, unknown))),
+                    Action::Jump(_) | Action::Goto(_) if depth >= w.max_depth => {
+                        out.extend(pending.map(|p| (p, unknown)))
+                    }
+                    Action::Jump(t) | Action::Goto(t) => {
+                        let goto = matches!(rule.action, Action::Goto(_));
+                        // All of this part's hits go down together.
+                        for (q, flow) in reference_walk(w, *t, pending.collect(), depth + 1) {
+                            match flow {
+                                Flow::Return if !goto => next.push(q),
+                                _ => out.push((q, flow)),
+                            }
+                        }
+                    }
+                }
+            }
+            remaining = next;
+        }
+        for p in remaining {
+            let decider = Decider::Default { chain };
+            let flow = match ch.default.action {
+                Action::Allow => Flow::Done(Fate::Allow, decider),
+                Action::Deny => Flow::Done(Fate::Deny, decider),
+                Action::Return => Flow::Return,
+                _ => Flow::Done(Fate::Unknown, decider),
+            };
+            out.push((p, flow));
+        }
+        out
+    }
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Chains of random rules over a few ports and addresses, with every kind of action
+    /// (jumps and gotos between the chains, loops included), disabled rules and rules with
+    /// unmodelled conditions, so parts split, rejoin chains and return.
+    fn random_filter(seed: u64, chains: usize, rules: usize) -> Filter {
+        use crate::sets::AddrSet;
+        let mut rng = Rng(seed);
+        let set = |rng: &mut Rng, lo: u128, n: u64| -> (u128, u128) {
+            let a = lo + rng.below(n) as u128;
+            (a, a + rng.below(4) as u128)
+        };
+        let chains = (0..chains)
+            .map(|c| {
+                let rules = (0..rules)
+                    .map(|i| {
+                        let action = match rng.below(20) {
+                            0 => Action::Continue,
+                            1 => Action::Return,
+                            2 => Action::Unknown("mark".into()),
+                            3 | 4 => Action::Jump(rng.below(chains as u64) as usize),
+                            5 => Action::Goto(rng.below(chains as u64) as usize),
+                            6..=10 => Action::Deny,
+                            _ => Action::Allow,
+                        };
+                        let mut r = Rule::new(format!("c{c}r{i}"), sp(), action);
+                        r.matches = (0..1 + rng.below(2))
+                            .map(|_| {
+                                let mut s = Space::all();
+                                if rng.below(6) > 0 {
+                                    s.proto = ProtoSet::single([6, 17][rng.below(2) as usize]);
+                                }
+                                if rng.below(5) > 0 {
+                                    let (lo, hi) = set(&mut rng, 5055, 12);
+                                    s.dport = PortSet::range(lo, hi);
+                                }
+                                if rng.below(3) > 0 {
+                                    let (lo, hi) = set(&mut rng, 100, 16);
+                                    s.dst = AddrSet::range(lo, hi);
+                                }
+                                if rng.below(3) == 0 {
+                                    let (lo, hi) = set(&mut rng, 100, 16);
+                                    s.src = AddrSet::range(lo, hi);
+                                }
+                                s
+                            })
+                            .collect();
+                        r.enabled = rng.below(12) > 0;
+                        r.established_only = rng.below(25) == 0;
+                        if rng.below(10) == 0 {
+                            r.unmodeled.push("-m time".into());
+                        }
+                        r
+                    })
+                    .collect();
+                let default = match rng.below(4) {
+                    0 => Action::Return,
+                    1 => Action::Allow,
+                    _ => Action::Deny,
+                };
+                chain(&format!("c{c}"), rules, default)
+            })
+            .collect();
+        Filter {
+            chains,
+            entries: vec![Entry {
+                hook: Hook::Forward,
+                stages: vec![0],
+            }],
+        }
+    }
+
+    /// The walk that follows each part to its next rule through the index gives the reference
+    /// walk's parts, fates, deciders and uncertain rules, in the same order, with and without
+    /// the index and in every mode.
+    #[test]
+    fn part_by_part_walk_matches_the_rule_by_rule_walk() {
+        let mut udp_any = Space::all();
+        udp_any.proto = ProtoSet::single(proto::UDP);
+        let inputs = [
+            vec![Space::all()],
+            vec![udp(5058, 5064)],
+            vec![udp_any, udp(5060, 5060), udp(1, 10)],
+        ];
+        let mut compared = 0;
+        for seed in 1..=40u64 {
+            let f = random_filter(seed * 104_729, 1 + (seed % 4) as usize, 30);
+            let index = FilterIndex::new(&f);
+            for mode in [Mode::AsWritten, Mode::MostPermissive, Mode::LeastPermissive] {
+                for input in &inputs {
+                    let pending = || input.iter().map(|s| (s.clone(), Vec::new())).collect();
+                    for ix in [None, Some(&index)] {
+                        let w = Walker {
+                            filter: &f,
+                            index: ix,
+                            max_depth: 6,
+                            mode,
+                        };
+                        let got = format!("{:?}", debug(w.walk(0, pending(), 0)));
+                        let want = format!("{:?}", debug(reference_walk(&w, 0, pending(), 0)));
+                        assert_eq!(
+                            got,
+                            want,
+                            "seed {seed} {mode:?} {input:?} index {}",
+                            ix.is_some()
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, 40 * 3 * 3 * 2);
+    }
+
+    /// One line per part: its space, the uncertain rules it passed, and its fate and decider.
+    fn debug(parts: Vec<(Pending, Flow)>) -> Vec<String> {
+        parts
+            .into_iter()
+            .map(|((s, via), flow)| match flow {
+                Flow::Done(fate, d) => format!("{s:?} {via:?} {fate:?} {d:?}"),
+                Flow::Return => format!("{s:?} {via:?} return"),
+            })
+            .collect()
     }
 
     #[test]

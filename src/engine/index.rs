@@ -180,6 +180,47 @@ impl RuleIndex {
         ix
     }
 
+    /// The lists that hold every indexed rule whose spaces may meet `q` (each in increasing
+    /// order; a rule may be in several), or `false` when `q` is wide on both axes and any rule
+    /// may meet it.
+    fn lists_for<'a>(&'a self, q: &Space, out: &mut Vec<&'a [usize]>) -> bool {
+        let mut take = |list: Option<&'a Vec<usize>>| {
+            if let Some(list) = list {
+                out.push(list.as_slice());
+            }
+        };
+        let (p, np) = self.ports.cells(q.dport.ranges());
+        let (d, nd) = self.addrs.cells(q.dst.ranges());
+        match (np <= WIDE, nd <= WIDE) {
+            (true, true) => {
+                for pc in each(&p) {
+                    for dc in each(&d) {
+                        take(self.grid.get(&(pc, dc)));
+                    }
+                    take(self.by_port_wide_addr.get(&pc));
+                }
+                for dc in each(&d) {
+                    take(self.by_addr_wide_port.get(&dc));
+                }
+                take(Some(&self.wide));
+            }
+            (true, false) => {
+                for pc in each(&p) {
+                    take(self.by_port.get(&pc));
+                }
+                take(Some(&self.wide_port));
+            }
+            (false, true) => {
+                for dc in each(&d) {
+                    take(self.by_addr.get(&dc));
+                }
+                take(Some(&self.wide_addr));
+            }
+            (false, false) => return false,
+        }
+        true
+    }
+
     /// The indexed rules before `pos` that may meet any of `spaces`, in order and without
     /// repeats: a superset of those that do, never missing one.
     pub fn candidates<'s>(
@@ -189,48 +230,56 @@ impl RuleIndex {
         out: &mut Vec<usize>,
     ) {
         out.clear();
-        let mut take = |list: Option<&Vec<usize>>| {
-            if let Some(list) = list {
-                out.extend_from_slice(&list[..list.partition_point(|&i| i < pos)]);
-            }
-        };
+        let mut lists = Vec::new();
         for q in spaces {
-            let (p, np) = self.ports.cells(q.dport.ranges());
-            let (d, nd) = self.addrs.cells(q.dst.ranges());
-            match (np <= WIDE, nd <= WIDE) {
-                (true, true) => {
-                    for pc in each(&p) {
-                        for dc in each(&d) {
-                            take(self.grid.get(&(pc, dc)));
-                        }
-                        take(self.by_port_wide_addr.get(&pc));
-                    }
-                    for dc in each(&d) {
-                        take(self.by_addr_wide_port.get(&dc));
-                    }
-                    take(Some(&self.wide));
-                }
-                (true, false) => {
-                    for pc in each(&p) {
-                        take(self.by_port.get(&pc));
-                    }
-                    take(Some(&self.wide_port));
-                }
-                (false, true) => {
-                    for dc in each(&d) {
-                        take(self.by_addr.get(&dc));
-                    }
-                    take(Some(&self.wide_addr));
-                }
-                (false, false) => {
-                    out.clear();
-                    out.extend_from_slice(&self.all[..self.all.partition_point(|&i| i < pos)]);
-                    return;
-                }
+            lists.clear();
+            if !self.lists_for(q, &mut lists) {
+                out.clear();
+                out.extend_from_slice(&self.all[..self.all.partition_point(|&i| i < pos)]);
+                return;
+            }
+            for list in &lists {
+                out.extend_from_slice(&list[..list.partition_point(|&i| i < pos)]);
             }
         }
         out.sort_unstable();
         out.dedup();
+    }
+
+    /// The indexed rules at or after `from` that may meet `q`, lazily in increasing order and
+    /// without repeats (a superset of those that do, never missing one): the flow walker stops
+    /// at the first that does, so only the lists' heads are ever looked at.
+    pub fn candidates_from(&self, q: &Space, from: usize) -> Candidates<'_> {
+        let mut lists = Vec::new();
+        if !self.lists_for(q, &mut lists) {
+            lists.clear();
+            lists.push(self.all.as_slice());
+        }
+        for list in &mut lists {
+            *list = &list[list.partition_point(|&i| i < from)..];
+        }
+        lists.retain(|l| !l.is_empty());
+        Candidates { lists }
+    }
+}
+
+/// See [`RuleIndex::candidates_from`]: a merge of the sorted lists that can hold such rules.
+pub struct Candidates<'a> {
+    lists: Vec<&'a [usize]>,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let min = self.lists.iter().map(|l| l[0]).min()?;
+        for list in &mut self.lists {
+            if list[0] == min {
+                *list = &list[1..];
+            }
+        }
+        self.lists.retain(|l| !l.is_empty());
+        Some(min)
     }
 }
 
@@ -345,6 +394,27 @@ mod tests {
                             got.binary_search(&i).is_ok(),
                             "seed {seed}: rule {pos} misses earlier rule {i}"
                         );
+                    }
+                }
+            }
+            // The lazy, forward query the flow walker makes: every indexed rule at or after
+            // `from` that meets the query, in order, once each.
+            for (pos, rule) in live.iter().enumerate().step_by(7) {
+                for q in &rule.matches {
+                    let from = pos / 2;
+                    let got: Vec<usize> = index.candidates_from(q, from).collect();
+                    assert!(
+                        got.windows(2).all(|w| w[0] < w[1]),
+                        "seed {seed} rule {pos}"
+                    );
+                    assert!(got.iter().all(|&i| i >= from && index.all.contains(&i)));
+                    for (i, later) in live.iter().enumerate().skip(from) {
+                        if indexed(later) && later.matches.iter().any(|m| q.intersects(m)) {
+                            assert!(
+                                got.binary_search(&i).is_ok(),
+                                "seed {seed}: from {from} misses rule {i}"
+                            );
+                        }
                     }
                 }
             }
