@@ -78,10 +78,26 @@ fn each(runs: &[(u32, u32)]) -> impl Iterator<Item = u32> + '_ {
     runs.iter().flat_map(|&(a, b)| a..=b)
 }
 
-/// Where the rules of a chain are, by destination port and destination address, so a set of
-/// packets is compared only with the rules whose spaces can meet it. Each match space of a rule
-/// is filed by whether it is narrow (at most [`WIDE`] cells) or wide on
-/// each axis; a query looks in the lists that can hold a space meeting it:
+/// Which address of a packet a [`Grid`] files rules by.
+#[derive(Clone, Copy)]
+enum Side {
+    Src,
+    Dst,
+}
+
+impl Side {
+    fn of(self, s: &Space) -> &[(u128, u128)] {
+        match self {
+            Side::Src => s.src.ranges(),
+            Side::Dst => s.dst.ranges(),
+        }
+    }
+}
+
+/// Where the rules of a chain are, by destination port and one address (source or
+/// destination), so a set of packets is compared only with the rules whose spaces can meet it.
+/// Each match space of a rule is filed by whether it is narrow (at most [`WIDE`] cells) or wide
+/// on each axis; a query looks in the lists that can hold a space meeting it:
 ///
 /// | query \ entry | both narrow | port narrow | address narrow | both wide |
 /// | --- | --- | --- | --- | --- |
@@ -90,12 +106,10 @@ fn each(runs: &[(u32, u32)]) -> impl Iterator<Item = u32> + '_ {
 /// | address narrow | `by_addr[d]` | `wide_addr` | `by_addr[d]` | `wide_addr` |
 /// | both wide | every rule | | | |
 ///
-/// Every list holds positions in `live` in increasing order (rules are filed in order).
-pub struct RuleIndex {
-    ports: Axis,
+/// Every list holds positions in increasing order (rules are filed in order).
+struct Grid {
+    side: Side,
     addrs: Axis,
-    /// Positions of every indexed rule, in order.
-    pub all: Vec<usize>,
     grid: HashMap<(u32, u32), Vec<usize>>,
     by_port_wide_addr: HashMap<u32, Vec<usize>>,
     by_addr_wide_port: HashMap<u32, Vec<usize>>,
@@ -106,21 +120,36 @@ pub struct RuleIndex {
     wide_addr: Vec<usize>,
 }
 
+/// A chain's rules filed by destination port and destination address and, in long chains
+/// (more than [`SRC_GRID`] rules), also by destination port and source address. A query uses
+/// whichever grid offers fewer candidates: a part of the traffic narrowed to one source (what
+/// is left of a flow after a rule from that source) is then found among that source's rules,
+/// not among every rule of its port.
+pub struct RuleIndex {
+    ports: Axis,
+    /// Positions of every indexed rule, in order.
+    pub all: Vec<usize>,
+    grids: Vec<Grid>,
+}
+
+/// Chains with more rules than this get the second grid (by source address); below it, the
+/// lists of the first are short anyway and building another costs more than it saves.
+const SRC_GRID: usize = 256;
+
+/// Candidates from the first grid below which the second is not consulted.
+const ENOUGH: usize = 16;
+
 fn file(list: &mut Vec<usize>, pos: usize) {
     if list.last() != Some(&pos) {
         list.push(pos);
     }
 }
 
-impl RuleIndex {
-    /// Index `rules`: (position, match spaces), in increasing position order.
-    pub fn new<'a>(rules: impl IntoIterator<Item = (usize, &'a [Space])>) -> RuleIndex {
-        let rules: Vec<(usize, &[Space])> = rules.into_iter().collect();
-        let spaces = || rules.iter().flat_map(|(_, m)| m.iter());
-        let mut ix = RuleIndex {
-            ports: Axis::new(spaces().map(|s| s.dport.ranges())),
-            addrs: Axis::new(spaces().map(|s| s.dst.ranges())),
-            all: Vec::new(),
+impl Grid {
+    fn new(side: Side, rules: &[(usize, &[Space])]) -> Grid {
+        Grid {
+            side,
+            addrs: Axis::new(rules.iter().flat_map(|(_, m)| m.iter()).map(|s| side.of(s))),
             grid: HashMap::new(),
             by_port_wide_addr: HashMap::new(),
             by_addr_wide_port: HashMap::new(),
@@ -129,68 +158,60 @@ impl RuleIndex {
             by_addr: HashMap::new(),
             wide_port: Vec::new(),
             wide_addr: Vec::new(),
-        };
-        for &(pos, matches) in &rules {
-            debug_assert!(
-                ix.all.last().is_none_or(|&p| p < pos),
-                "positions out of order"
-            );
-            ix.all.push(pos);
-            for m in matches.iter().filter(|m| !m.is_empty()) {
-                let (p, np) = ix.ports.cells(m.dport.ranges());
-                let (d, nd) = ix.addrs.cells(m.dst.ranges());
-                match (np <= WIDE, nd <= WIDE) {
-                    (true, true) => {
-                        for pc in each(&p) {
-                            for dc in each(&d) {
-                                file(ix.grid.entry((pc, dc)).or_default(), pos);
-                            }
-                        }
-                    }
-                    (true, false) => {
-                        for pc in each(&p) {
-                            file(ix.by_port_wide_addr.entry(pc).or_default(), pos);
-                        }
-                        file(&mut ix.wide_addr, pos);
-                    }
-                    (false, true) => {
-                        for dc in each(&d) {
-                            file(ix.by_addr_wide_port.entry(dc).or_default(), pos);
-                        }
-                        file(&mut ix.wide_port, pos);
-                    }
-                    (false, false) => {
-                        file(&mut ix.wide, pos);
-                        file(&mut ix.wide_port, pos);
-                        file(&mut ix.wide_addr, pos);
-                    }
-                }
-                if np <= WIDE {
-                    for pc in each(&p) {
-                        file(ix.by_port.entry(pc).or_default(), pos);
-                    }
-                }
-                if nd <= WIDE {
+        }
+    }
+
+    fn add(&mut self, ports: &Axis, pos: usize, m: &Space) {
+        let (p, np) = ports.cells(m.dport.ranges());
+        let (d, nd) = self.addrs.cells(self.side.of(m));
+        match (np <= WIDE, nd <= WIDE) {
+            (true, true) => {
+                for pc in each(&p) {
                     for dc in each(&d) {
-                        file(ix.by_addr.entry(dc).or_default(), pos);
+                        file(self.grid.entry((pc, dc)).or_default(), pos);
                     }
                 }
             }
+            (true, false) => {
+                for pc in each(&p) {
+                    file(self.by_port_wide_addr.entry(pc).or_default(), pos);
+                }
+                file(&mut self.wide_addr, pos);
+            }
+            (false, true) => {
+                for dc in each(&d) {
+                    file(self.by_addr_wide_port.entry(dc).or_default(), pos);
+                }
+                file(&mut self.wide_port, pos);
+            }
+            (false, false) => {
+                file(&mut self.wide, pos);
+                file(&mut self.wide_port, pos);
+                file(&mut self.wide_addr, pos);
+            }
         }
-        ix
+        if np <= WIDE {
+            for pc in each(&p) {
+                file(self.by_port.entry(pc).or_default(), pos);
+            }
+        }
+        if nd <= WIDE {
+            for dc in each(&d) {
+                file(self.by_addr.entry(dc).or_default(), pos);
+            }
+        }
     }
 
-    /// The lists that hold every indexed rule whose spaces may meet `q` (each in increasing
-    /// order; a rule may be in several), or `false` when `q` is wide on both axes and any rule
-    /// may meet it.
-    fn lists_for<'a>(&'a self, q: &Space, out: &mut Vec<&'a [usize]>) -> bool {
+    /// The lists that hold every rule whose spaces may meet `q` (each in increasing order; a
+    /// rule may be in several), or `false` when `q` is wide on both axes.
+    fn lists_for<'a>(&'a self, ports: &Axis, q: &Space, out: &mut Vec<&'a [usize]>) -> bool {
         let mut take = |list: Option<&'a Vec<usize>>| {
             if let Some(list) = list {
                 out.push(list.as_slice());
             }
         };
-        let (p, np) = self.ports.cells(q.dport.ranges());
-        let (d, nd) = self.addrs.cells(q.dst.ranges());
+        let (p, np) = ports.cells(q.dport.ranges());
+        let (d, nd) = self.addrs.cells(self.side.of(q));
         match (np <= WIDE, nd <= WIDE) {
             (true, true) => {
                 for pc in each(&p) {
@@ -220,6 +241,71 @@ impl RuleIndex {
         }
         true
     }
+}
+
+impl RuleIndex {
+    /// Index `rules`: (position, match spaces), in increasing position order.
+    pub fn new<'a>(rules: impl IntoIterator<Item = (usize, &'a [Space])>) -> RuleIndex {
+        let rules: Vec<(usize, &[Space])> = rules.into_iter().collect();
+        let mut ix = RuleIndex {
+            ports: Axis::new(
+                rules
+                    .iter()
+                    .flat_map(|(_, m)| m.iter())
+                    .map(|s| s.dport.ranges()),
+            ),
+            all: Vec::new(),
+            grids: if rules.len() > SRC_GRID {
+                vec![Grid::new(Side::Dst, &rules), Grid::new(Side::Src, &rules)]
+            } else {
+                vec![Grid::new(Side::Dst, &rules)]
+            },
+        };
+        for &(pos, matches) in &rules {
+            debug_assert!(
+                ix.all.last().is_none_or(|&p| p < pos),
+                "positions out of order"
+            );
+            ix.all.push(pos);
+            for m in matches.iter().filter(|m| !m.is_empty()) {
+                for g in &mut ix.grids {
+                    g.add(&ix.ports, pos, m);
+                }
+            }
+        }
+        ix
+    }
+
+    /// The lists that hold every indexed rule whose spaces may meet `q`, from the grid that
+    /// offers fewer rules in the part of the chain that `size` counts, or `false` when `q` is
+    /// wide on every axis and any rule may meet it.
+    fn lists_for<'a>(
+        &'a self,
+        q: &Space,
+        size: impl Fn(&[usize]) -> usize,
+        out: &mut Vec<&'a [usize]>,
+    ) -> bool {
+        let mut best: Option<(usize, Vec<&'a [usize]>)> = None;
+        for g in &self.grids {
+            let mut lists = Vec::new();
+            if g.lists_for(&self.ports, q, &mut lists) {
+                let n: usize = lists.iter().map(|l| size(l)).sum();
+                if best.as_ref().is_none_or(|(b, _)| n < *b) {
+                    best = Some((n, lists));
+                }
+                if n <= ENOUGH {
+                    break;
+                }
+            }
+        }
+        match best {
+            Some((_, lists)) => {
+                out.extend(lists);
+                true
+            }
+            None => false,
+        }
+    }
 
     /// The indexed rules before `pos` that may meet any of `spaces`, in order and without
     /// repeats: a superset of those that do, never missing one.
@@ -233,7 +319,7 @@ impl RuleIndex {
         let mut lists = Vec::new();
         for q in spaces {
             lists.clear();
-            if !self.lists_for(q, &mut lists) {
+            if !self.lists_for(q, |l| l.partition_point(|&i| i < pos), &mut lists) {
                 out.clear();
                 out.extend_from_slice(&self.all[..self.all.partition_point(|&i| i < pos)]);
                 return;
@@ -251,7 +337,11 @@ impl RuleIndex {
     /// at the first that does, so only the lists' heads are ever looked at.
     pub fn candidates_from(&self, q: &Space, from: usize) -> Candidates<'_> {
         let mut lists = Vec::new();
-        if !self.lists_for(q, &mut lists) {
+        if !self.lists_for(
+            q,
+            |l| l.len() - l.partition_point(|&i| i < from),
+            &mut lists,
+        ) {
             lists.clear();
             lists.push(self.all.as_slice());
         }
