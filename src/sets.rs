@@ -134,7 +134,34 @@ impl<const MAX: u128> IntervalSet<MAX> {
         if other.is_empty() || self.is_empty() {
             return self.clone();
         }
-        self.intersect(&other.complement())
+        // One sweep over both (sorted, disjoint) lists: what each range of `self` keeps between
+        // the ranges of `other` that overlap it.
+        let mut out = Ranges::new();
+        let mut j = 0;
+        for &(lo, hi) in &self.ranges {
+            while j < other.ranges.len() && other.ranges[j].1 < lo {
+                j += 1;
+            }
+            let mut lo = lo;
+            let mut covered = false;
+            while j < other.ranges.len() && other.ranges[j].0 <= hi {
+                let (b0, b1) = other.ranges[j];
+                if b0 > lo {
+                    out.push((lo, b0 - 1));
+                }
+                if b1 >= hi {
+                    // `other.ranges[j]` may reach into the next range of `self`: keep it.
+                    covered = true;
+                    break;
+                }
+                lo = b1 + 1;
+                j += 1;
+            }
+            if !covered {
+                out.push((lo, hi));
+            }
+        }
+        IntervalSet { ranges: out }
     }
     pub fn is_subset(&self, other: &Self) -> bool {
         self.difference(other).is_empty()
@@ -721,6 +748,8 @@ impl Space {
         }
         let mut out = Vec::new();
         let mut cur = self.clone();
+        // Nothing outside `o` on a dimension means `cur` is inside it there, and intersecting
+        // would give `cur`'s own set back: skip the copy.
         macro_rules! split {
             ($f:ident) => {{
                 let outside = cur.$f.difference(&o.$f);
@@ -728,8 +757,8 @@ impl Space {
                     let mut s = cur.clone();
                     s.$f = outside;
                     out.push(s);
+                    cur.$f = cur.$f.intersect(&o.$f);
                 }
-                cur.$f = cur.$f.intersect(&o.$f);
             }};
         }
         split!(proto);
@@ -742,6 +771,34 @@ impl Space {
         out.retain(|s| !s.is_empty());
         out
     }
+}
+
+/// [`union_difference`] in place, for callers to whom the order of the pieces does not matter
+/// (only what they cover and how many there are): pieces `o` does not meet stay where they
+/// are, a piece it meets gives way to its first remainder and the others go at the end.
+/// Returns whether `o` met any piece.
+pub fn subtract(spaces: &mut Vec<Space>, o: &Space) -> bool {
+    let mut emptied = Vec::new();
+    let mut met = false;
+    for i in 0..spaces.len() {
+        if !spaces[i].intersects(o) {
+            continue;
+        }
+        met = true;
+        let mut rest = spaces[i].difference(o).into_iter();
+        match rest.next() {
+            Some(first) => {
+                spaces[i] = first;
+                spaces.extend(rest);
+            }
+            None => emptied.push(i),
+        }
+    }
+    // Highest first, so every index still points at the piece it named.
+    for &i in emptied.iter().rev() {
+        spaces.swap_remove(i);
+    }
+    met
 }
 
 /// Subtract `o` from every space of a union. Spaces that `o` does not meet are moved, not
@@ -943,6 +1000,71 @@ mod tests {
             net_from_mask("10.1.2.3", "255.255.0.0").unwrap() == parse_net("10.1.0.0/16").unwrap()
         );
         assert!(net_from_mask("10.1.2.3", "255.0.255.0").is_none());
+    }
+
+    /// The one-sweep difference is the intersection with the complement, range for range
+    /// (same canonical ranges), on random sets that touch, nest, abut and reach both ends.
+    #[test]
+    fn interval_difference_is_intersection_with_complement() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as u128
+        };
+        let mut random_set = |next: &mut dyn FnMut(u64) -> u128| {
+            let n = next(5);
+            PortSet::from_ranges((0..n).map(|_| {
+                // Mostly small values, so ranges overlap; sometimes at either end.
+                let lo = match next(6) {
+                    0 => 0,
+                    1 => 65535 - next(20),
+                    _ => next(60),
+                };
+                (lo, (lo + next(20)).min(65535))
+            }))
+        };
+        for _ in 0..20_000 {
+            let a = random_set(&mut next);
+            let b = random_set(&mut next);
+            let want = a.intersect(&b.complement());
+            assert_eq!(a.difference(&b), want, "{a:?} \\ {b:?}");
+        }
+        assert_eq!(
+            PortSet::full().difference(&PortSet::range(0, 10)),
+            PortSet::range(11, 65535)
+        );
+        assert_eq!(
+            PortSet::full().difference(&PortSet::range(65000, 65535)),
+            PortSet::range(0, 64999)
+        );
+        assert!(PortSet::range(5, 9).difference(&PortSet::full()).is_empty());
+    }
+
+    /// In-place subtraction leaves the pieces `union_difference` gives, in some order.
+    #[test]
+    fn subtract_gives_the_pieces_of_union_difference() {
+        let port = |lo, hi| Space {
+            proto: ProtoSet::single(proto::UDP),
+            dport: PortSet::range(lo, hi),
+            ..Space::all()
+        };
+        let mut hole = port(15, 25);
+        hole.src = parse_net("10.0.0.0/8").unwrap();
+        let cuts = [hole, port(0, 12), port(30, 30), port(0, 65535)];
+        let mut pieces = vec![port(10, 20), port(22, 40), port(100, 200)];
+        let mut reference = pieces.clone();
+        for cut in &cuts {
+            let met = reference.iter().any(|p| p.intersects(cut));
+            reference = union_difference(reference, cut);
+            assert_eq!(subtract(&mut pieces, cut), met);
+            let (mut a, mut b) = (pieces.clone(), reference.clone());
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
+        }
+        assert!(pieces.is_empty());
     }
 
     #[test]

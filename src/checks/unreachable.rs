@@ -8,7 +8,7 @@
 use super::*;
 use crate::engine::index::RuleIndex;
 use crate::model::{Action, Rule};
-use crate::sets::{union_difference, Space};
+use crate::sets::{subtract, Space};
 
 /// Give up on a rule when its uncovered remainder fragments beyond this many pieces (it is then
 /// treated as reachable: no finding rather than a wrong one).
@@ -46,7 +46,6 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
                 .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
                 .map(|(pos, r)| (pos, r.matches.as_slice())),
         );
-        let mut candidates = Vec::new();
         for (pos, &rule) in live.iter().enumerate() {
             let mut remaining: Vec<Space> = rule
                 .matches
@@ -60,24 +59,20 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
             // The earlier rules that can cover part of this one, in rule order. A rule whose
             // matches meet none of this rule's never touches what remains of it, so skipping
             // it changes nothing; the index only rules such rules out, never a real overlap.
-            let earlier: &[usize] = if remaining.len() > MAX_PIECES {
+            let earlier = if remaining.len() > MAX_PIECES {
                 // Fragmented from the start: the linear walk gives up at the first earlier
                 // covering candidate, exactly as before.
-                &index.all[..index.all.partition_point(|&i| i < pos)]
+                index.all_before(pos)
             } else {
-                index.candidates(&remaining, pos, &mut candidates);
-                &candidates
+                index.candidates(&remaining, pos)
             };
             let mut covering: Vec<&Rule> = Vec::new();
             let mut gave_up = false;
-            for &i in earlier {
+            for i in earlier {
                 let earlier = live[i];
                 let mut touched = false;
                 for m in &earlier.matches {
-                    if remaining.iter().any(|r| r.intersects(m)) {
-                        touched = true;
-                        remaining = union_difference(remaining, m);
-                    }
+                    touched |= subtract(&mut remaining, m);
                 }
                 if touched {
                     covering.push(earlier);

@@ -4,7 +4,8 @@
 //! the index returns may still miss the packets, but a rule it leaves out never meets them, so
 //! callers that skip the others get exactly the result of a full scan.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use crate::model::Filter;
 use crate::sets::Space;
@@ -307,29 +308,30 @@ impl RuleIndex {
         }
     }
 
-    /// The indexed rules before `pos` that may meet any of `spaces`, in order and without
-    /// repeats: a superset of those that do, never missing one.
+    /// The indexed rules before `pos` that may meet any of `spaces`, lazily in order and
+    /// without repeats: a superset of those that do, never missing one. `unreachable-rules`
+    /// stops as soon as a rule is covered, usually by one of the first.
     pub fn candidates<'s>(
         &self,
         spaces: impl IntoIterator<Item = &'s Space>,
         pos: usize,
-        out: &mut Vec<usize>,
-    ) {
-        out.clear();
+    ) -> Candidates<'_> {
+        let before = |l: &[usize]| l.partition_point(|&i| i < pos);
         let mut lists = Vec::new();
         for q in spaces {
-            lists.clear();
-            if !self.lists_for(q, |l| l.partition_point(|&i| i < pos), &mut lists) {
-                out.clear();
-                out.extend_from_slice(&self.all[..self.all.partition_point(|&i| i < pos)]);
-                return;
-            }
-            for list in &lists {
-                out.extend_from_slice(&list[..list.partition_point(|&i| i < pos)]);
+            if !self.lists_for(q, before, &mut lists) {
+                return self.all_before(pos);
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        for list in &mut lists {
+            *list = &list[..before(list)];
+        }
+        Candidates::new(lists)
+    }
+
+    /// Every indexed rule before `pos`, in order.
+    pub fn all_before(&self, pos: usize) -> Candidates<'_> {
+        Candidates::new(vec![&self.all[..self.all.partition_point(|&i| i < pos)]])
     }
 
     /// The indexed rules at or after `from` that may meet `q`, lazily in increasing order and
@@ -348,28 +350,53 @@ impl RuleIndex {
         for list in &mut lists {
             *list = &list[list.partition_point(|&i| i < from)..];
         }
-        lists.retain(|l| !l.is_empty());
-        Candidates { lists }
+        Candidates::new(lists)
     }
 }
 
-/// See [`RuleIndex::candidates_from`]: a merge of the sorted lists that can hold such rules.
+/// The rules of [`RuleIndex::candidates`] and [`RuleIndex::candidates_from`]: a k-way merge
+/// of the sorted lists that can hold them (a heap of the lists' heads), each rule once.
 pub struct Candidates<'a> {
     lists: Vec<&'a [usize]>,
+    heads: BinaryHeap<Reverse<(usize, usize)>>,
+    last: Option<usize>,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(mut lists: Vec<&'a [usize]>) -> Candidates<'a> {
+        lists.retain(|l| !l.is_empty());
+        // The same list (the wide ones) is often taken for several cells or spaces.
+        lists.sort_unstable_by_key(|l| (l.as_ptr(), l.len()));
+        lists.dedup_by_key(|l| (l.as_ptr(), l.len()));
+        let heads = lists
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Reverse((l[0], i)))
+            .collect();
+        Candidates {
+            lists,
+            heads,
+            last: None,
+        }
+    }
 }
 
 impl Iterator for Candidates<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
-        let min = self.lists.iter().map(|l| l[0]).min()?;
-        for list in &mut self.lists {
-            if list[0] == min {
-                *list = &list[1..];
+        loop {
+            let Reverse((pos, i)) = self.heads.pop()?;
+            let list = &mut self.lists[i];
+            *list = &list[1..];
+            if let Some(&n) = list.first() {
+                self.heads.push(Reverse((n, i)));
+            }
+            if self.last != Some(pos) {
+                self.last = Some(pos);
+                return Some(pos);
             }
         }
-        self.lists.retain(|l| !l.is_empty());
-        Some(min)
     }
 }
 
@@ -463,9 +490,8 @@ mod tests {
                     .filter(|(_, r)| indexed(r))
                     .map(|(pos, r)| (pos, r.matches.as_slice())),
             );
-            let mut got = Vec::new();
             for (pos, rule) in live.iter().enumerate() {
-                index.candidates(&rule.matches, pos, &mut got);
+                let got: Vec<usize> = index.candidates(&rule.matches, pos).collect();
                 assert!(
                     got.windows(2).all(|w| w[0] < w[1]),
                     "seed {seed} rule {pos}"
@@ -510,10 +536,7 @@ mod tests {
             }
             // Not a full scan in disguise: on this mix most pairs are ruled out.
             let total: usize = (0..live.len())
-                .map(|pos| {
-                    index.candidates(&live[pos].matches, pos, &mut got);
-                    got.len()
-                })
+                .map(|pos| index.candidates(&live[pos].matches, pos).count())
                 .sum();
             let pairs: usize = (0..live.len())
                 .map(|pos| index.all.partition_point(|&i| i < pos))
