@@ -1013,7 +1013,7 @@ mod tests {
             x ^= x << 17;
             (x % n) as u128
         };
-        let mut random_set = |next: &mut dyn FnMut(u64) -> u128| {
+        let random_set = |next: &mut dyn FnMut(u64) -> u128| {
             let n = next(5);
             PortSet::from_ranges((0..n).map(|_| {
                 // Mostly small values, so ranges overlap; sometimes at either end.
