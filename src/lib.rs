@@ -15,4 +15,6 @@ pub mod redact;
 pub mod report;
 pub mod sets;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod yaml;

@@ -7,7 +7,7 @@
 //! actions make the parts they touch uncertain.
 
 use crate::engine::index::{FilterIndex, RuleIndex};
-use crate::model::{Action, Chain, ChainId, Entry, Filter, Hook};
+use crate::model::{Action, Chain, ChainId, Entry, Filter, Hook, Rule};
 use crate::sets::Space;
 
 /// What decided a part of the traffic.
@@ -67,7 +67,50 @@ struct Walker<'a> {
 
 type Pending = (Space, Vec<(ChainId, usize)>);
 
+/// Split `space` into the parts `matches` match (in match order) and the rest.
+fn split(space: Space, matches: &[Space]) -> (Vec<Space>, Vec<Space>) {
+    let mut rest = vec![space];
+    let mut hits = Vec::new();
+    for m in matches {
+        let mut new_rest = Vec::with_capacity(rest.len());
+        for r in rest {
+            if !r.intersects(m) {
+                new_rest.push(r);
+            } else {
+                hits.push(r.intersect(m));
+                new_rest.extend(r.difference(m));
+            }
+        }
+        rest = new_rest;
+    }
+    (hits, rest)
+}
+
+/// What the default of `ch` (chain number `chain`) does with what reaches it.
+fn default_flow(ch: &Chain, chain: ChainId) -> Flow {
+    let decider = Decider::Default { chain };
+    match ch.default.action {
+        Action::Allow => Flow::Done(Fate::Allow, decider),
+        Action::Deny => Flow::Done(Fate::Deny, decider),
+        Action::Return => Flow::Return,
+        _ => Flow::Done(Fate::Unknown, decider),
+    }
+}
+
 impl Walker<'_> {
+    /// Whether `rule` is evaluated at all in this walk: enabled, not only for established
+    /// connections, and not set aside by the mode for its unmodelled conditions.
+    fn takes_part(&self, rule: &Rule) -> bool {
+        if !rule.enabled || rule.established_only || rule.matches.is_empty() {
+            return false;
+        }
+        rule.unmodeled.is_empty()
+            || !matches!(
+                (self.mode, &rule.action),
+                (Mode::MostPermissive, Action::Deny) | (Mode::LeastPermissive, Action::Allow)
+            )
+    }
+
     /// The first rule of `ch` at or after `from` that takes part in this walk and meets `space`.
     fn next_hit(
         &self,
@@ -78,19 +121,7 @@ impl Walker<'_> {
     ) -> Option<usize> {
         let hits = |idx: &usize| {
             let rule = &ch.rules[*idx];
-            if !rule.enabled || rule.established_only {
-                return false;
-            }
-            if !rule.unmodeled.is_empty() {
-                let skip = matches!(
-                    (self.mode, &rule.action),
-                    (Mode::MostPermissive, Action::Deny) | (Mode::LeastPermissive, Action::Allow)
-                );
-                if skip {
-                    return false;
-                }
-            }
-            rule.matches.iter().any(|m| space.intersects(m))
+            self.takes_part(rule) && rule.matches.iter().any(|m| space.intersects(m))
         };
         match ix {
             Some(ix) => ix.candidates_from(space, from).find(hits),
@@ -125,87 +156,43 @@ impl Walker<'_> {
             let me = place;
             place += 1;
             let Some(idx) = self.next_hit(ch, ix, &space, from) else {
-                let decider = Decider::Default { chain };
-                let flow = match ch.default.action {
-                    Action::Allow => Flow::Done(Fate::Allow, decider),
-                    Action::Deny => Flow::Done(Fate::Deny, decider),
-                    Action::Return => Flow::Return,
-                    _ => Flow::Done(Fate::Unknown, decider),
-                };
-                out.push(((usize::MAX, me), ((space, via), flow)));
+                out.push(((usize::MAX, me), ((space, via), default_flow(ch, chain))));
                 continue;
             };
             let rule = &ch.rules[idx];
             let key = (idx, me);
-            // Split `space` into the parts the rule matches and the rest.
-            let mut rest = vec![space];
-            let mut hits = Vec::new();
-            for m in &rule.matches {
-                let mut new_rest = Vec::with_capacity(rest.len());
-                for r in rest {
-                    if !r.intersects(m) {
-                        new_rest.push(r);
-                    } else {
-                        hits.push(r.intersect(m));
-                        new_rest.extend(r.difference(m));
-                    }
-                }
-                rest = new_rest;
-            }
+            let (hits, rest) = split(space, &rule.matches);
             pieces.extend(rest.into_iter().map(|r| (r, via.clone())));
             let mut via_hit = via;
             if !rule.unmodeled.is_empty() && !matches!(rule.action, Action::Continue) {
                 via_hit.push((chain, idx));
             }
-            let decider = Decider::Rule { chain, rule: idx };
-            let mut done = |fate| {
-                for h in &hits {
-                    out.push((
-                        key,
-                        ((h.clone(), via_hit.clone()), Flow::Done(fate, decider)),
-                    ));
-                }
+            let hits = hits.into_iter().map(|h| (h, via_hit.clone()));
+            let unknown = Flow::Done(Fate::Unknown, Decider::Unknown { chain, rule: idx });
+            let decided = |fate| Flow::Done(fate, Decider::Rule { chain, rule: idx });
+            let ends = match &rule.action {
+                Action::Allow => Some(decided(Fate::Allow)),
+                Action::Deny => Some(decided(Fate::Deny)),
+                Action::Return => Some(Flow::Return),
+                Action::Unknown(_) => Some(unknown),
+                Action::Jump(_) | Action::Goto(_) if depth >= self.max_depth => Some(unknown),
+                Action::Continue | Action::Jump(_) | Action::Goto(_) => None,
             };
-            match &rule.action {
-                Action::Allow => done(Fate::Allow),
-                Action::Deny => done(Fate::Deny),
-                Action::Unknown(_) => {
-                    let decider = Decider::Unknown { chain, rule: idx };
-                    out.extend(hits.into_iter().map(|h| {
-                        (
-                            key,
-                            ((h, via_hit.clone()), Flow::Done(Fate::Unknown, decider)),
-                        )
-                    }))
-                }
-                Action::Return => out.extend(
-                    hits.into_iter()
-                        .map(|h| (key, ((h, via_hit.clone()), Flow::Return))),
-                ),
-                Action::Continue => pieces.extend(hits.into_iter().map(|h| (h, via_hit.clone()))),
-                Action::Jump(target) | Action::Goto(target) => {
+            match (&rule.action, ends) {
+                (_, Some(flow)) => out.extend(hits.map(|p| (key, (p, flow)))),
+                (Action::Jump(target) | Action::Goto(target), None) => {
                     let is_goto = matches!(rule.action, Action::Goto(_));
-                    let pending: Vec<Pending> =
-                        hits.into_iter().map(|h| (h, via_hit.clone())).collect();
-                    if depth >= self.max_depth {
-                        let decider = Decider::Unknown { chain, rule: idx };
-                        out.extend(
-                            pending
-                                .into_iter()
-                                .map(|p| (key, (p, Flow::Done(Fate::Unknown, decider)))),
-                        );
-                    } else {
-                        for (p, flow) in self.walk(*target, pending, depth + 1) {
-                            match flow {
-                                Flow::Done(..) => out.push((key, (p, flow))),
-                                // Returning from a jump continues after the jump rule; returning
-                                // from a goto returns to our caller.
-                                Flow::Return if is_goto => out.push((key, (p, Flow::Return))),
-                                Flow::Return => pieces.push(p),
-                            }
+                    for (p, flow) in self.walk(*target, hits.collect(), depth + 1) {
+                        match flow {
+                            // Returning from a jump continues after the jump rule; returning
+                            // from a goto returns to our caller.
+                            Flow::Return if !is_goto => pieces.push(p),
+                            _ => out.push((key, (p, flow))),
                         }
                     }
                 }
+                // Continue: what it matches goes on, after the rest.
+                _ => pieces.extend(hits),
             }
             stack.extend(pieces.drain(..).rev().map(|p| (p, idx + 1)));
         }
@@ -311,6 +298,7 @@ mod tests {
     use crate::model::{Chain, ChainDefault, Rule};
     use crate::sets::{proto, PortSet, ProtoSet};
     use crate::source::{FileId, Span};
+    use crate::testing::Rng;
 
     fn sp() -> Span {
         Span::new(FileId(0), 0, 0)
@@ -450,7 +438,8 @@ mod tests {
 
     /// The walk portaudit had before parts were followed one at a time: every rule in turn,
     /// against every part still pending. Kept as the reference the faster walk must agree with,
-    /// part for part and in the same order.
+    /// part for part and in the same order. It shares with the walk only what is not in
+    /// question: how one part splits at one rule, which rules take part, what a default does.
     fn reference_walk(
         w: &Walker,
         chain: ChainId,
@@ -466,33 +455,12 @@ mod tests {
         };
         let mut remaining = input;
         for (idx, rule) in ch.rules.iter().enumerate() {
-            if !rule.enabled || rule.established_only || rule.matches.is_empty() {
-                continue;
-            }
-            if !rule.unmodeled.is_empty()
-                && matches!(
-                    (w.mode, &rule.action),
-                    (Mode::MostPermissive, Action::Deny) | (Mode::LeastPermissive, Action::Allow)
-                )
-            {
+            if !w.takes_part(rule) {
                 continue;
             }
             let mut next: Vec<Pending> = Vec::new();
             for (space, via) in remaining {
-                let mut rest = vec![space];
-                let mut hits = Vec::new();
-                for m in &rule.matches {
-                    let mut new_rest = Vec::new();
-                    for r in rest {
-                        if !r.intersects(m) {
-                            new_rest.push(r);
-                        } else {
-                            hits.push(r.intersect(m));
-                            new_rest.extend(r.difference(m));
-                        }
-                    }
-                    rest = new_rest;
-                }
+                let (hits, rest) = split(space, &rule.matches);
                 for r in rest {
                     next.push((r, via.clone()));
                 }
@@ -533,28 +501,8 @@ mod tests {
             }
             remaining = next;
         }
-        for p in remaining {
-            let decider = Decider::Default { chain };
-            let flow = match ch.default.action {
-                Action::Allow => Flow::Done(Fate::Allow, decider),
-                Action::Deny => Flow::Done(Fate::Deny, decider),
-                Action::Return => Flow::Return,
-                _ => Flow::Done(Fate::Unknown, decider),
-            };
-            out.push((p, flow));
-        }
+        out.extend(remaining.into_iter().map(|p| (p, default_flow(ch, chain))));
         out
-    }
-
-    /// A small deterministic generator (xorshift), so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
     }
 
     /// Chains of random rules over a few ports and addresses, with every kind of action

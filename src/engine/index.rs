@@ -406,17 +406,7 @@ mod tests {
     use crate::model::{Action, Rule};
     use crate::sets::{AddrSet, PortSet, ProtoSet};
     use crate::source::{FileId, Span};
-
-    /// A small deterministic generator (xorshift), so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
+    use crate::testing::Rng;
 
     fn ports(rng: &mut Rng) -> PortSet {
         match rng.below(12) {
