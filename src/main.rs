@@ -346,7 +346,7 @@ fn check(args: CheckArgs) -> u8 {
         OutFormat::Junit => report::Format::Junit,
         OutFormat::Html => report::Format::Html,
     };
-    let opts = Options {
+    let mut opts = Options {
         inputs: args.paths.clone(),
         packs: args.packs.clone(),
         policies: args.policies.clone(),
@@ -356,7 +356,7 @@ fn check(args: CheckArgs) -> u8 {
         threads: args.threads.map(|n| n.max(1)),
         today: args.today.clone(),
         baseline: args.baseline.clone(),
-        progress: progress_bar(),
+        progress: None,
         keep: report::keep_for(format),
         shard: args.shard,
     };
@@ -366,7 +366,29 @@ fn check(args: CheckArgs) -> u8 {
         width: width(),
         verbose: args.verbose,
     };
-    let run = match engine::run(&opts) {
+    // JSON, SARIF and text are written file by file as the check runs and each file is released
+    // once written (memory does not grow with the fleet); the other formats and a baseline need
+    // the whole run.
+    let stream = report::streams(format) && args.write_baseline.is_none();
+    // A streamed report on the terminal shows the progress itself (a bar on stderr would be drawn
+    // over it).
+    if !(stream && to_terminal) {
+        opts.progress = progress_bar();
+    }
+    let hold = if stream {
+        engine::Hold::Nothing
+    } else {
+        engine::Hold::All
+    };
+    let output = args.output.as_deref();
+    let checked = engine::check(&opts, hold, |files| {
+        if stream {
+            emit_with(output, |w| report::write_files(files, format, &ropts, w))
+        } else {
+            Ok(())
+        }
+    });
+    let (written, run) = match checked {
         Ok(r) => r,
         Err((store, errors)) => {
             let eopts = report::Options {
@@ -380,17 +402,21 @@ fn check(args: CheckArgs) -> u8 {
             return ERROR;
         }
     };
-    if let Some(path) = &args.write_baseline {
-        if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return ERROR;
+    }
+    if !stream {
+        if let Some(path) = &args.write_baseline {
+            if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {
+                eprintln!("error: {e}");
+                return ERROR;
+            }
+        }
+        if let Err(e) = emit_with(output, |w| report::write(&run, format, &ropts, w)) {
             eprintln!("error: {e}");
             return ERROR;
         }
-    }
-    if let Err(e) = emit_with(args.output.as_deref(), |w| {
-        report::write(&run, format, &ropts, w)
-    }) {
-        eprintln!("error: {e}");
-        return ERROR;
     }
     let fail_on = args
         .fail_on

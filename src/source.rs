@@ -488,7 +488,8 @@ fn cp1252(b: u8) -> char {
     }
 }
 
-/// Append-only store of every source file of a run.
+/// Store of every source file of a run: files are added in id order; a streamed run releases an
+/// input's text once its report is written ([`FileStore::release`]), keeping its name.
 #[derive(Debug, Default)]
 pub struct FileStore {
     files: Vec<Arc<SourceFile>>,
@@ -538,6 +539,21 @@ impl FileStore {
             "file ids are assigned in order"
         );
         self.files.push(Arc::new(file));
+    }
+
+    /// Drop the text of a file that no reporter will read again, keeping its id, name and path
+    /// (locations in it are no longer available).
+    pub fn release(&mut self, id: FileId) {
+        if let Some(slot) = self.files.get_mut(id.0 as usize) {
+            let f = &**slot;
+            *slot = Arc::new(SourceFile::new(
+                id,
+                f.name.clone(),
+                f.path.clone(),
+                String::new(),
+                f.encoding,
+            ));
+        }
     }
 
     pub fn get(&self, id: FileId) -> &Arc<SourceFile> {

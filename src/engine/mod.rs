@@ -9,8 +9,6 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::checks::{self, Ctx, Endpoint, Status};
 use crate::config::{self, Config as ProjectConfig, EffectiveLimits, LimitSettings};
 use crate::finding::{input_error, Finding};
@@ -107,6 +105,9 @@ pub struct FileReport {
     pub skipped: Option<String>,
     /// The evaluation of this file is incomplete (input errors).
     pub incomplete: bool,
+    /// Findings on this file (after the baseline), and how many of them are not waived.
+    pub findings: usize,
+    pub active: usize,
 }
 
 /// The status of one requirement on one file.
@@ -174,13 +175,13 @@ pub struct ShardRun {
 }
 
 /// Everything a reporter needs.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Run {
     pub store: FileStore,
     /// Selected packs, in selection order.
     pub packs: Vec<Pack>,
     pub files: Vec<FileReport>,
-    /// Sorted by file and position.
+    /// Sorted by file and position (empty when the run was streamed with [`Hold::Nothing`]).
     pub findings: Vec<Finding>,
     pub results: Vec<ResultRow>,
     pub config: ProjectConfig,
@@ -190,6 +191,8 @@ pub struct Run {
     pub baselined: usize,
     /// Set when the run checked one shard of the inputs.
     pub shard: Option<ShardRun>,
+    /// Counts over every finding (held or not).
+    pub totals: Totals,
 }
 
 impl Run {
@@ -200,14 +203,7 @@ impl Run {
 
     /// Findings (not waived) at or above a severity.
     pub fn failing(&self, threshold: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| {
-                f.waived.is_none()
-                    && f.severity >= threshold
-                    && f.category != crate::pack::Category::InputError
-            })
-            .count()
+        self.totals.failing(threshold)
     }
 }
 
@@ -610,8 +606,41 @@ struct Processed {
     results: Vec<ResultRow>,
 }
 
-/// Run a check.
+/// Run a check and keep everything: every finding and the text reporters need around it
+/// (for reporters that render the whole run at once). Same files, findings and order as
+/// [`check`].
 pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
+    check(
+        opts,
+        Hold::All,
+        |files| while files.next_file().is_some() {},
+    )
+    .map(|((), run)| run)
+}
+
+/// What a [`Checked`] stream keeps of each file once the consumer has moved past it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Findings go into [`Run::findings`] and texts stay in the store.
+    All,
+    /// Findings are dropped and the file's text is released: memory stays bounded by the files
+    /// in flight, whatever the size of the fleet. [`Run::findings`] stays empty; the counts are
+    /// in [`Run::totals`] and [`FileReport::findings`].
+    Nothing,
+}
+
+/// Files evaluated ahead of the consumer, per worker thread: enough to keep every worker busy
+/// while the reporter writes, small enough that memory does not depend on the fleet.
+const AHEAD_PER_THREAD: usize = 4;
+
+/// Run a check, handing each evaluated file to `consume` in input order (files are evaluated in
+/// parallel, at most a few per thread ahead of the consumer). Returns what `consume` returned and
+/// the run: everything but the findings when `hold` is [`Hold::Nothing`].
+pub fn check<R>(
+    opts: &Options,
+    hold: Hold,
+    consume: impl FnOnce(&mut Checked<'_>) -> R,
+) -> Result<(R, Run), (FileStore, Vec<SetupError>)> {
     let mut store = FileStore::new();
     let (cfg, packs) = match setup(opts, &mut store) {
         Ok(x) => x,
@@ -620,6 +649,13 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
     let paths = match walk(&opts.inputs) {
         Ok(p) => p,
         Err(e) => return Err((store, e)),
+    };
+    let baseline = match &opts.baseline {
+        Some(path) => match read_baseline(path) {
+            Ok(known) => Some(known),
+            Err(e) => return Err((store, vec![e])),
+        },
+        None => None,
     };
     let limits = opts.limits.or(cfg.limits).resolve();
     let (paths, shard) = match opts.shard {
@@ -640,36 +676,12 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
         }
     };
     let first = store.len() as u32;
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .stack_size(WORKER_STACK)
-        .build();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let work = || -> Vec<Processed> {
-        paths
-            .par_iter()
-            .enumerate()
-            .map(|(i, path)| {
-                let p = process(
-                    FileId(first + i as u32),
-                    path,
-                    &packs,
-                    &cfg,
-                    &limits,
-                    opts.keep,
-                );
-                if let Some(Progress(report)) = &opts.progress {
-                    report(
-                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                        paths.len(),
-                    );
-                }
-                p
-            })
-            .collect()
-    };
-    let processed = match pool {
-        Ok(pool) => pool.install(work),
+        .build()
+    {
+        Ok(pool) => pool,
         Err(e) => {
             return Err((
                 store,
@@ -680,53 +692,317 @@ pub fn run(opts: &Options) -> Result<Run, (FileStore, Vec<SetupError>)> {
             ))
         }
     };
-    let mut files = Vec::with_capacity(processed.len());
-    let mut findings = Vec::new();
-    let mut results = Vec::new();
-    for p in processed {
-        store.insert(p.source);
-        files.push(p.report);
-        findings.extend(p.findings);
-        results.extend(p.results);
-    }
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    // Severity overrides, fingerprints, waivers and the baseline: applied here, in one place.
-    for f in &mut findings {
-        if let Some(s) = cfg.severity.get(&f.rule) {
-            f.severity = *s;
-        }
-    }
-    let fps = crate::report::fingerprints(&store, &findings);
-    for (f, fp) in findings.iter_mut().zip(fps) {
-        f.fingerprint = fp;
-    }
+    let workers = pool.current_num_threads().max(1);
     let today = opts.today.clone().unwrap_or_else(config::today_utc);
-    let notices = apply_waivers(&cfg, &store, &mut findings, &today);
-    let mut baselined = 0;
-    if let Some(path) = &opts.baseline {
-        match read_baseline(path) {
-            Ok(known) => {
-                let before = findings.len();
-                findings.retain(|f| {
-                    f.category == crate::pack::Category::InputError
-                        || !known.contains(&f.fingerprint)
-                });
-                baselined = before - findings.len();
-            }
-            Err(e) => return Err((store, vec![e])),
+    let feed = Feed {
+        paths: &paths,
+        slots: std::sync::Mutex::new(Slots::default()),
+        ready: std::sync::Condvar::new(),
+        room: std::sync::Condvar::new(),
+        ahead: workers * AHEAD_PER_THREAD,
+    };
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let evaluate = |i: usize| {
+        let p = process(
+            FileId(first + i as u32),
+            &paths[i],
+            &packs,
+            &cfg,
+            &limits,
+            opts.keep,
+        );
+        if let Some(Progress(report)) = &opts.progress {
+            report(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                paths.len(),
+            );
+        }
+        p
+    };
+    let (out, run) = pool.in_place_scope(|scope| {
+        for _ in 0..workers.min(paths.len()) {
+            scope.spawn(|_| feed.work(&evaluate));
+        }
+        let matched = vec![0; cfg.waivers.len()];
+        let mut checked = Checked {
+            feed: &feed,
+            hold,
+            next: 0,
+            current: None,
+            findings: Vec::new(),
+            matched,
+            today: &today,
+            baseline: baseline.as_ref(),
+            finished: false,
+            run: Run {
+                store,
+                packs: Vec::new(),
+                files: Vec::with_capacity(paths.len()),
+                findings: Vec::new(),
+                results: Vec::new(),
+                config: cfg.clone(),
+                notices: Vec::new(),
+                baselined: 0,
+                shard,
+                totals: Totals::default(),
+            },
+        };
+        checked.run.packs = packs.clone();
+        let out = consume(&mut checked);
+        // Whatever the consumer did, evaluate the rest (the run's counts and exit code cover
+        // every file) and finish.
+        while checked.next_file().is_some() {}
+        (out, checked.into_run())
+    });
+    Ok((out, run))
+}
+
+/// Files evaluated by the workers, waiting for the consumer (keyed by input index).
+#[derive(Default)]
+struct Slots {
+    done: BTreeMap<usize, Processed>,
+    /// Next input index a worker may claim.
+    claimed: usize,
+    /// Next input index the consumer takes.
+    taken: usize,
+    /// The consumer is gone: workers stop claiming.
+    stop: bool,
+}
+
+/// The work shared by the worker threads and the consumer: workers claim input indices at most
+/// `ahead` past the consumer and deposit what they evaluated; the consumer takes them in order.
+struct Feed<'a> {
+    paths: &'a [Input],
+    slots: std::sync::Mutex<Slots>,
+    /// Signalled when a file is deposited.
+    ready: std::sync::Condvar,
+    /// Signalled when the consumer takes a file (or stops).
+    room: std::sync::Condvar,
+    ahead: usize,
+}
+
+impl Feed<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        // A panic while holding the lock cannot leave the slots inconsistent (every update is
+        // one statement), so a poisoned lock is still usable.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A worker: claim, evaluate, deposit, until the inputs are exhausted or the consumer stops.
+    fn work(&self, evaluate: &(dyn Fn(usize) -> Processed + Sync)) {
+        loop {
+            let i = {
+                let mut s = self.lock();
+                loop {
+                    if s.stop || s.claimed >= self.paths.len() {
+                        return;
+                    }
+                    if s.claimed < s.taken + self.ahead {
+                        s.claimed += 1;
+                        break s.claimed - 1;
+                    }
+                    s = self.room.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let p = evaluate(i);
+            let mut s = self.lock();
+            s.done.insert(i, p);
+            self.ready.notify_all();
         }
     }
-    Ok(Run {
-        store,
-        packs,
-        files,
-        findings,
-        results,
-        config: cfg,
-        notices,
-        baselined,
-        shard,
-    })
+
+    /// The consumer: wait for input `i` (the next one in order) and take it.
+    fn take(&self, i: usize) -> Processed {
+        let mut s = self.lock();
+        loop {
+            if let Some(p) = s.done.remove(&i) {
+                s.taken = i + 1;
+                self.room.notify_all();
+                return p;
+            }
+            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.room.notify_all();
+    }
+}
+
+/// Counts over every finding of a run (waived ones included), kept as files stream past.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Findings not waived, by severity and whether they are input errors.
+    active: BTreeMap<(Severity, bool), usize>,
+    /// Waived findings.
+    pub waived: usize,
+}
+
+impl Totals {
+    fn add(&mut self, f: &Finding) {
+        if f.waived.is_some() {
+            self.waived += 1;
+        } else {
+            let key = (f.severity, f.category == crate::pack::Category::InputError);
+            *self.active.entry(key).or_default() += 1;
+        }
+    }
+
+    /// Findings not waived.
+    pub fn active(&self) -> usize {
+        self.active.values().sum()
+    }
+
+    /// Findings not waived of one severity (input errors included).
+    pub fn active_at(&self, severity: Severity) -> usize {
+        self.active
+            .iter()
+            .filter(|((s, _), _)| *s == severity)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Findings not waived, not input errors, at or above a severity.
+    pub fn failing(&self, threshold: Severity) -> usize {
+        self.active
+            .iter()
+            .filter(|((s, input), _)| !input && *s >= threshold)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// All findings.
+    pub fn all(&self) -> usize {
+        self.active() + self.waived
+    }
+}
+
+/// One evaluated file as the consumer of [`check`] sees it: its report, its findings (sorted,
+/// with severity overrides, fingerprints, waivers and the baseline applied) and its results.
+pub struct FileView<'a> {
+    pub store: &'a FileStore,
+    pub report: &'a FileReport,
+    pub findings: &'a [Finding],
+    pub results: &'a [ResultRow],
+}
+
+/// A check in progress (see [`check`]): the evaluated files, one at a time in input order.
+pub struct Checked<'a> {
+    feed: &'a Feed<'a>,
+    hold: Hold,
+    /// Next input index to take.
+    next: usize,
+    /// The file last handed out: its id and where its results start in `run.results`.
+    current: Option<(FileId, usize)>,
+    findings: Vec<Finding>,
+    /// Findings each waiver matched so far.
+    matched: Vec<usize>,
+    today: &'a str,
+    baseline: Option<&'a std::collections::BTreeSet<String>>,
+    finished: bool,
+    run: Run,
+}
+
+impl<'a> Checked<'a> {
+    /// The run so far: store, packs and configuration from the start; files, results, totals and
+    /// (once every file is taken) notices as files are taken.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    /// The next evaluated file, in input order; None when all are taken. The previous file's
+    /// findings and text are released (with [`Hold::Nothing`]) when this is called.
+    pub fn next_file(&mut self) -> Option<FileView<'_>> {
+        self.leave_current();
+        if self.next >= self.feed.paths.len() {
+            self.finish();
+            return None;
+        }
+        let p = self.feed.take(self.next);
+        self.next += 1;
+        let run = &mut self.run;
+        let id = p.report.file;
+        run.store.insert(p.source);
+        let mut findings = p.findings;
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        debug_assert!(
+            findings.iter().all(|f| f.span.file == id),
+            "a finding's primary span lies in its own file (reports are written file by file)"
+        );
+        // Severity overrides, fingerprints, waivers and the baseline: applied here, in one place.
+        for f in &mut findings {
+            if let Some(s) = run.config.severity.get(&f.rule) {
+                f.severity = *s;
+            }
+        }
+        let fps = crate::report::fingerprints(&run.store, &findings);
+        for (f, fp) in findings.iter_mut().zip(fps) {
+            f.fingerprint = fp;
+        }
+        waive(
+            &run.config,
+            &run.store,
+            &mut findings,
+            self.today,
+            &mut self.matched,
+        );
+        if let Some(known) = self.baseline {
+            let before = findings.len();
+            findings.retain(|f| {
+                f.category == crate::pack::Category::InputError || !known.contains(&f.fingerprint)
+            });
+            run.baselined += before - findings.len();
+        }
+        let mut report = p.report;
+        report.findings = findings.len();
+        report.active = findings.iter().filter(|f| f.waived.is_none()).count();
+        for f in &findings {
+            run.totals.add(f);
+        }
+        let start = run.results.len();
+        run.results.extend(p.results);
+        run.files.push(report);
+        self.current = Some((id, start));
+        self.findings = findings;
+        let run = &self.run;
+        Some(FileView {
+            store: &run.store,
+            report: run.files.last()?,
+            findings: &self.findings,
+            results: &run.results[start..],
+        })
+    }
+
+    fn leave_current(&mut self) {
+        if let Some((id, _)) = self.current.take() {
+            let findings = std::mem::take(&mut self.findings);
+            match self.hold {
+                Hold::All => self.run.findings.extend(findings),
+                Hold::Nothing => self.run.store.release(id),
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.run.notices = waiver_notices(&self.run.config, self.today, &self.matched);
+        }
+    }
+
+    fn into_run(mut self) -> Run {
+        self.leave_current();
+        self.finish();
+        std::mem::take(&mut self.run)
+    }
+}
+
+impl Drop for Checked<'_> {
+    fn drop(&mut self) {
+        // Release workers waiting for room (also when the consumer panicked), so the scope ends.
+        self.feed.stop();
+    }
 }
 
 /// Read, recognise, parse and evaluate one file. A panic anywhere in here becomes an input error
@@ -758,6 +1034,8 @@ fn process(
         unparsed: Vec::new(),
         skipped,
         incomplete,
+        findings: 0,
+        active: 0,
     };
     let failed = |msg: String| Processed {
         source: blank(),
@@ -815,6 +1093,8 @@ fn process(
                     unparsed: Vec::new(),
                     skipped: None,
                     incomplete: true,
+                    findings: 0,
+                    active: 0,
                 },
                 source,
                 findings: vec![input_error(
@@ -947,6 +1227,8 @@ pub fn evaluate_file(
             unparsed: Vec::new(),
             skipped: Some("not a recognised export".into()),
             incomplete: false,
+            findings: 0,
+            active: 0,
         };
         return (report, Vec::new(), Vec::new());
     }
@@ -960,6 +1242,8 @@ pub fn evaluate_file(
             unparsed: Vec::new(),
             skipped: None,
             incomplete: true,
+            findings: 0,
+            active: 0,
         };
         let msg = format!(
             "{}:{line}: line {line} is {len} bytes, over the {}-byte limit (--max-line-length, limits: max-line-length in portaudit.yaml); the file was not evaluated",
@@ -1028,6 +1312,8 @@ pub fn evaluate_file(
         unparsed: config.unparsed.clone(),
         skipped: None,
         incomplete: !config.errors.is_empty(),
+        findings: 0,
+        active: 0,
     };
     (report, findings, results)
 }
@@ -1062,26 +1348,19 @@ pub fn pack_endpoints(
     out
 }
 
-/// Mark waived findings; report expired waivers and waivers that match nothing.
-fn apply_waivers(
+/// Mark the waived findings of one file, counting per waiver how many it matched (expired
+/// waivers match nothing; see [`waiver_notices`]).
+fn waive(
     cfg: &ProjectConfig,
     store: &FileStore,
     findings: &mut [Finding],
     today: &str,
-) -> Vec<Notice> {
-    let mut notices = Vec::new();
-    for w in &cfg.waivers {
+    matched: &mut [usize],
+) {
+    for (w, matched) in cfg.waivers.iter().zip(matched) {
         if w.expires.as_str() < today {
-            notices.push(Notice {
-                span: w.span,
-                message: format!(
-                    "waiver for {} (owner {}) expired on {}: it no longer applies",
-                    w.rule, w.owner, w.expires
-                ),
-            });
             continue;
         }
-        let mut matched = 0;
         for f in findings
             .iter_mut()
             .filter(|f| f.rule == w.rule && f.waived.is_none())
@@ -1105,19 +1384,39 @@ fn apply_waivers(
                 "{} (owner {}, until {})",
                 w.reason, w.owner, w.expires
             ));
-            matched += 1;
-        }
-        if matched == 0 {
-            notices.push(Notice {
-                span: w.span,
-                message: format!(
-                    "waiver for {} matches no finding: remove it or fix its files/target/line",
-                    w.rule
-                ),
-            });
+            *matched += 1;
         }
     }
-    notices
+}
+
+/// Expired waivers, and waivers that matched no finding of the run (`matched`: findings each
+/// waiver matched, in configuration order).
+fn waiver_notices(cfg: &ProjectConfig, today: &str, matched: &[usize]) -> Vec<Notice> {
+    cfg.waivers
+        .iter()
+        .zip(matched)
+        .filter_map(|(w, &matched)| {
+            if w.expires.as_str() < today {
+                Some(Notice {
+                    span: w.span,
+                    message: format!(
+                        "waiver for {} (owner {}) expired on {}: it no longer applies",
+                        w.rule, w.owner, w.expires
+                    ),
+                })
+            } else if matched == 0 {
+                Some(Notice {
+                    span: w.span,
+                    message: format!(
+                        "waiver for {} matches no finding: remove it or fix its files/target/line",
+                        w.rule
+                    ),
+                })
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// Fingerprints from a baseline file (`{"fingerprints": [...]}`) or a JSON report

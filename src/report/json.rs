@@ -1,18 +1,23 @@
 //! JSON output: `{"tool", "findings", "files", "notices", "summary"}` (the contract in
 //! docs/output.md), and `"shard"` after them for a `--shard` run (see [`crate::merge`]).
 //!
-//! Written with typed structs streamed to the writer (no tree of values held for a whole fleet);
-//! the field order is the contract's.
+//! Written with typed structs streamed to the writer as the files of a check come ([`write_files`]:
+//! no tree of values, and with a streamed check no findings, held for a whole fleet); the field
+//! order is the contract's.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use serde::ser::SerializeSeq;
 use serde::Serialize;
 
-use super::{location, Location};
+use super::{location, Files, Location, Replay};
 use crate::checks::Status;
 use crate::engine::{ResultRow, Run};
-use crate::source::FileId;
+use crate::finding::Finding;
+use crate::pack::Severity;
+use crate::source::{FileId, FileStore};
 
 #[derive(Serialize)]
 struct RelatedOut<'a> {
@@ -122,57 +127,74 @@ struct ShardOut<'a> {
     fail_on: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    tool: ToolOut,
-    findings: Findings<'a>,
-    files: Vec<FileOut<'a>>,
-    notices: Vec<NoticeOut<'a>>,
-    summary: Summary<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    shard: Option<ShardOut<'a>>,
-}
+/// The findings, converted one at a time as the files come.
+struct Findings<'a, 'b>(&'a RefCell<&'b mut dyn Files>);
 
-/// The findings, converted one at a time as they are written.
-struct Findings<'a>(&'a Run);
-
-impl Serialize for Findings<'_> {
+impl Serialize for Findings<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let run = self.0;
-        s.collect_seq(run.findings.iter().map(|f| {
-            FindingOut {
-                rule: &f.rule,
-                pack: &f.pack,
-                category: f.category.as_str(),
-                severity: f.severity.as_str(),
-                file: &run.store.get(f.span.file).name,
-                loc: location(&run.store, f.span),
-                message: &f.message,
-                help: f.help.as_deref(),
-                references: &f.references,
-                related: f
-                    .related
-                    .iter()
-                    .map(|r| RelatedOut {
-                        file: &run.store.get(r.span.file).name,
-                        loc: location(&run.store, r.span),
-                        message: &r.message,
-                    })
-                    .collect(),
-                approximate: f.approximate,
-                uncertain: f.uncertain,
-                default: f.from_default,
-                waived: f.waived.is_some(),
-                waiver: f.waived.as_deref(),
-                fingerprint: &f.fingerprint,
+        let mut files = self.0.borrow_mut();
+        let mut seq = s.serialize_seq(None)?;
+        while let Some(v) = files.next_file() {
+            for f in v.findings {
+                seq.serialize_element(&finding(v.store, f))?;
             }
-        }))
+        }
+        seq.end()
     }
 }
 
-/// Write the report (pretty-printed, with a final newline).
+fn finding<'a>(store: &'a FileStore, f: &'a Finding) -> FindingOut<'a> {
+    FindingOut {
+        rule: &f.rule,
+        pack: &f.pack,
+        category: f.category.as_str(),
+        severity: f.severity.as_str(),
+        file: &store.get(f.span.file).name,
+        loc: location(store, f.span),
+        message: &f.message,
+        help: f.help.as_deref(),
+        references: &f.references,
+        related: f
+            .related
+            .iter()
+            .map(|r| RelatedOut {
+                file: &store.get(r.span.file).name,
+                loc: location(store, r.span),
+                message: &r.message,
+            })
+            .collect(),
+        approximate: f.approximate,
+        uncertain: f.uncertain,
+        default: f.from_default,
+        waived: f.waived.is_some(),
+        waiver: f.waived.as_deref(),
+        fingerprint: &f.fingerprint,
+    }
+}
+
+/// Write the report of a finished run (pretty-printed, with a final newline).
 pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
-    let files = run
+    write_files(&mut Replay::new(run), w)
+}
+
+/// Write the report as the files come: the findings file by file, then what needs every file
+/// (files, notices, summary, shard).
+pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
+    use serde::ser::{SerializeMap, Serializer as _};
+    let mut w = std::io::BufWriter::new(w);
+    let mut ser = serde_json::Serializer::pretty(&mut w);
+    let mut map = (&mut ser).serialize_map(None)?;
+    map.serialize_entry(
+        "tool",
+        &ToolOut {
+            name: "portaudit",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    )?;
+    let cell = RefCell::new(files);
+    map.serialize_entry("findings", &Findings(&cell))?;
+    let run = cell.into_inner().run();
+    let files: Vec<FileOut> = run
         .files
         .iter()
         .map(|f| FileOut {
@@ -184,7 +206,8 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
             skipped: f.skipped.as_deref(),
         })
         .collect();
-    let notices = run
+    map.serialize_entry("files", &files)?;
+    let notices: Vec<NoticeOut> = run
         .notices
         .iter()
         .map(|n| NoticeOut {
@@ -193,39 +216,25 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
             message: &n.message,
         })
         .collect();
-    let shard = run.shard.as_ref().map(|sh| {
-        let ordinal: BTreeMap<FileId, usize> = run
-            .files
-            .iter()
-            .zip(&sh.ordinals)
-            .map(|(f, o)| (f.file, *o))
-            .collect();
-        ShardOut {
+    map.serialize_entry("notices", &notices)?;
+    map.serialize_entry("summary", &summary(run))?;
+    if let Some(sh) = &run.shard {
+        let shard = ShardOut {
             index: sh.shard.index,
             count: sh.shard.count,
             inputs: sh.total,
             files: &sh.ordinals,
             findings: run
-                .findings
+                .files
                 .iter()
-                .map(|f| ordinal.get(&f.span.file).copied().unwrap_or(usize::MAX))
+                .zip(&sh.ordinals)
+                .flat_map(|(f, o)| std::iter::repeat_n(*o, f.findings))
                 .collect(),
             fail_on: run.config.fail_on.map(|s| s.as_str()),
-        }
-    });
-    let report = Report {
-        tool: ToolOut {
-            name: "portaudit",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        findings: Findings(run),
-        files,
-        notices,
-        summary: summary(run),
-        shard,
-    };
-    let mut w = std::io::BufWriter::new(w);
-    serde_json::to_writer_pretty(&mut w, &report)?;
+        };
+        map.serialize_entry("shard", &shard)?;
+    }
+    SerializeMap::end(map)?;
     w.write_all(b"\n")?;
     w.flush()
 }
@@ -263,13 +272,16 @@ pub(crate) fn rows_by_file(run: &Run) -> BTreeMap<FileId, Vec<&ResultRow>> {
 
 /// Counts by severity, by status per pack, and per file and pack.
 pub fn summary(run: &Run) -> Summary<'_> {
-    let mut by_sev: BTreeMap<&'static str, usize> = ["critical", "high", "medium", "low", "info"]
-        .iter()
-        .map(|s| (*s, 0))
-        .collect();
-    for f in run.findings.iter().filter(|f| f.waived.is_none()) {
-        *by_sev.entry(f.severity.as_str()).or_default() += 1;
-    }
+    let by_sev: BTreeMap<&'static str, usize> = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ]
+    .into_iter()
+    .map(|s| (s.as_str(), run.totals.active_at(s)))
+    .collect();
     let packs = run
         .packs
         .iter()
@@ -307,8 +319,8 @@ pub fn summary(run: &Run) -> Summary<'_> {
         evaluated: run.files.iter().filter(|f| f.skipped.is_none()).count(),
         skipped: run.files.iter().filter(|f| f.skipped.is_some()).count(),
         incomplete: run.incomplete(),
-        findings: run.findings.iter().filter(|f| f.waived.is_none()).count(),
-        waived: run.findings.iter().filter(|f| f.waived.is_some()).count(),
+        findings: run.totals.active(),
+        waived: run.totals.waived,
         baselined: run.baselined,
         by_severity: by_sev,
         packs,

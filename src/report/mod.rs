@@ -15,8 +15,78 @@ pub mod policies;
 pub mod sarif;
 pub mod text;
 
-use crate::engine::Run;
+use crate::engine::{Checked, FileView, Run};
 use crate::source::{FileStore, Span};
+
+/// The files of a run, one at a time in input order, for reporters that write as they go: a check
+/// in progress ([`Checked`], whose files are released once written) or a finished run
+/// ([`Replay`]). The rest of the run ([`Files::run`]: packs and configuration from the start;
+/// files, results, totals and notices once every file is taken) is for what is written last.
+pub trait Files {
+    fn run(&self) -> &Run;
+    /// The next file; None once every file is taken.
+    fn next_file(&mut self) -> Option<FileView<'_>>;
+}
+
+impl Files for Checked<'_> {
+    fn run(&self) -> &Run {
+        Checked::run(self)
+    }
+
+    fn next_file(&mut self) -> Option<FileView<'_>> {
+        Checked::next_file(self)
+    }
+}
+
+/// A finished run's files as [`Files`] (its findings are sorted by file, so each file's are one
+/// slice).
+pub struct Replay<'a> {
+    run: &'a Run,
+    file: usize,
+    finding: usize,
+    result: usize,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(run: &'a Run) -> Self {
+        Replay {
+            run,
+            file: 0,
+            finding: 0,
+            result: 0,
+        }
+    }
+}
+
+impl Files for Replay<'_> {
+    fn run(&self) -> &Run {
+        self.run
+    }
+
+    fn next_file(&mut self) -> Option<FileView<'_>> {
+        let run = self.run;
+        let report = run.files.get(self.file)?;
+        self.file += 1;
+        let last = self.file == run.files.len();
+        // Everything up to this file's id (and, for the last file, everything left), so no finding
+        // is skipped whatever its span.
+        let upto = |id: crate::source::FileId| last || id <= report.file;
+        let f0 = self.finding;
+        while self.finding < run.findings.len() && upto(run.findings[self.finding].span.file) {
+            self.finding += 1;
+        }
+        let r0 = self.result;
+        while self.result < run.results.len() && upto(run.results[self.result].file) {
+            self.result += 1;
+        }
+        Some(FileView {
+            store: &run.store,
+            report,
+            findings: &run.findings[f0..self.finding],
+            results: &run.results[r0..self.result],
+        })
+    }
+}
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -79,8 +149,33 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
     }
 }
 
-/// Write a run to `w`. JSON and SARIF are streamed (no whole-report string for a fleet); the
-/// bytes are those of [`render`].
+/// Can this format be written file by file as a check runs ([`write_files`])?
+pub fn streams(format: Format) -> bool {
+    matches!(format, Format::Json | Format::Sarif | Format::Text)
+}
+
+/// Write the files of a run as they come (formats for which [`streams`] holds; others are
+/// written from [`Files::run`] once every file is taken, which needs [`crate::engine::Hold::All`]).
+/// The bytes are those of [`render`] of the finished run.
+pub fn write_files(
+    files: &mut dyn Files,
+    format: Format,
+    opts: &Options,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write_files(files, w),
+        Format::Sarif => sarif::write_files(files, w),
+        Format::Text => text::write_files(files, opts, w),
+        _ => {
+            while files.next_file().is_some() {}
+            w.write_all(render(files.run(), format, opts).as_bytes())
+        }
+    }
+}
+
+/// Write a run to `w`. JSON, SARIF and text are written finding by finding (no whole-report
+/// string for a fleet); the bytes are those of [`render`].
 pub fn write(
     run: &Run,
     format: Format,

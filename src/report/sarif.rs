@@ -2,16 +2,19 @@
 //! help and security-severity, stable `primaryLocationLineHash` fingerprints. Waived findings are
 //! left out (GitHub shows suppressed results as open alerts).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::location;
+use super::{location, Files, Replay};
 use crate::engine::Run;
-use crate::finding::INPUT_ERROR;
+use crate::finding::{Finding, INPUT_ERROR};
 use crate::pack::{Requirement, Severity};
+use crate::source::FileStore;
 
 const INFO_URI: &str = "https://github.com/portaudit/portaudit";
 
@@ -195,62 +198,132 @@ struct OwnedText {
     text: String,
 }
 
-fn physical(run: &Run, span: crate::source::Span) -> Physical {
+fn physical(store: &FileStore, span: crate::source::Span) -> Physical {
     Physical {
         artifact_location: Artifact {
-            uri: uri(&run.store.get(span.file).name),
+            uri: uri(&store.get(span.file).name),
         },
-        region: location(&run.store, span).into(),
+        region: location(store, span).into(),
     }
 }
 
-/// The results, converted one at a time as they are written.
-struct Results<'a> {
-    run: &'a Run,
-    ids: &'a BTreeMap<&'a str, usize>,
+fn result<'a>(store: &FileStore, f: &'a Finding, rule_index: usize) -> ResultOut<'a> {
+    ResultOut {
+        rule_id: &f.rule,
+        rule_index,
+        level: level(f.severity),
+        message: OwnedText {
+            text: match &f.help {
+                Some(h) => format!("{}\nRemediation: {h}", f.message),
+                None => f.message.clone(),
+            },
+        },
+        locations: [LocationOut {
+            physical_location: physical(store, f.span),
+        }],
+        partial_fingerprints: Fingerprints {
+            primary_location_line_hash: &f.fingerprint,
+        },
+        properties: ResultProps {
+            pack: &f.pack,
+            category: f.category.as_str(),
+            severity: f.severity.as_str(),
+            approximate: f.approximate,
+            uncertain: f.uncertain,
+            default: f.from_default,
+        },
+        related_locations: f
+            .related
+            .iter()
+            .take(1000)
+            .enumerate()
+            .map(|(i, r)| RelatedOut {
+                id: i + 1,
+                physical_location: physical(store, r.span),
+                message: Text { text: &r.message },
+            })
+            .collect(),
+    }
 }
 
-impl Serialize for Results<'_> {
+/// The log as the files come: `runs[0].results` file by file, then the run's properties (which
+/// need every file).
+struct LogOut<'a, 'b> {
+    rules: Vec<Value>,
+    ids: BTreeMap<String, usize>,
+    files: RefCell<&'a mut (dyn Files + 'b)>,
+}
+
+impl Serialize for LogOut<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let run = self.run;
-        s.collect_seq(run.findings.iter().filter(|f| f.waived.is_none()).map(|f| {
-            ResultOut {
-                rule_id: &f.rule,
-                rule_index: self.ids.get(f.rule.as_str()).copied().unwrap_or(0),
-                level: level(f.severity),
-                message: OwnedText {
-                    text: match &f.help {
-                        Some(h) => format!("{}\nRemediation: {h}", f.message),
-                        None => f.message.clone(),
-                    },
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("$schema", "https://json.schemastore.org/sarif-2.1.0.json")?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.serialize_entry("runs", &[RunOut(self)])?;
+        map.end()
+    }
+}
+
+struct RunOut<'a, 'b, 'c>(&'c LogOut<'a, 'b>);
+
+impl Serialize for RunOut<'_, '_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let log = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry(
+            "tool",
+            &Tool {
+                driver: Driver {
+                    name: "portaudit",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: INFO_URI,
+                    rules: &log.rules,
                 },
-                locations: [LocationOut {
-                    physical_location: physical(run, f.span),
-                }],
-                partial_fingerprints: Fingerprints {
-                    primary_location_line_hash: &f.fingerprint,
+            },
+        )?;
+        map.serialize_entry("columnKind", "unicodeCodePoints")?;
+        map.serialize_entry("results", &Results(log))?;
+        let files = log.files.borrow();
+        let run = files.run();
+        if let Some(sh) = &run.shard {
+            let props = RunProps {
+                shard: ShardOut {
+                    index: sh.shard.index,
+                    count: sh.shard.count,
+                    inputs: sh.total,
+                    files: &sh.ordinals,
+                    results: run
+                        .files
+                        .iter()
+                        .zip(&sh.ordinals)
+                        .flat_map(|(f, o)| std::iter::repeat_n(*o, f.active))
+                        .collect(),
+                    incomplete: run.incomplete(),
+                    fail_on: run.config.fail_on.map(|s| s.as_str()),
                 },
-                properties: ResultProps {
-                    pack: &f.pack,
-                    category: f.category.as_str(),
-                    severity: f.severity.as_str(),
-                    approximate: f.approximate,
-                    uncertain: f.uncertain,
-                    default: f.from_default,
-                },
-                related_locations: f
-                    .related
-                    .iter()
-                    .take(1000)
-                    .enumerate()
-                    .map(|(i, r)| RelatedOut {
-                        id: i + 1,
-                        physical_location: physical(run, r.span),
-                        message: Text { text: &r.message },
-                    })
-                    .collect(),
+            };
+            map.serialize_entry("properties", &props)?;
+        }
+        map.end()
+    }
+}
+
+/// The results (waived findings left out), converted one at a time as the files come.
+struct Results<'a, 'b, 'c>(&'c LogOut<'a, 'b>);
+
+impl Serialize for Results<'_, '_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let log = self.0;
+        let mut files = log.files.borrow_mut();
+        let mut seq = s.serialize_seq(None)?;
+        while let Some(v) = files.next_file() {
+            for f in v.findings.iter().filter(|f| f.waived.is_none()) {
+                let index = log.ids.get(f.rule.as_str()).copied().unwrap_or(0);
+                seq.serialize_element(&result(v.store, f, index))?;
             }
-        }))
+        }
+        seq.end()
     }
 }
 
@@ -288,76 +361,26 @@ struct RunProps<'a> {
     shard: ShardOut<'a>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RunOut<'a> {
-    tool: Tool<'a>,
-    column_kind: &'static str,
-    results: Results<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    properties: Option<RunProps<'a>>,
-}
-
-#[derive(Serialize)]
-struct Log<'a> {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    version: &'static str,
-    runs: [RunOut<'a>; 1],
-}
-
-/// Write the log (pretty-printed, with a final newline).
+/// Write the log of a finished run (pretty-printed, with a final newline).
 pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
+    write_files(&mut Replay::new(run), w)
+}
+
+/// Write the log as the files come.
+pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
     let mut rules: Vec<Value> = vec![input_error_rule()];
-    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
-    ids.insert(INPUT_ERROR, 0);
-    for p in &run.packs {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    ids.insert(INPUT_ERROR.to_owned(), 0);
+    for p in &files.run().packs {
         for r in &p.requirements {
-            ids.entry(r.id.as_str()).or_insert(rules.len());
+            ids.entry(r.id.clone()).or_insert(rules.len());
             rules.push(rule(r));
         }
     }
-    let properties = run.shard.as_ref().map(|sh| {
-        let ordinal: BTreeMap<crate::source::FileId, usize> = run
-            .files
-            .iter()
-            .zip(&sh.ordinals)
-            .map(|(f, o)| (f.file, *o))
-            .collect();
-        RunProps {
-            shard: ShardOut {
-                index: sh.shard.index,
-                count: sh.shard.count,
-                inputs: sh.total,
-                files: &sh.ordinals,
-                results: run
-                    .findings
-                    .iter()
-                    .filter(|f| f.waived.is_none())
-                    .map(|f| ordinal.get(&f.span.file).copied().unwrap_or(usize::MAX))
-                    .collect(),
-                incomplete: run.incomplete(),
-                fail_on: run.config.fail_on.map(|s| s.as_str()),
-            },
-        }
-    });
-    let log = Log {
-        schema: "https://json.schemastore.org/sarif-2.1.0.json",
-        version: "2.1.0",
-        runs: [RunOut {
-            tool: Tool {
-                driver: Driver {
-                    name: "portaudit",
-                    version: env!("CARGO_PKG_VERSION"),
-                    semantic_version: env!("CARGO_PKG_VERSION"),
-                    information_uri: INFO_URI,
-                    rules: &rules,
-                },
-            },
-            column_kind: "unicodeCodePoints",
-            results: Results { run, ids: &ids },
-            properties,
-        }],
+    let log = LogOut {
+        rules,
+        ids,
+        files: RefCell::new(files),
     };
     let mut w = std::io::BufWriter::new(w);
     serde_json::to_writer_pretty(&mut w, &log)?;

@@ -11,9 +11,9 @@ use miette::{
     MietteSpanContents, NamedSource, Severity as MSeverity, SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{effective_span, Options};
+use super::{effective_span, Files, Options, Replay};
 use crate::checks::Status;
-use crate::engine::{Run, SetupError};
+use crate::engine::{FileView, Run, SetupError};
 use crate::finding::Finding;
 use crate::pack::Severity;
 use crate::source::{FileId, FileStore, Redacted, Span};
@@ -136,17 +136,17 @@ fn label(store: &FileStore, span: Span, text: String) -> LabeledSpan {
     LabeledSpan::new(Some(text), s.start, s.len())
 }
 
-fn finding_diag(run: &Run, f: &Finding, sources: &mut Sources) -> Diag {
-    let mut labels = vec![label(&run.store, f.span, f.label.clone())];
+fn finding_diag(store: &FileStore, f: &Finding, sources: &mut Sources) -> Diag {
+    let mut labels = vec![label(store, f.span, f.label.clone())];
     let mut elsewhere = Vec::new();
     for r in &f.related {
         if r.span.file == f.span.file {
-            labels.push(label(&run.store, r.span, r.message.clone()));
+            labels.push(label(store, r.span, r.message.clone()));
         } else {
-            let loc = super::location(&run.store, r.span);
+            let loc = super::location(store, r.span);
             elsewhere.push(format!(
                 "{}:{}:{}: {}",
-                run.store.get(r.span.file).name,
+                store.get(r.span.file).name,
                 loc.line,
                 loc.column,
                 r.message
@@ -199,30 +199,42 @@ pub fn render(run: &Run, opts: &Options) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Write the text report, one diagnostic at a time.
+/// Write the text report of a finished run, one diagnostic at a time.
 pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write_files(&mut Replay::new(run), opts, w)
+}
+
+/// Write the text report as the files come: each file's diagnostics, then the notices and the
+/// summary (its lines per file are gathered as the files pass, while their text is at hand).
+pub fn write_files(
+    files: &mut dyn Files,
+    opts: &Options,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut w = std::io::BufWriter::new(w);
     let h = handler(opts);
+    let mut out = String::new();
+    let mut per_file = String::new();
+    let packs: Vec<String> = files.run().packs.iter().map(|p| p.id.clone()).collect();
+    while let Some(v) = files.next_file() {
+        let mut sources = Sources {
+            store: v.store,
+            cache: BTreeMap::new(),
+        };
+        for f in v.findings {
+            let d = finding_diag(v.store, f, &mut sources);
+            render_diag(&h, &d, &mut out);
+            w.write_all(out.as_bytes())?;
+            out.clear();
+        }
+        file_summary(&v, &packs, opts, &mut per_file);
+    }
+    let run = files.run();
     let mut sources = Sources {
         store: &run.store,
         cache: BTreeMap::new(),
     };
-    let mut out = String::new();
-    let mut last = None;
-    for f in &run.findings {
-        // Findings are sorted by file: a file's redacted text is not needed after its last one.
-        if last != Some(f.span.file) {
-            if let Some(prev) = last {
-                sources.cache.remove(&prev);
-            }
-            last = Some(f.span.file);
-        }
-        let d = finding_diag(run, f, &mut sources);
-        render_diag(&h, &d, &mut out);
-        w.write_all(out.as_bytes())?;
-        out.clear();
-    }
     for n in &run.notices {
         let d = Diag {
             message: format!("configuration: {}", n.message),
@@ -234,58 +246,61 @@ pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::
         };
         render_diag(&h, &d, &mut out);
     }
-    out.push_str(&summary(run, opts));
+    out.push_str("Summary\n");
+    out.push_str(&per_file);
+    out.push_str(&totals(run));
     w.write_all(out.as_bytes())?;
     w.flush()
 }
 
-/// The summary per file and pack.
-pub fn summary(run: &Run, opts: &Options) -> String {
-    let mut out = String::from("Summary\n");
-    let by_file = super::json::rows_by_file(run);
-    for f in &run.files {
-        if let Some(why) = &f.skipped {
-            let _ = writeln!(out, "  {}: skipped ({why})", f.name);
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "  {} ({}, {} rules, {} lines not understood{})",
-            f.name,
-            f.format.id(),
-            f.rules,
-            f.unparsed.len(),
-            if f.incomplete { ", INCOMPLETE" } else { "" }
-        );
-        if opts.verbose {
-            for u in &f.unparsed {
-                let loc = super::location(&run.store, u.span);
-                let _ = writeln!(
-                    out,
-                    "      not understood at line {}: {}",
-                    loc.line, u.reason
-                );
-            }
-        }
-        let file_rows = by_file.get(&f.file).map(Vec::as_slice).unwrap_or_default();
-        for p in &run.packs {
-            let rows: Vec<_> = file_rows.iter().filter(|r| r.pack == p.id).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let n = |s: Status| rows.iter().filter(|r| r.status == s).count();
+/// The summary lines of one file: format, rules, lines not understood, results per pack.
+fn file_summary(v: &FileView<'_>, packs: &[String], opts: &Options, out: &mut String) {
+    let f = v.report;
+    if let Some(why) = &f.skipped {
+        let _ = writeln!(out, "  {}: skipped ({why})", f.name);
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {} ({}, {} rules, {} lines not understood{})",
+        f.name,
+        f.format.id(),
+        f.rules,
+        f.unparsed.len(),
+        if f.incomplete { ", INCOMPLETE" } else { "" }
+    );
+    if opts.verbose {
+        for u in &f.unparsed {
+            let loc = super::location(v.store, u.span);
             let _ = writeln!(
                 out,
-                "      {:<22} {} pass, {} fail, {} not evidenced, {} uncertain",
-                p.id,
-                n(Status::Pass),
-                n(Status::Fail),
-                n(Status::NotEvidenced),
-                n(Status::Uncertain)
+                "      not understood at line {}: {}",
+                loc.line, u.reason
             );
         }
     }
-    let active: Vec<&Finding> = run.findings.iter().filter(|f| f.waived.is_none()).collect();
+    for p in packs {
+        let rows: Vec<_> = v.results.iter().filter(|r| &r.pack == p).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let n = |s: Status| rows.iter().filter(|r| r.status == s).count();
+        let _ = writeln!(
+            out,
+            "      {:<22} {} pass, {} fail, {} not evidenced, {} uncertain",
+            p,
+            n(Status::Pass),
+            n(Status::Fail),
+            n(Status::NotEvidenced),
+            n(Status::Uncertain)
+        );
+    }
+}
+
+/// The closing lines of the summary: findings by severity, files, packs, waived, incomplete.
+fn totals(run: &Run) -> String {
+    let mut out = String::new();
+    let active = run.totals.active();
     let mut by_sev = Vec::new();
     for s in [
         Severity::Critical,
@@ -294,7 +309,7 @@ pub fn summary(run: &Run, opts: &Options) -> String {
         Severity::Low,
         Severity::Info,
     ] {
-        let n = active.iter().filter(|f| f.severity == s).count();
+        let n = run.totals.active_at(s);
         if n > 0 {
             by_sev.push(format!("{n} {}", s.as_str()));
         }
@@ -304,8 +319,8 @@ pub fn summary(run: &Run, opts: &Options) -> String {
     let _ = writeln!(
         out,
         "{} finding{}{} in {evaluated} file{} ({skipped} skipped); packs: {}",
-        active.len(),
-        if active.len() == 1 { "" } else { "s" },
+        active,
+        if active == 1 { "" } else { "s" },
         if by_sev.is_empty() {
             String::new()
         } else {
@@ -318,7 +333,7 @@ pub fn summary(run: &Run, opts: &Options) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let waived = run.findings.len() - active.len();
+    let waived = run.totals.waived;
     if waived > 0 || run.baselined > 0 {
         let _ = writeln!(
             out,

@@ -1,0 +1,143 @@
+//! Streamed checks (`engine::check` with `Hold::Nothing`, what `portaudit check` does for JSON,
+//! SARIF and text): the same bytes as a run held whole, files released once written, and every
+//! file counted even when the consumer stops or its writer fails.
+
+use std::path::PathBuf;
+
+use portaudit::engine::{self, Hold, Options};
+use portaudit::report::{self, Files, Format};
+
+fn opts(threads: usize) -> Options {
+    Options {
+        // Waivers that apply and one that has expired (tests/data/waivers), over fixture folders
+        // of several formats: many files, findings in most of them, input errors in some.
+        inputs: [
+            "fixtures/exports",
+            "fixtures/asa",
+            "fixtures/aws",
+            "fixtures/fortios",
+            "fixtures/iptables",
+            "fixtures/junos",
+            "fixtures/nftables",
+            "fixtures/ucontact",
+            "tests/data/waivers",
+        ]
+        .map(PathBuf::from)
+        .to_vec(),
+        config: Some(PathBuf::from("tests/data/waivers/portaudit.yaml")),
+        packs: portaudit::pack::BUILTIN_IDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        threads: Some(threads),
+        today: Some("2026-11-22".into()),
+        ..Options::default()
+    }
+}
+
+fn streamed(opts: &Options, format: Format) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (written, _) = engine::check(opts, Hold::Nothing, |files| {
+        report::write_files(files, format, &report::Options::default(), &mut out)
+    })
+    .expect("check");
+    written.expect("write");
+    out
+}
+
+#[test]
+fn streamed_reports_are_byte_identical_to_held_runs() {
+    let held = engine::run(&opts(2)).expect("run");
+    assert!(held.files.len() > 20, "fixtures hold many files");
+    assert!(held.totals.waived > 0, "a waiver applies");
+    assert!(!held.notices.is_empty(), "an expired waiver");
+    for format in [Format::Json, Format::Sarif, Format::Text] {
+        let want = report::render(&held, format, &report::Options::default());
+        for threads in [1, 3] {
+            let got = String::from_utf8(streamed(&opts(threads), format)).expect("utf-8");
+            assert!(
+                got == want,
+                "{format:?} streamed with {threads} threads differs from the held run"
+            );
+        }
+    }
+}
+
+#[test]
+fn streamed_files_are_released_once_the_consumer_moves_on() {
+    for (hold, released) in [(Hold::Nothing, true), (Hold::All, false)] {
+        let ((), run) = engine::check(&opts(2), hold, |files| {
+            // The first file with a finding, then the next file.
+            let (id, offset) = loop {
+                let v = files.next_file().expect("a file with findings");
+                if let Some(f) = v.findings.first() {
+                    assert!(v.store.get(f.span.file).byte(f.span.start).is_some());
+                    break (f.span.file, f.span.start);
+                }
+            };
+            files.next_file().expect("a later file");
+            assert_eq!(
+                files.run().store.get(id).byte(offset).is_none(),
+                released,
+                "{hold:?}"
+            );
+        })
+        .expect("check");
+        // Whatever the consumer took, the run covers every file.
+        assert_eq!(
+            run.files.len(),
+            engine::run(&opts(1)).expect("run").files.len()
+        );
+        assert_eq!(run.findings.is_empty(), released);
+    }
+}
+
+/// A writer that fails after some bytes (a full disk, a closed pipe).
+struct Failing(usize);
+
+impl std::io::Write for Failing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0 < buf.len() {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.0 -= buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_writer_stops_the_report_not_the_count() {
+    let held = engine::run(&opts(2)).expect("run");
+    for format in [Format::Json, Format::Sarif, Format::Text] {
+        let (written, run) = engine::check(&opts(2), Hold::Nothing, |files| {
+            report::write_files(
+                files,
+                format,
+                &report::Options::default(),
+                &mut Failing(10_000),
+            )
+        })
+        .expect("check");
+        assert!(written.is_err(), "{format:?}: the write error is returned");
+        assert_eq!(run.files.len(), held.files.len(), "{format:?}");
+        assert_eq!(run.totals, held.totals, "{format:?}");
+        assert_eq!(run.incomplete(), held.incomplete(), "{format:?}");
+    }
+}
+
+#[test]
+fn replay_of_a_held_run_hands_every_finding_once() {
+    let held = engine::run(&opts(2)).expect("run");
+    let mut replay = report::Replay::new(&held);
+    let mut n = 0;
+    while let Some(v) = replay.next_file() {
+        assert!(v.findings.iter().all(|f| f.span.file == v.report.file));
+        assert_eq!(v.findings.len(), v.report.findings);
+        n += v.findings.len();
+    }
+    assert_eq!(n, held.findings.len());
+    assert_eq!(n, held.totals.all());
+}
