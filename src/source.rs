@@ -123,6 +123,35 @@ pub struct RedactedPiece {
     /// Line breaks before `start` as miette counts them.
     pub breaks: usize,
     pub text: String,
+    /// Offsets in `text` where its lines start, line breaks counted as miette counts them (`\n`,
+    /// `\r\n`, a lone `\r`): snippets are cut from the lines around a span, not scanned for
+    /// from the start of the piece.
+    pub lines: Vec<usize>,
+}
+
+impl RedactedPiece {
+    fn new(start: usize, breaks: usize, text: String) -> Self {
+        let b = text.as_bytes();
+        let lines = std::iter::once(0)
+            .chain(
+                b.iter()
+                    .enumerate()
+                    .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        RedactedPiece {
+            start,
+            breaks,
+            text,
+            lines,
+        }
+    }
+
+    /// The line of `text` holding local offset `at` (0-based).
+    pub fn line_of(&self, at: usize) -> usize {
+        self.lines.partition_point(|&s| s <= at).saturating_sub(1)
+    }
 }
 
 impl Redacted {
@@ -303,11 +332,7 @@ impl SourceFile {
     pub fn redacted(&self) -> Redacted {
         let Some(c) = &self.compact else {
             return Redacted {
-                pieces: vec![RedactedPiece {
-                    start: 0,
-                    breaks: 0,
-                    text: crate::redact::redact(&self.text),
-                }],
+                pieces: vec![RedactedPiece::new(0, 0, crate::redact::redact(&self.text))],
             };
         };
         let pieces = c
@@ -331,12 +356,12 @@ impl SourceFile {
                     }
                     None => bytes.iter_mut().for_each(mask),
                 }
-                RedactedPiece {
-                    start: seg.start,
-                    breaks: seg.breaks,
-                    text: String::from_utf8(bytes)
+                RedactedPiece::new(
+                    seg.start,
+                    seg.breaks,
+                    String::from_utf8(bytes)
                         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                }
+                )
             })
             .collect();
         Redacted { pieces }

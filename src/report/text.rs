@@ -88,15 +88,25 @@ impl SourceCode for Redacted {
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let piece = self.piece(span.offset()).ok_or(MietteError::OutOfBounds)?;
-        let local = SourceSpan::new((span.offset() - piece.start).into(), span.len());
-        let c = piece.text.as_str().read_span(&local, before, after)?;
+        // miette finds the context by scanning from the start of the text it is given: give it
+        // the piece from `before + 1` lines above the span (one more than the context, as miette
+        // looks one byte ahead of an empty span; line counts are shifted back below), so a
+        // snippet costs its own lines, not the file's.
+        let at = span.offset() - piece.start;
+        let skipped = piece.line_of(at).saturating_sub(before + 1);
+        let from = piece.lines[skipped];
+        let local = SourceSpan::new((at - from).into(), span.len());
+        let c = piece.text[from..].read_span(&local, before, after)?;
         let data: &'a [u8] = c.data();
         Ok(Box::new(MietteSpanContents::new(
             data,
-            SourceSpan::new((c.span().offset() + piece.start).into(), c.span().len()),
-            c.line() + piece.breaks,
+            SourceSpan::new(
+                (c.span().offset() + from + piece.start).into(),
+                c.span().len(),
+            ),
+            c.line() + skipped + piece.breaks,
             c.column(),
-            c.line_count() + piece.breaks,
+            c.line_count() + skipped + piece.breaks,
         )))
     }
 }
@@ -376,4 +386,39 @@ pub fn render_setup_errors(store: &FileStore, errors: &[SetupError], opts: &Opti
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Encoding, SourceFile};
+
+    /// Snippets cut from the lines around a span are those miette finds scanning the whole text:
+    /// same bytes, span, line, column and line count, for every span, context size and kind of
+    /// line break.
+    #[test]
+    fn snippets_from_nearby_lines_equal_a_whole_text_scan() {
+        let text = "a\nbb\r\nccc\rdddd\n\neeeee\r\n\r\nf\nggg\rh\n".repeat(3);
+        let file = SourceFile::from_text(FileId(0), "t".into(), None, text.clone(), Encoding::Utf8);
+        let redacted = file.redacted();
+        for start in 0..text.len() {
+            for len in [0, 1, 3, 9] {
+                let len = len.min(text.len() - start);
+                for (before, after) in [(0, 0), (1, 1), (2, 3)] {
+                    let span = SourceSpan::new(start.into(), len);
+                    let want = text
+                        .as_str()
+                        .read_span(&span, before, after)
+                        .expect("whole");
+                    let got = redacted.read_span(&span, before, after).expect("cut");
+                    let at = format!("span {start}+{len}, context {before}/{after}");
+                    assert_eq!(got.data(), want.data(), "{at}");
+                    assert_eq!(got.span(), want.span(), "{at}");
+                    assert_eq!(got.line(), want.line(), "{at}");
+                    assert_eq!(got.column(), want.column(), "{at}");
+                    assert_eq!(got.line_count(), want.line_count(), "{at}");
+                }
+            }
+        }
+    }
 }
