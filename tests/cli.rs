@@ -392,3 +392,39 @@ fn trace_names_the_deciding_rule_for_each_part_of_an_open_dimension() {
     let (_, out, _) = run(&args);
     assert_eq!(out, "forward: allow by FORWARD rule 1 (line 7)\n");
 }
+
+#[test]
+fn a_far_related_label_is_listed_not_drawn_over_every_line_between() {
+    // Rule 1 shadows the last rule, 60 lines further down: the text report draws the shadowed
+    // rule and lists the shadowing one by location, instead of a 60-line snippet.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rules =
+        String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    rules.push_str("-A INPUT -p tcp -m tcp --dport 8443 -j ACCEPT\n");
+    for i in 0..60 {
+        rules.push_str(&format!(
+            "-A INPUT -s 10.1.{i}.0/24 -p tcp -m tcp --dport 22 -j ACCEPT\n"
+        ));
+    }
+    rules.push_str("-A INPUT -s 10.9.0.0/16 -p tcp -m tcp --dport 8443 -j ACCEPT\nCOMMIT\n");
+    let path = dir.path().join("far.rules");
+    std::fs::write(&path, rules).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    let (_, out, err) = run(&["check", &path, "--no-config", "--pack", "pci-dss-4.0.1"]);
+    let at = out
+        .find("PCI-1.2.7-UNREACHABLE")
+        .unwrap_or_else(|| panic!("no unreachable finding:\n{out}{err}"));
+    // The diagnostic: its code line, a blank line, then the report up to the next blank line.
+    let finding = &out[at..];
+    let body = finding.find("\n\n").expect("code line") + 2;
+    let finding = &finding[..body + finding[body..].find("\n\n").expect("end of the finding")];
+    assert!(finding.contains(&format!("{path}:66:1")), "{finding}");
+    assert!(
+        finding.contains(&format!("see also {path}:5:1: ")),
+        "{finding}"
+    );
+    assert!(
+        !finding.contains("10.1.30.0/24"),
+        "lines between drawn:\n{finding}"
+    );
+}

@@ -1160,8 +1160,8 @@ fn overlong_line(source: &SourceFile, max: usize) -> Option<(usize, usize)> {
     })
 }
 
-/// Keep only the lines of `source` that reporters will read: around findings (with every label of
-/// a finding in one piece, as snippets show them together), evidence and lines not understood.
+/// Keep only the lines of `source` that reporters will read: around findings (with the labels a
+/// snippet draws together in one piece), evidence and lines not understood.
 fn compact(
     source: &mut SourceFile,
     report: &FileReport,
@@ -1173,20 +1173,24 @@ fn compact(
     let lines = |s: Span| (source.line_index(s.start), source.line_index(s.end));
     let mut ranges = Vec::new();
     for f in findings.iter().filter(|f| f.span.file == source.id) {
-        let spans = std::iter::once(f.span).chain(
-            f.related
-                .iter()
-                .map(|r| r.span)
-                .filter(|s| s.file == source.id),
-        );
+        let related = f
+            .related
+            .iter()
+            .map(|r| r.span)
+            .filter(|s| s.file == source.id);
         if keep == Keep::Snippets {
-            let (a, b) = spans.fold((usize::MAX, 0), |(a, b), s| {
+            // The snippet: the primary span and the labels drawn with it, with context lines;
+            // labels drawn apart need only their own lines (for their locations).
+            let (near, far): (Vec<Span>, Vec<Span>) =
+                related.partition(|&s| crate::report::drawn_together(source, f.span, s));
+            let (a, b) = near.into_iter().fold(lines(f.span), |(a, b), s| {
                 let (x, y) = lines(s);
                 (a.min(x), b.max(y))
             });
             ranges.push((a.saturating_sub(pad), b + pad));
+            ranges.extend(far.into_iter().map(lines));
         } else {
-            ranges.extend(spans.map(lines));
+            ranges.extend(std::iter::once(f.span).chain(related).map(lines));
         }
     }
     let here = |s: &Span| s.file == source.id;

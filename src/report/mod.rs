@@ -200,6 +200,22 @@ pub fn keep_for(format: Format) -> crate::engine::Keep {
     }
 }
 
+/// At most this many lines from a related label to the far end of its finding's primary span for
+/// the label to be drawn in the same snippet. Farther ones are listed by location (text: "see
+/// also"), so a snippet never runs over every line between a rule and the one that shadows it.
+pub const SNIPPET_LINES: usize = 30;
+
+/// Is the related span drawn in the same snippet as the primary span? `file` holds both (its
+/// lines at the two spans must be kept, see [`crate::source::SourceFile::compact`]).
+pub fn drawn_together(file: &crate::source::SourceFile, primary: Span, related: Span) -> bool {
+    if related.file != primary.file || file.id != primary.file {
+        return false;
+    }
+    let (p0, p1) = (file.line_index(primary.start), file.line_index(primary.end));
+    let (r0, r1) = (file.line_index(related.start), file.line_index(related.end));
+    p1.max(r1) - p0.min(r0) < SNIPPET_LINES
+}
+
 /// A 1-based region: start line/column and end line/column (end column one past the last
 /// character).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

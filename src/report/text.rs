@@ -149,8 +149,9 @@ fn label(store: &FileStore, span: Span, text: String) -> LabeledSpan {
 fn finding_diag(store: &FileStore, f: &Finding, sources: &mut Sources) -> Diag {
     let mut labels = vec![label(store, f.span, f.label.clone())];
     let mut elsewhere = Vec::new();
+    let file = store.get(f.span.file);
     for r in &f.related {
-        if r.span.file == f.span.file {
+        if super::drawn_together(file, f.span, r.span) {
             labels.push(label(store, r.span, r.message.clone()));
         } else {
             let loc = super::location(store, r.span);
