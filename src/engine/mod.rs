@@ -174,6 +174,22 @@ pub struct ShardRun {
     pub total: usize,
 }
 
+impl ShardRun {
+    /// For shard metadata: the index among all the inputs of each file's entries, repeated as
+    /// many times as `count` says the file has entries (its findings, or its SARIF results).
+    pub fn per_entry(
+        &self,
+        files: &[FileReport],
+        count: impl Fn(&FileReport) -> usize,
+    ) -> Vec<usize> {
+        files
+            .iter()
+            .zip(&self.ordinals)
+            .flat_map(|(f, o)| std::iter::repeat_n(*o, count(f)))
+            .collect()
+    }
+}
+
 /// Everything a reporter needs.
 #[derive(Debug, Default)]
 pub struct Run {
@@ -736,7 +752,7 @@ pub fn check<R>(
             finished: false,
             run: Run {
                 store,
-                packs: Vec::new(),
+                packs: packs.clone(),
                 files: Vec::with_capacity(paths.len()),
                 findings: Vec::new(),
                 results: Vec::new(),
@@ -747,7 +763,6 @@ pub fn check<R>(
                 totals: Totals::default(),
             },
         };
-        checked.run.packs = packs.clone();
         let out = consume(&mut checked);
         // Whatever the consumer did, evaluate the rest (the run's counts and exit code cover
         // every file) and finish.
@@ -893,8 +908,8 @@ pub struct Checked<'a> {
     hold: Hold,
     /// Next input index to take.
     next: usize,
-    /// The file last handed out: its id and where its results start in `run.results`.
-    current: Option<(FileId, usize)>,
+    /// The file last handed out.
+    current: Option<FileId>,
     findings: Vec<Finding>,
     /// Findings each waiver matched so far.
     matched: Vec<usize>,
@@ -963,7 +978,7 @@ impl<'a> Checked<'a> {
         let start = run.results.len();
         run.results.extend(p.results);
         run.files.push(report);
-        self.current = Some((id, start));
+        self.current = Some(id);
         self.findings = findings;
         let run = &self.run;
         Some(FileView {
@@ -975,7 +990,7 @@ impl<'a> Checked<'a> {
     }
 
     fn leave_current(&mut self) {
-        if let Some((id, _)) = self.current.take() {
+        if let Some(id) = self.current.take() {
             let findings = std::mem::take(&mut self.findings);
             match self.hold {
                 Hold::All => self.run.findings.extend(findings),

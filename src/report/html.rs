@@ -33,10 +33,9 @@ th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:to
 .critical{background:#82071e}.high{background:#cf222e}.medium{background:#bc4c00}.low{background:#9a6700}.info{background:#0969da}\
 pre{background:#f6f8fa;padding:.5em;overflow-x:auto;font-size:12px}mark{background:#ffd8b5}code{font-size:.95em}.muted{color:#57606a}";
 
-fn snippet(run: &Run, span: crate::source::Span) -> String {
+fn snippet(run: &Run, text: &crate::source::Redacted, span: crate::source::Span) -> String {
     let file = run.store.get(span.file);
     let span = effective_span(&run.store, span);
-    let text = file.redacted();
     let first = file.line_col(span.start).line;
     let last = file
         .line_col(span.end.saturating_sub(1).max(span.start))
@@ -165,7 +164,15 @@ portaudit {}; packs: {}.</p>",
         );
     }
     o.push_str("</table>\n<h2>Findings</h2>\n");
+    // Findings are sorted by file: each file's redacted text is made once.
+    let mut redacted: Option<(crate::source::FileId, crate::source::Redacted)> = None;
     for f in &run.findings {
+        if redacted.as_ref().is_none_or(|(id, _)| *id != f.span.file) {
+            redacted = Some((f.span.file, run.store.get(f.span.file).redacted()));
+        }
+        let Some((_, text)) = &redacted else {
+            continue;
+        };
         let loc = location(&run.store, f.span);
         let name = &run.store.get(f.span.file).name;
         let _ = writeln!(
@@ -177,7 +184,7 @@ portaudit {}; packs: {}.</p>",
             loc.column,
             if f.waived.is_some() { " <em>(waived)</em>" } else { "" },
             esc(&f.message),
-            snippet(run, f.span),
+            snippet(run, text, f.span),
             sev = f.severity.as_str()
         );
         for r in &f.related {

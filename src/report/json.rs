@@ -224,12 +224,7 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
             count: sh.shard.count,
             inputs: sh.total,
             files: &sh.ordinals,
-            findings: run
-                .files
-                .iter()
-                .zip(&sh.ordinals)
-                .flat_map(|(f, o)| std::iter::repeat_n(*o, f.findings))
-                .collect(),
+            findings: sh.per_entry(&run.files, |f| f.findings),
             fail_on: run.config.fail_on.map(|s| s.as_str()),
         };
         map.serialize_entry("shard", &shard)?;

@@ -182,12 +182,7 @@ pub fn write(
     opts: &Options,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    match format {
-        Format::Json => json::write(run, w),
-        Format::Sarif => sarif::write(run, w),
-        Format::Text => text::write(run, opts, w),
-        _ => w.write_all(render(run, format, opts).as_bytes()),
-    }
+    write_files(&mut Replay::new(run), format, opts, w)
 }
 
 /// How much source text the engine must keep for a format (see [`crate::engine::Keep`]).

@@ -293,12 +293,7 @@ impl Serialize for RunOut<'_, '_, '_> {
                     count: sh.shard.count,
                     inputs: sh.total,
                     files: &sh.ordinals,
-                    results: run
-                        .files
-                        .iter()
-                        .zip(&sh.ordinals)
-                        .flat_map(|(f, o)| std::iter::repeat_n(*o, f.active))
-                        .collect(),
+                    results: sh.per_entry(&run.files, |f| f.active),
                     incomplete: run.incomplete(),
                     fail_on: run.config.fail_on.map(|s| s.as_str()),
                 },
