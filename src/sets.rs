@@ -634,6 +634,21 @@ impl NameSet {
             NameSet::Except(s) => !s.contains(name),
         }
     }
+    /// One name of the set (the first of `Only`; for `Any` and `Except`, a name none of the
+    /// exceptions is), or `None` when it is empty.
+    pub fn member(&self) -> Option<String> {
+        match self {
+            NameSet::Only(s) => s.first().cloned(),
+            NameSet::Any => Some(String::new()),
+            NameSet::Except(s) => {
+                let mut name = String::new();
+                while s.contains(&name) {
+                    name.push('~');
+                }
+                Some(name)
+            }
+        }
+    }
     pub fn complement(&self) -> Self {
         match self {
             NameSet::Any => NameSet::Only(BTreeSet::new()),
@@ -750,6 +765,24 @@ impl Space {
         }
     }
 
+    /// One packet of the space, as a space of single values (the lowest protocol, addresses
+    /// and ports, and a member of each zone set), or `None` when the space is empty.
+    pub fn corner(&self) -> Option<Space> {
+        if self.is_empty() {
+            return None;
+        }
+        let low = |r: &[(u128, u128)]| r[0].0;
+        Some(Space {
+            proto: ProtoSet::single(low(self.proto.ranges())),
+            src: AddrSet::single(low(self.src.ranges())),
+            dst: AddrSet::single(low(self.dst.ranges())),
+            sport: PortSet::single(low(self.sport.ranges())),
+            dport: PortSet::single(low(self.dport.ranges())),
+            src_zone: NameSet::only(self.src_zone.member()),
+            dst_zone: NameSet::only(self.dst_zone.member()),
+        })
+    }
+
     /// `!self.intersect(o).is_empty()`, without building the intersection (the cheap,
     /// most selective dimensions first).
     pub fn intersects(&self, o: &Space) -> bool {
@@ -780,18 +813,22 @@ impl Space {
         if !self.intersects(o) {
             return vec![self.clone()];
         }
+        self.clone().split_off(o)
+    }
+
+    /// `self \ o` as disjoint spaces, taking `self` by value: each piece is one copy of what is
+    /// left, and a dimension inside `o` is neither split nor copied. For a space that meets `o`
+    /// this is [`Space::difference`]; one that does not may come back in several pieces.
+    pub fn split_off(self, o: &Space) -> Vec<Space> {
         let mut out = Vec::new();
-        let mut cur = self.clone();
-        // Nothing outside `o` on a dimension means `cur` is inside it there, and intersecting
-        // would give `cur`'s own set back: skip the copy.
+        let mut cur = self;
         macro_rules! split {
             ($f:ident) => {{
-                let outside = cur.$f.difference(&o.$f);
-                if !outside.is_empty() {
-                    let mut s = cur.clone();
-                    s.$f = outside;
-                    out.push(s);
-                    cur.$f = cur.$f.intersect(&o.$f);
+                if !cur.$f.is_subset(&o.$f) {
+                    let inside = cur.$f.intersect(&o.$f);
+                    cur.$f = cur.$f.difference(&o.$f);
+                    out.push(cur.clone());
+                    cur.$f = inside;
                 }
             }};
         }
@@ -823,7 +860,7 @@ pub fn subtract(spaces: &mut Vec<Space>, o: &Space) -> bool {
             emptied.push(i);
             continue;
         }
-        let mut rest = spaces[i].difference(o).into_iter();
+        let mut rest = std::mem::take(&mut spaces[i]).split_off(o).into_iter();
         match rest.next() {
             Some(first) => {
                 spaces[i] = first;
@@ -845,7 +882,7 @@ pub fn union_difference(spaces: Vec<Space>, o: &Space) -> Vec<Space> {
     let mut out = Vec::with_capacity(spaces.len());
     for s in spaces {
         if s.intersects(o) {
-            out.extend(s.difference(o));
+            out.extend(s.split_off(o));
         } else {
             out.push(s);
         }

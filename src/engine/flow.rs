@@ -78,7 +78,7 @@ fn split(space: Space, matches: &[Space]) -> (Vec<Space>, Vec<Space>) {
                 new_rest.push(r);
             } else {
                 hits.push(r.intersect(m));
-                new_rest.extend(r.difference(m));
+                new_rest.extend(r.split_off(m));
             }
         }
         rest = new_rest;
