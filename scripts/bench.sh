@@ -125,7 +125,9 @@ if [[ -z ${NO_SEMGREP:-} ]]; then
       >"$out/pip.log" 2>&1 || true
   fi
   if [[ -x $venv/bin/semgrep ]]; then
-    echo "   semgrep $("$venv/bin/semgrep" --version 2>/dev/null | tail -1), best of $semgrep_runs"
+    # semgrep --version may check for updates over the network: never wait on it for long.
+    sg_version=$(SEMGREP_ENABLE_VERSION_CHECK=0 timeout 60 "$venv/bin/semgrep" --version </dev/null 2>/dev/null | tail -1) || true
+    echo "   semgrep ${sg_version:-(version unknown)}, best of $semgrep_runs"
     measure "semgrep (generic patterns)" "$semgrep_runs" "$venv/bin/semgrep" scan --config scripts/bench/semgrep.yml \
       --metrics=off --disable-version-check --no-git-ignore --jobs "$(nproc)" --max-target-bytes 0 \
       --json --output "$out/semgrep.json" "$fleet"

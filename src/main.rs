@@ -12,6 +12,11 @@ use portaudit::pack::Severity;
 use portaudit::report;
 use portaudit::source::{display_name, FileStore};
 
+/// mimalloc instead of the system allocator: the engine splits and drops many small match
+/// spaces, and glibc's malloc/free were a quarter of the run time (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code: nothing at or above --fail-on.
 const OK: u8 = 0;
 /// Exit code: findings at or above --fail-on.
