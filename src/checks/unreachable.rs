@@ -180,20 +180,35 @@ mod tests {
     use crate::source::{FileId, Span};
     use crate::testing::Rng;
 
+    /// Every rule of `live` indexed, as `check` indexes the covering ones.
+    fn index_of(live: &[&Rule]) -> RuleIndex {
+        RuleIndex::new(
+            live.iter()
+                .enumerate()
+                .map(|(i, r)| (i, r.matches.as_slice())),
+        )
+    }
+
+    /// A rule named `name` matching `space`.
+    fn rule_of(name: &str, action: Action, space: Space) -> Rule {
+        let mut r = Rule::new(name, Span::new(FileId(0), 0, 0), action);
+        r.matches = vec![space];
+        r
+    }
+
     /// Chains where a wide rule comes after many small ones that tile part or all of it, so
     /// remainders fragment past the witness thresholds: with and without the witness every
     /// rule gets the same answer (the same covering rules), and the witness does fire.
     #[test]
     fn the_witness_never_changes_a_verdict() {
-        let rule = |name: String, action, ports: (u128, u128), dst: (u128, u128)| {
-            let mut r = Rule::new(name, Span::new(FileId(0), 0, 0), action);
-            r.matches = vec![Space {
+        let rule = |name: &str, action, ports: (u128, u128), dst: (u128, u128)| {
+            let space = Space {
                 proto: ProtoSet::single(6),
                 dport: PortSet::range(ports.0, ports.1),
                 dst: AddrSet::range(dst.0, dst.1),
                 ..Space::all()
-            }];
-            r
+            };
+            rule_of(name, action, space)
         };
         let (mut covered, mut witnessed) = (0, 0);
         for seed in 1..=60u64 {
@@ -214,7 +229,7 @@ mod tests {
                     };
                     let (p, a) = (1000 + p as u128, 100 + a as u128);
                     rules.push(rule(
-                        format!("t{p}-{a}"),
+                        &format!("t{p}-{a}"),
                         action,
                         (p, p + w - 1),
                         (a, a + h - 1),
@@ -225,24 +240,10 @@ mod tests {
             for i in (1..rules.len()).rev() {
                 rules.swap(i, rng.below(i as u64 + 1) as usize);
             }
-            rules.push(rule(
-                "wide".to_string(),
-                Action::Allow,
-                (1000, 1015),
-                (100, 115),
-            ));
-            rules.push(rule(
-                "wider".to_string(),
-                Action::Deny,
-                (1000, 1016),
-                (100, 115),
-            ));
+            rules.push(rule("wide", Action::Allow, (1000, 1015), (100, 115)));
+            rules.push(rule("wider", Action::Deny, (1000, 1016), (100, 115)));
             let live: Vec<&Rule> = rules.iter().collect();
-            let index = RuleIndex::new(
-                live.iter()
-                    .enumerate()
-                    .map(|(i, r)| (i, r.matches.as_slice())),
-            );
+            let index = index_of(&live);
             for pos in 0..live.len() {
                 let with = covered_by(&index, &live, pos, true);
                 let without = covered_by(&index, &live, pos, false);
@@ -270,42 +271,26 @@ mod tests {
     /// earlier rules has none.
     #[test]
     fn uncovered_finds_a_packet_only_where_there_is_one() {
-        let mut a = Rule::new("a", Span::new(FileId(0), 0, 0), Action::Deny);
-        a.matches = vec![Space {
-            dport: PortSet::range(1, 10),
-            ..Space::all()
-        }];
-        let mut b = Rule::new("b", Span::new(FileId(0), 0, 0), Action::Allow);
-        b.matches = vec![Space {
-            dport: PortSet::range(1, 20),
-            ..Space::all()
-        }];
-        let live = vec![&a, &b];
-        let index = RuleIndex::new(
-            live.iter()
-                .enumerate()
-                .map(|(i, r)| (i, r.matches.as_slice())),
-        );
         let part = |lo, hi| Space {
             dport: PortSet::range(lo, hi),
             ..Space::all()
         };
+        let a = rule_of("a", Action::Deny, part(1, 10));
+        let b = rule_of("b", Action::Allow, part(1, 20));
+        let live = vec![&a, &b];
+        let index = index_of(&live);
         assert!(!uncovered(&index, &live, 1, &[part(2, 5), part(7, 10)]));
         assert!(uncovered(&index, &live, 1, &[part(2, 5), part(11, 20)]));
         // Zones: a packet from a zone the earlier rule leaves out.
         let mut z = part(2, 5);
         z.src_zone = NameSet::Except(["wan".to_string()].into());
-        let mut c = Rule::new("c", Span::new(FileId(0), 0, 0), Action::Deny);
-        c.matches = vec![Space {
+        let lan = Space {
             src_zone: NameSet::only(["lan"]),
             ..Space::all()
-        }];
+        };
+        let c = rule_of("c", Action::Deny, lan);
         let live = vec![&c, &b];
-        let index = RuleIndex::new(
-            live.iter()
-                .enumerate()
-                .map(|(i, r)| (i, r.matches.as_slice())),
-        );
+        let index = index_of(&live);
         assert!(uncovered(&index, &live, 1, std::slice::from_ref(&z)));
         z.src_zone = NameSet::only(["lan"]);
         assert!(!uncovered(&index, &live, 1, &[z]));
