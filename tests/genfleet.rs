@@ -90,3 +90,53 @@ fn output_is_deterministic_and_sized_by_rules() {
     }
     assert_ne!(gen::device(1, 0, 30).2, gen::device(2, 0, 30).2);
 }
+
+/// Configurations large enough to have their requirements, and their chains' rules, evaluated
+/// in parallel (2,000 rules and more) give the same report whatever the thread count, and the
+/// parallel unreachable-rules does report rules there.
+#[test]
+fn large_configurations_report_the_same_with_any_thread_count() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // FortiOS and ASA: the first two formats of the generator.
+    for i in 0..2 {
+        let (_, name, text) = gen::device(11, i, 2500);
+        std::fs::write(dir.path().join(name), text).expect("write device");
+    }
+    let run = |threads: &str| {
+        let out = assert_cmd::Command::cargo_bin("portaudit")
+            .expect("portaudit binary")
+            .args([
+                "check",
+                "--no-config",
+                "--format",
+                "json",
+                "--threads",
+                threads,
+            ])
+            .arg(dir.path())
+            .output()
+            .expect("run portaudit");
+        assert!(out.status.code().is_some(), "portaudit was killed");
+        out.stdout
+    };
+    let one = run("1");
+    let report: serde_json::Value = serde_json::from_slice(&one).expect("JSON report");
+    let files = report["files"].as_array().expect("files");
+    assert_eq!(files.len(), 2);
+    for f in files {
+        assert!(f["rules"].as_u64() >= Some(2000), "{f}");
+    }
+    let unreachable = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "PCI-1.2.7-UNREACHABLE")
+        .count();
+    assert!(unreachable > 10, "{unreachable} unreachable-rules findings");
+    for threads in ["2", "5"] {
+        assert!(
+            run(threads) == one,
+            "the report with {threads} threads differs from the one with 1"
+        );
+    }
+}

@@ -9,6 +9,7 @@ use super::*;
 use crate::engine::index::RuleIndex;
 use crate::model::{Action, Rule};
 use crate::sets::{subtract, Space};
+use rayon::prelude::*;
 
 /// Give up on a rule when its uncovered remainder fragments beyond this many pieces (it is then
 /// treated as reachable: no finding rather than a wrong one).
@@ -21,6 +22,9 @@ const WITNESS_AT: usize = 16;
 
 /// How many pieces of the remainder to try a packet of.
 const WITNESS_TRIES: usize = 8;
+
+/// Chains with at least this many rules have their rules answered in parallel.
+const PARALLEL_AT: usize = 1024;
 
 /// Whether some piece of `remaining` holds a packet that none of the rules indexed before `pos`
 /// matches. Exact when it says yes: the packet lies in the remainder and no earlier covering
@@ -124,6 +128,21 @@ fn covered_by(index: &RuleIndex, live: &[&Rule], pos: usize, witness: bool) -> A
     }
 }
 
+/// [`covered_by`] for every rule of `live`, in order. Rules are answered independently, so a
+/// long chain (`parallel`) shares the threads.
+fn answers(index: &RuleIndex, live: &[&Rule], parallel: bool) -> Vec<Answer> {
+    let answer = |pos| covered_by(index, live, pos, true);
+    if parallel {
+        (0..live.len())
+            .into_par_iter()
+            .with_min_len(PARALLEL_AT / 4)
+            .map(answer)
+            .collect()
+    } else {
+        (0..live.len()).map(answer).collect()
+    }
+}
+
 pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
     let mut findings = Vec::new();
     for chain in &ctx.config.filter.chains {
@@ -139,8 +158,9 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
                 .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
                 .map(|(pos, r)| (pos, r.matches.as_slice())),
         );
-        for (pos, &rule) in live.iter().enumerate() {
-            let Answer::Covered(covering) = covered_by(&index, &live, pos, true) else {
+        let answers = answers(&index, &live, live.len() >= PARALLEL_AT);
+        for (&rule, answer) in live.iter().zip(answers) {
+            let Answer::Covered(covering) = answer else {
                 continue;
             };
             let covering: Vec<&Rule> = covering.into_iter().map(|i| live[i]).collect();
@@ -265,6 +285,39 @@ mod tests {
         }
         assert!(covered > 10, "some wide rules are covered ({covered})");
         assert!(witnessed > 10, "the witness fires ({witnessed})");
+    }
+
+    /// A long chain answered in parallel gets, rule for rule, the answers of one answered in
+    /// order.
+    #[test]
+    fn parallel_answers_are_the_answers_in_order() {
+        let mut rng = Rng(0xfeed_5eed);
+        let rules: Vec<Rule> = (0..PARALLEL_AT + 500)
+            .map(|i| {
+                let port = 1000 + rng.below(40) as u128;
+                let addr = 100 + rng.below(30) as u128;
+                let space = Space {
+                    proto: ProtoSet::single(6),
+                    dport: PortSet::range(port, port + rng.below(3) as u128),
+                    dst: AddrSet::range(addr, addr + rng.below(4) as u128),
+                    ..Space::all()
+                };
+                let action = [Action::Allow, Action::Deny][rng.below(2) as usize].clone();
+                rule_of(&format!("r{i}"), action, space)
+            })
+            .collect();
+        let live: Vec<&Rule> = rules.iter().collect();
+        let index = index_of(&live);
+        let parallel = answers(&index, &live, true);
+        let covered = parallel
+            .iter()
+            .filter(|a| matches!(a, Answer::Covered(_)))
+            .count();
+        assert!(
+            covered > 100 && covered < live.len() - 100,
+            "{covered} covered"
+        );
+        assert_eq!(parallel, answers(&index, &live, false));
     }
 
     /// A packet no earlier rule holds proves a remainder reachable; a remainder wholly inside

@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use crate::checks::{self, Ctx, Endpoint, Status};
+use crate::checks::{self, Ctx, Endpoint, Outcome, Status};
 use crate::config::{self, Config as ProjectConfig, EffectiveLimits, LimitSettings};
 use crate::finding::{input_error, Finding};
 use crate::formats;
 use crate::model::{Format, Unparsed};
-use crate::pack::{self, Pack, Severity};
+use crate::pack::{self, Pack, Requirement, Severity};
 use crate::sets::parse_net;
 use crate::source::{display_name, FileId, FileStore, SourceFile, Span};
+use rayon::prelude::*;
 
 /// What to run.
 #[derive(Clone, Debug, Default)]
@@ -82,6 +83,10 @@ pub struct Notice {
 /// Stack size of worker threads: parsers of nested formats recurse (bounded by the limits), and
 /// debug builds need more room than rayon's 2 MiB default.
 const WORKER_STACK: usize = 16 * 1024 * 1024;
+
+/// Configurations with at least this many rules have their requirements evaluated in parallel
+/// (see [`evaluate_file`]); below it a file takes milliseconds and splitting it only costs.
+const PARALLEL_RULES: usize = 2000;
 
 pub use crate::config::DEFAULT_MAX_FILE_SIZE;
 
@@ -735,9 +740,17 @@ pub fn check<R>(
         }
         p
     };
+    let spawned = workers.min(paths.len());
+    let started = std::sync::Barrier::new(spawned);
     let (out, run) = pool.in_place_scope(|scope| {
-        for _ in 0..workers.min(paths.len()) {
-            scope.spawn(|_| feed.work(&evaluate));
+        // Every worker takes its loop before any starts on a file: a thread that waits inside
+        // a file's parallel part (see [`evaluate_file`]) may run queued work meanwhile, and a
+        // worker loop run there would hold that file back behind the files it claims.
+        for _ in 0..spawned {
+            scope.spawn(|_| {
+                started.wait();
+                feed.work(&evaluate)
+            });
         }
         let matched = vec![0; cfg.waivers.len()];
         let mut checked = Checked {
@@ -1287,41 +1300,55 @@ pub fn evaluate_file(
     let user_endpoints = cfg.endpoints_for(&source.name);
     let only = cfg.packs_for(&source.name);
     let index = index::FilterIndex::new(&config.filter);
-    for pack in packs
+    let packs: Vec<(&Pack, BTreeMap<String, Endpoint>)> = packs
         .iter()
         .filter(|p| only.is_none_or(|ids| ids.contains(&p.id)))
-    {
-        let endpoints = pack_endpoints(pack, &user_endpoints);
-        let ctx = Ctx {
+        .map(|pack| (pack, pack_endpoints(pack, &user_endpoints)))
+        .collect();
+    let contexts: Vec<Ctx> = packs
+        .iter()
+        .map(|(pack, endpoints)| Ctx {
             config: &config,
             file: source,
-            endpoints: &endpoints,
+            endpoints,
             roles: &pack.roles,
             max_depth: limits.max_reference_depth,
             index: Some(&index),
-        };
-        for req in &pack.requirements {
-            if req.optional
-                && !req
+        })
+        .collect();
+    // (position of the pack in `packs`, requirement), in pack and requirement order.
+    let jobs: Vec<(usize, &Requirement)> = packs
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (pack, _))| pack.requirements.iter().map(move |req| (k, req)))
+        .filter(|(_, req)| {
+            !req.optional
+                || req
                     .component
                     .as_ref()
                     .is_some_and(|c| cfg.components.contains(c))
-            {
-                continue;
-            }
-            let outcome = checks::evaluate(req, &ctx);
-            if outcome.status == Status::NotApplicable {
-                continue;
-            }
-            results.push(ResultRow {
-                file: source.id,
-                pack: pack.id.clone(),
-                requirement: req.id.clone(),
-                status: outcome.status,
-                evidence: outcome.evidence,
-            });
-            findings.extend(outcome.findings);
+        })
+        .collect();
+    let evaluate = |&(k, req): &(usize, &Requirement)| checks::evaluate(req, &contexts[k]);
+    // A fleet keeps every thread busy with a file each; a single large configuration would
+    // leave all but one idle, so its requirements share the threads (collected in order).
+    let outcomes: Vec<Outcome> = if config.rule_count() >= PARALLEL_RULES {
+        jobs.par_iter().map(evaluate).collect()
+    } else {
+        jobs.iter().map(evaluate).collect()
+    };
+    for ((k, req), outcome) in jobs.into_iter().zip(outcomes) {
+        if outcome.status == Status::NotApplicable {
+            continue;
         }
+        results.push(ResultRow {
+            file: source.id,
+            pack: packs[k].0.id.clone(),
+            requirement: req.id.clone(),
+            status: outcome.status,
+            evidence: outcome.evidence,
+        });
+        findings.extend(outcome.findings);
     }
     let report = FileReport {
         file: source.id,
