@@ -670,8 +670,13 @@ impl NameSet {
         use NameSet::*;
         match (self, other) {
             (Any, x) | (x, Any) => !x.is_empty(),
-            (Only(a), Only(b)) => a.intersection(b).next().is_some(),
-            (Only(a), Except(b)) | (Except(b), Only(a)) => a.difference(b).next().is_some(),
+            // Looking each name of the smaller set up in the other: zone sets are a name or
+            // two, for which building BTreeSet's intersection iterator costs more.
+            (Only(a), Only(b)) => {
+                let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+                small.iter().any(|n| large.contains(n))
+            }
+            (Only(a), Except(b)) | (Except(b), Only(a)) => a.iter().any(|n| !b.contains(n)),
             (Except(_), Except(_)) => true,
         }
     }
@@ -1046,6 +1051,7 @@ mod tests {
             NameSet::Only(names(&["c"])),
             NameSet::Except(names(&[])),
             NameSet::Except(names(&["a"])),
+            NameSet::Only(names(&["b", "c", "d"])),
             NameSet::Except(names(&["a", "b"])),
         ];
         for a in &ns {

@@ -38,15 +38,19 @@ fn looks_untrusted(name: &str) -> bool {
 
 /// Source zones of the filter that look untrusted by name (`untrust`, `outside`, `wan1`...).
 fn guessed_untrusted_zones(filter: &crate::model::Filter) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
+    // Each name once: a long chain names its few zones over and over.
+    let mut seen = std::collections::BTreeSet::new();
     for r in filter.chains.iter().flat_map(|c| &c.rules) {
         for m in &r.matches {
             if let NameSet::Only(names) = &m.src_zone {
-                out.extend(names.iter().filter(|n| looks_untrusted(n)).cloned());
+                seen.extend(names.iter().map(String::as_str));
             }
         }
     }
-    out
+    seen.into_iter()
+        .filter(|n| looks_untrusted(n))
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn check(
