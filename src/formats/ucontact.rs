@@ -95,6 +95,16 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     if !text.contains(KIND) {
         return 0;
     }
+    // The usual dump says so in plain top-level lines: no need to parse it twice (here and in
+    // `parse`). Anything else (quoted or tagged values, another version) is read as YAML.
+    if header_from_text(text) == (Some(KIND), Some("1")) {
+        return 100;
+    }
+    sniff_parsed(text)
+}
+
+/// [`sniff`] by parsing `text` as YAML.
+fn sniff_parsed(text: &str) -> u8 {
     let (ours, version_1) = match yaml::parse(text, yaml_limits(&super::Limits::default())) {
         Ok(root) => header(&root),
         // `text` may be the head of a large file, cut anywhere: read the header by hand.
@@ -837,6 +847,14 @@ users:
             "",
         ] {
             assert_eq!(sniff("x", other), 0, "{other}");
+        }
+        // Reading the plain header lines gives what parsing the YAML gives.
+        let tagged = "kind: !!str ucontact-settings\nversion: !!int 1\n";
+        let hex = "kind: ucontact-settings\nversion: 0x1\n";
+        for text in [
+            EXAMPLE, json, flow, comments, tagged, hex, pack, nested, list, docs,
+        ] {
+            assert_eq!(sniff("x", text), sniff_parsed(text), "{text}");
         }
     }
 
