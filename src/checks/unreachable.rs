@@ -11,8 +11,9 @@ use crate::model::{Action, Rule};
 use crate::sets::{subtract, Space};
 use rayon::prelude::*;
 
-/// Give up on a rule when its uncovered remainder fragments beyond this many pieces (it is then
-/// treated as reachable: no finding rather than a wrong one).
+/// Stop subtracting when a rule's uncovered remainder fragments beyond this many pieces; the
+/// cover search ([`by_cover`]) answers instead, and only if that too runs past its budget is the
+/// rule treated as reachable (no finding rather than a wrong one).
 const MAX_PIECES: usize = 512;
 
 /// Once the remainder has this many pieces (and again at four times as many), look for a packet
@@ -42,6 +43,127 @@ fn uncovered(index: &RuleIndex, live: &[&Rule], pos: usize, remaining: &[Space])
         })
 }
 
+/// Steps the cover search may take for one rule (a step is one part of it compared with the
+/// candidates) before it gives up and the rule is treated as reachable.
+const COVER_BUDGET: usize = 100_000;
+
+/// In how many dimensions `part` reaches outside `c`: the pieces `part.split_off(c)` leaves
+/// (when they meet).
+fn outside_dims(part: &Space, c: &Space) -> usize {
+    [
+        !part.proto.is_subset(&c.proto),
+        !part.dport.is_subset(&c.dport),
+        !part.src.is_subset(&c.src),
+        !part.dst.is_subset(&c.dst),
+        !part.sport.is_subset(&c.sport),
+        !part.src_zone.is_subset(&c.src_zone),
+        !part.dst_zone.is_subset(&c.dst_zone),
+    ]
+    .iter()
+    .filter(|&&out| out)
+    .count()
+}
+
+/// Whether the spaces `cands` together hold all of `space`, or `None` past the budget. Unlike the
+/// subtraction in rule order, a part inside any candidate is done at once, and a part is cut by
+/// the candidate that leaves the fewest pieces of it; each piece is then compared only with
+/// the candidates that met the part.
+fn covers(space: Space, cands: &[&Space], budget: &mut usize) -> Option<bool> {
+    let mut stack: Vec<(Space, Vec<&Space>)> = vec![(space, cands.to_vec())];
+    while let Some((part, cands)) = stack.pop() {
+        *budget = budget.checked_sub(1)?;
+        let meeting: Vec<(usize, &Space)> = cands
+            .into_iter()
+            .filter(|c| c.intersects(&part))
+            .map(|c| (outside_dims(&part, c), c))
+            .collect();
+        let Some(best) = (0..meeting.len()).min_by_key(|&k| meeting[k].0) else {
+            // No candidate holds any packet of this part.
+            return Some(false);
+        };
+        let (out, cut) = meeting[best];
+        if out == 0 {
+            continue;
+        }
+        let rest: Vec<&Space> = meeting
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != best)
+            .map(|(_, &(_, c))| c)
+            .collect();
+        for piece in part.split_off(cut) {
+            stack.push((piece, rest.clone()));
+        }
+    }
+    Some(true)
+}
+
+/// [`covered_by`]'s answer for a rule whose remainder fragmented past [`MAX_PIECES`], by the
+/// cover search: whether the earlier rules hold all of its traffic and, if they do, which of
+/// them take a part of it first (a rule does when some of its share of the traffic is outside
+/// every rule before it). `Fragmented` only when that exceeds [`COVER_BUDGET`].
+fn by_cover(index: &RuleIndex, live: &[&Rule], pos: usize) -> Answer {
+    let spaces: Vec<&Space> = live[pos].matches.iter().filter(|s| !s.is_empty()).collect();
+    let candidates: Vec<usize> = index.candidates(spaces.iter().copied(), pos).collect();
+    let all: Vec<&Space> = candidates
+        .iter()
+        .flat_map(|&i| live[i].matches.iter())
+        .collect();
+    let mut budget = COVER_BUDGET;
+    for s in &spaces {
+        match covers((*s).clone(), &all, &mut budget) {
+            None => return Answer::Fragmented,
+            Some(false) => return Answer::Reachable,
+            Some(true) => {}
+        }
+    }
+    // The first candidate that holds a whole space of the rule: no later one decides any of it.
+    let holder: Vec<usize> = spaces
+        .iter()
+        .map(|s| {
+            candidates
+                .iter()
+                .copied()
+                .find(|&i| live[i].matches.iter().any(|m| s.is_subset(m)))
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
+    let mut covering = Vec::new();
+    for &i in &candidates {
+        let mut first = false;
+        'share: for (s, &holder) in spaces.iter().zip(&holder) {
+            if i > holder {
+                continue;
+            }
+            for m in live[i].matches.iter().filter(|m| m.intersects(s)) {
+                let share = s.intersect(m);
+                // A packet of the share that no rule before this one holds settles it; else
+                // the search, among the rules before it that may meet the share.
+                if uncovered(index, live, i, std::slice::from_ref(&share)) {
+                    first = true;
+                    break 'share;
+                }
+                let before: Vec<&Space> = index
+                    .candidates(std::iter::once(&share), i)
+                    .flat_map(|j| live[j].matches.iter())
+                    .collect();
+                match covers(share, &before, &mut budget) {
+                    None => return Answer::Fragmented,
+                    Some(false) => {
+                        first = true;
+                        break 'share;
+                    }
+                    Some(true) => {}
+                }
+            }
+        }
+        if first {
+            covering.push(i);
+        }
+    }
+    Answer::Covered(covering)
+}
+
 fn terminal(r: &Rule) -> bool {
     matches!(
         r.action,
@@ -66,7 +188,8 @@ enum Answer {
     Covered(Vec<usize>),
     /// Some of its traffic reaches it.
     Reachable,
-    /// What is left of it fragmented beyond [`MAX_PIECES`]: treated as reachable.
+    /// What is left of it fragmented beyond [`MAX_PIECES`] and the cover search beyond
+    /// [`COVER_BUDGET`]: treated as reachable.
     Fragmented,
     /// A packet of it that no earlier rule holds was found: reachable.
     Witnessed,
@@ -111,7 +234,7 @@ fn covered_by(index: &RuleIndex, live: &[&Rule], pos: usize, witness: bool) -> A
             break;
         }
         if remaining.len() > MAX_PIECES {
-            return Answer::Fragmented;
+            return by_cover(index, live, pos);
         }
         if witness && remaining.len() >= witness_at {
             witness_at *= 4;
@@ -285,6 +408,139 @@ mod tests {
         }
         assert!(covered > 10, "some wide rules are covered ({covered})");
         assert!(witnessed > 10, "the witness fires ({witnessed})");
+    }
+
+    /// Where the subtraction gives up on a remainder, the cover search answers what the full
+    /// subtraction would: on the tiled chains of the test above, for every rule the
+    /// subtraction settles, the same answer and the same covering rules.
+    #[test]
+    fn the_cover_search_answers_as_the_subtraction() {
+        let (mut covered, mut reachable) = (0, 0);
+        for seed in 1..=30u64 {
+            let mut rng = Rng(seed * 0x2545_F491);
+            let mut rules = Vec::new();
+            let holes = rng.below(3);
+            for p in 0..12u128 {
+                for a in 0..12u128 {
+                    if holes > 0 && rng.below(30) < holes {
+                        continue;
+                    }
+                    let (w, h) = (1 + rng.below(3) as u128, 1 + rng.below(2) as u128);
+                    let space = Space {
+                        proto: ProtoSet::single(6),
+                        dport: PortSet::range(1000 + p, 1000 + p + w - 1),
+                        dst: AddrSet::range(100 + a, 100 + a + h - 1),
+                        ..Space::all()
+                    };
+                    rules.push(rule_of(&format!("t{p}-{a}"), Action::Deny, space));
+                }
+            }
+            for i in (1..rules.len()).rev() {
+                rules.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            let wide = Space {
+                proto: ProtoSet::single(6),
+                dport: PortSet::range(1000, 1011),
+                dst: AddrSet::range(100, 111),
+                ..Space::all()
+            };
+            rules.push(rule_of("wide", Action::Allow, wide));
+            let live: Vec<&Rule> = rules.iter().collect();
+            let index = index_of(&live);
+            for pos in 0..live.len() {
+                match covered_by(&index, &live, pos, false) {
+                    Answer::Fragmented => {}
+                    Answer::Covered(by) => {
+                        assert_eq!(
+                            by_cover(&index, &live, pos),
+                            Answer::Covered(by),
+                            "seed {seed}, rule {pos}"
+                        );
+                        covered += 1;
+                    }
+                    other => {
+                        assert_eq!(by_cover(&index, &live, pos), other, "seed {seed}, {pos}");
+                        reachable += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            covered > 30 && reachable > 30,
+            "{covered} covered, {reachable} reachable"
+        );
+    }
+
+    /// The subtraction in rule order without a limit: the rules that took a part of `target`,
+    /// whether they took all of it, and the most pieces its remainder had.
+    fn subtraction(target: &Rule, rules: &[&Rule]) -> (Vec<usize>, bool, usize) {
+        let mut remaining = target.matches.clone();
+        let (mut took, mut most) = (Vec::new(), 0);
+        for (i, r) in rules.iter().enumerate() {
+            if remaining.is_empty() {
+                break;
+            }
+            if r.matches
+                .iter()
+                .fold(false, |t, m| subtract(&mut remaining, m) | t)
+            {
+                took.push(i);
+            }
+            most = most.max(remaining.len());
+        }
+        (took, remaining.is_empty(), most)
+    }
+
+    /// A rule of more spaces than [`MAX_PIECES`] (a long list of services, say) is past what the
+    /// subtraction takes from the start; the cover search then gives the answer of the
+    /// subtraction without a limit: covered by the same rules, or not covered.
+    #[test]
+    fn a_rule_the_subtraction_gives_up_on_is_settled_by_the_cover_search() {
+        let ports = |lo: u128, hi: u128| Space {
+            proto: ProtoSet::single(17),
+            dport: PortSet::range(lo, hi),
+            dst: AddrSet::range(500, 520),
+            ..Space::all()
+        };
+        let mut target = rule_of("target", Action::Allow, ports(0, 0));
+        target.matches = (0..1200)
+            .map(|p| ports(2000 + 2 * p, 2000 + 2 * p))
+            .collect();
+        let answer = |rules: &[Rule]| {
+            let mut live: Vec<&Rule> = rules.iter().collect();
+            live.push(&target);
+            let (took, emptied, most) = subtraction(&target, &live[..rules.len()]);
+            // Still past the limit after the first earlier rule.
+            assert!(most > MAX_PIECES, "{most} pieces");
+            let got = covered_by(&index_of(&live), &live, rules.len(), true);
+            if emptied {
+                assert_eq!(got, Answer::Covered(took.clone()));
+            } else {
+                assert!(!matches!(got, Answer::Covered(_)), "{got:?}");
+            }
+            (emptied, took)
+        };
+        let earlier = |ranges: &[(u128, u128)]| -> Vec<Rule> {
+            ranges
+                .iter()
+                .enumerate()
+                .map(|(k, &(lo, hi))| rule_of(&format!("e{k}"), Action::Deny, ports(lo, hi)))
+                .collect()
+        };
+        // Overlapping rules, one that takes nothing left, and one that holds it all.
+        let covering = earlier(&[
+            (4000, 5000),
+            (1000, 2100),
+            (2050, 2300),
+            (1500, 2200),
+            (0, 9999),
+        ]);
+        assert_eq!(answer(&covering), (true, vec![0, 1, 2, 4]));
+        assert!(!answer(&earlier(&[(4000, 5000), (2000, 3997)])).0);
+        assert_eq!(
+            answer(&earlier(&[(4300, 4398), (0, 9999), (1000, 1200)])),
+            (true, vec![0, 1])
+        );
     }
 
     /// A long chain answered in parallel gets, rule for rule, the answers of one answered in
