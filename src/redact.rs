@@ -36,26 +36,25 @@ static LINE_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 
-/// Patterns whose value may run over several lines, each with what a line must hold for one
-/// of its matches to start there (the part of the pattern before the value), so the whole text
-/// is searched only when some line does.
+/// Patterns whose value may run over several lines, as (start, value): a match starts with a
+/// match of the start on one line, so the whole text is searched only when some line holds one.
 static TEXT_PATTERNS: LazyLock<Vec<(Regex, Regex)>> = LazyLock::new(|| {
     [
         // XML exports (PAN-OS phash, pfSense/OPNsense passwords, keys)
         (
-            r#"(?i)<(?:phash|password|bcrypt-hash|sha512-hash|passwd|pre-shared-key|psk|secret|key|private-key|api_key|apikey|community|rocommunity|authkey|md5-hash)>(?P<v>[^<]+)</"#,
             r#"(?i)<(?:phash|password|bcrypt-hash|sha512-hash|passwd|pre-shared-key|psk|secret|key|private-key|api_key|apikey|community|rocommunity|authkey|md5-hash)>"#,
+            r#"(?P<v>[^<]+)</"#,
         ),
         // JSON keys
         (
-            r#"(?i)"[a-z_-]*(?:password|passwd|secret|psk|presharedkey|privatekey|apikey|api_key|accesskey|access_key|sharedkey|authkey|token)"[ \t]*:[ \t]*(?P<v>"[^"]*")"#,
-            r#"(?i)"[a-z_-]*(?:password|passwd|secret|psk|presharedkey|privatekey|apikey|api_key|accesskey|access_key|sharedkey|authkey|token)"[ \t]*:[ \t]*""#,
+            r#"(?i)"[a-z_-]*(?:password|passwd|secret|psk|presharedkey|privatekey|apikey|api_key|accesskey|access_key|sharedkey|authkey|token)"[ \t]*:[ \t]*"#,
+            r#"(?P<v>"[^"]*")"#,
         ),
     ]
     .iter()
-    .map(|(p, start)| {
+    .map(|(start, value)| {
         (
-            Regex::new(p).expect("valid redaction pattern"),
+            Regex::new(&format!("{start}{value}")).expect("valid redaction pattern"),
             Regex::new(start).expect("valid redaction pattern"),
         )
     })

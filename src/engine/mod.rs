@@ -1300,12 +1300,13 @@ pub fn evaluate_file(
     let user_endpoints = cfg.endpoints_for(&source.name);
     let only = cfg.packs_for(&source.name);
     let index = index::FilterIndex::new(&config.filter);
-    let packs: Vec<(&Pack, BTreeMap<String, Endpoint>)> = packs
+    // The packs this file is checked against, with their roles on it.
+    let selected: Vec<(&Pack, BTreeMap<String, Endpoint>)> = packs
         .iter()
         .filter(|p| only.is_none_or(|ids| ids.contains(&p.id)))
         .map(|pack| (pack, pack_endpoints(pack, &user_endpoints)))
         .collect();
-    let contexts: Vec<Ctx> = packs
+    let contexts: Vec<Ctx> = selected
         .iter()
         .map(|(pack, endpoints)| Ctx {
             config: &config,
@@ -1316,8 +1317,8 @@ pub fn evaluate_file(
             index: Some(&index),
         })
         .collect();
-    // (position of the pack in `packs`, requirement), in pack and requirement order.
-    let jobs: Vec<(usize, &Requirement)> = packs
+    // (position of the pack in `selected`, requirement), in pack and requirement order.
+    let jobs: Vec<(usize, &Requirement)> = selected
         .iter()
         .enumerate()
         .flat_map(|(k, (pack, _))| pack.requirements.iter().map(move |req| (k, req)))
@@ -1343,7 +1344,7 @@ pub fn evaluate_file(
         }
         results.push(ResultRow {
             file: source.id,
-            pack: packs[k].0.id.clone(),
+            pack: selected[k].0.id.clone(),
             requirement: req.id.clone(),
             status: outcome.status,
             evidence: outcome.evidence,

@@ -848,11 +848,16 @@ users:
         ] {
             assert_eq!(sniff("x", other), 0, "{other}");
         }
-        // Reading the plain header lines gives what parsing the YAML gives.
+        // Reading the plain header lines gives what parsing the YAML gives, for the dumps it
+        // reads (the first two) and for those it leaves to the parser.
+        let plain = "# dump\nkind: ucontact-settings # marker\nsecurity: {}\nversion: 1 # v\n";
+        for text in [EXAMPLE, plain] {
+            assert_eq!(header_from_text(text), (Some(KIND), Some("1")), "{text}");
+        }
         let tagged = "kind: !!str ucontact-settings\nversion: !!int 1\n";
         let hex = "kind: ucontact-settings\nversion: 0x1\n";
         for text in [
-            EXAMPLE, json, flow, comments, tagged, hex, pack, nested, list, docs,
+            EXAMPLE, plain, json, flow, comments, tagged, hex, pack, nested, list, docs,
         ] {
             assert_eq!(sniff("x", text), sniff_parsed(text), "{text}");
         }
