@@ -22,7 +22,7 @@ pub enum Kind {
     Edit,
     /// A leaf statement; the verb (`set`, `unset`, `append`, `select`, `unselect`, `delete`,
     /// `move`, `rename`, `purge`, `clone`) and its arguments.
-    Stmt(String),
+    Stmt(&'static str),
 }
 
 /// One node: a block with its children, or a leaf statement.
@@ -88,12 +88,12 @@ struct Stmt {
     line: usize,
 }
 
-/// Split the file into statements (one per line, except that quoted values may span lines).
-fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>) -> Vec<Stmt> {
+/// Split the file into statements (one per line, except that quoted values may span lines),
+/// handing each to `each` in file order; unclosed quotes go to `issues`.
+fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>, mut each: impl FnMut(Stmt)) {
     let text: &str = &file.text;
     let b = text.as_bytes();
     let id = file.id;
-    let mut out = Vec::new();
     let mut i = 0;
     let mut line = 1;
     while i < b.len() {
@@ -129,24 +129,29 @@ fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>) -> Vec<Stmt> {
                     let qline = line;
                     i += 1;
                     let mut closed = false;
+                    // Copy runs of plain bytes between the escapes; the boundaries are ASCII, so
+                    // every run is whole UTF-8.
+                    let mut run = i;
                     while i < b.len() {
                         let c = b[i];
                         if c == q {
+                            tok.push_str(&text[run..i]);
                             i += 1;
                             closed = true;
                             break;
                         }
                         if c == b'\\' && q == b'"' && i + 1 < b.len() {
+                            tok.push_str(&text[run..i]);
                             i += 1;
+                            run = i;
                         }
                         if b[i] == b'\n' {
                             line += 1;
                         }
-                        let ch = text[i..].chars().next().unwrap_or(' ');
-                        tok.push(ch);
-                        i += ch.len_utf8();
+                        i += 1;
                     }
                     if !closed {
+                        tok.push_str(&text[run..]);
                         issues.push(InputIssue {
                             span: file.line_span(qline),
                             message: format!(
@@ -155,9 +160,13 @@ fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>) -> Vec<Stmt> {
                         });
                     }
                 } else {
-                    let ch = text[i..].chars().next().unwrap_or(' ');
-                    tok.push(ch);
-                    i += ch.len_utf8();
+                    let run = i;
+                    while i < b.len()
+                        && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'')
+                    {
+                        i += 1;
+                    }
+                    tok.push_str(&text[run..i]);
                 }
             }
             tokens.push(Token {
@@ -167,20 +176,19 @@ fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>) -> Vec<Stmt> {
             });
         }
         let end = tokens.last().map(|t| t.end).unwrap_or(start);
-        out.push(Stmt {
+        each(Stmt {
             tokens,
             span: Span::new(id, start, end),
             line: first_line,
         });
     }
-    out
 }
 
 /// Parse a file into the generic tree. Never panics; truncated blocks are closed at the end of
 /// the file and reported as [`InputIssue`]s naming the line that opened them.
 pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
     let mut tree = Tree::default();
-    let stmts = statements(file, &mut tree.issues);
+    let mut quote_issues = Vec::new();
     let id = file.id;
     // Open blocks, innermost last.
     let mut stack: Vec<Node> = Vec::new();
@@ -200,11 +208,12 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
         }
     }
 
-    for st in stmts {
-        let Some(verb) = st.tokens.first().map(|t| t.text.clone()) else {
-            continue;
-        };
-        let args: Vec<Token> = st.tokens.into_iter().skip(1).collect();
+    statements(file, &mut quote_issues, |st| {
+        let mut args = st.tokens;
+        if args.is_empty() {
+            return;
+        }
+        let verb = args.remove(0).text;
         let top = stack.last().map(|n| n.kind.clone());
         if skipped > 0 {
             match verb.as_str() {
@@ -212,10 +221,11 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                 "end" | "next" => skipped -= 1,
                 _ => {}
             }
-            continue;
+            return;
         }
-        match verb.as_str() {
-            "config" | "edit" => {
+        let leaf = LEAF_VERBS.iter().copied().find(|&l| l == verb);
+        match (verb.as_str(), leaf) {
+            ("config" | "edit", _) => {
                 let kind = if verb == "config" {
                     Kind::Config
                 } else {
@@ -226,7 +236,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                         span: st.span,
                         reason: "`edit` outside a `config` block".into(),
                     });
-                    continue;
+                    return;
                 }
                 if stack.len() >= limits.max_depth {
                     tree.issues.push(InputIssue {
@@ -237,7 +247,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                         ),
                     });
                     skipped = 1;
-                    continue;
+                    return;
                 }
                 stack.push(Node {
                     kind,
@@ -248,7 +258,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                     children: Vec::new(),
                 });
             }
-            "next" => {
+            ("next", _) => {
                 if top == Some(Kind::Edit) {
                     close(&mut stack, &mut tree.roots, st.span);
                 } else {
@@ -258,7 +268,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                     });
                 }
             }
-            "end" => match top {
+            ("end", _) => match top {
                 Some(Kind::Config) => close(&mut stack, &mut tree.roots, st.span),
                 Some(Kind::Edit) => {
                     tree.unparsed.push(Unparsed {
@@ -273,11 +283,11 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                     reason: "stray `end` (no open `config`)".into(),
                 }),
             },
-            v if LEAF_VERBS.contains(&v) => {
+            (_, Some(verb)) => {
                 if stack.is_empty() {
                     tree.unparsed.push(Unparsed {
                         span: st.span,
-                        reason: format!("`{v}` outside a `config` block"),
+                        reason: format!("`{verb}` outside a `config` block"),
                     });
                 } else if st.span.len() > limits.max_line_len {
                     tree.unparsed.push(Unparsed {
@@ -305,7 +315,10 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                 reason: "unrecognised statement".into(),
             }),
         }
-    }
+    });
+    // Unclosed quotes come first, as they were found while splitting the file.
+    quote_issues.append(&mut tree.issues);
+    tree.issues = quote_issues;
     // Truncated file: report every block still open, then close it at the end of the file.
     let eof = Span::new(id, file.text.len(), file.text.len());
     while let Some(node) = stack.last() {
@@ -458,7 +471,7 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
                 }
                 Kind::Stmt(verb) => {
                     let a: Vec<&str> = child.args.iter().map(|t| t.text.as_str()).collect();
-                    match (verb.as_str(), a.as_slice()) {
+                    match (*verb, a.as_slice()) {
                         ("delete", [name]) => {
                             entries.retain(|e| e.name != *name);
                             reindex(&entries, &mut index);
