@@ -5,7 +5,13 @@
 //! callers that skip the others get exactly the result of a full scan.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use smallvec::SmallVec;
+
+/// The index's maps are keyed by cell numbers: a fast hash with a fixed seed (lookups only, no
+/// iteration, so the seed never shows in output).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use crate::model::Filter;
 use crate::sets::Space;
@@ -64,13 +70,26 @@ impl Axis {
         (self.starts.partition_point(|&s| s <= v) - 1) as u32
     }
 
-    /// The cells a set touches, as inclusive runs of cell numbers, and their number.
-    fn cells(&self, ranges: &[(u128, u128)]) -> (Vec<(u32, u32)>, usize) {
-        let runs: Vec<(u32, u32)> = ranges
-            .iter()
-            .map(|&(lo, hi)| (self.cell(lo), self.cell(hi)))
-            .collect();
-        let n = runs.iter().map(|&(a, b)| (b - a) as usize + 1).sum();
+    /// The cells a set touches, as inclusive runs of cell numbers, and their number. Counting
+    /// stops past [`WIDE`]: a wide set is filed and looked up without its cells, so a part with
+    /// many ranges (the rest of "any" after a few rules) costs nothing here.
+    fn cells(&self, ranges: &[(u128, u128)]) -> (SmallVec<[(u32, u32); WIDE]>, usize) {
+        let mut runs = SmallVec::new();
+        // Every range is at least one cell.
+        if ranges.len() > WIDE {
+            return (runs, ranges.len());
+        }
+        let mut n = 0;
+        for &(lo, hi) in ranges {
+            let a = self.cell(lo);
+            let b = a + (self.starts[a as usize + 1..].partition_point(|&s| s <= hi)) as u32;
+            n += (b - a) as usize + 1;
+            if n > WIDE {
+                runs.clear();
+                return (runs, n);
+            }
+            runs.push((a, b));
+        }
         (runs, n)
     }
 }
@@ -151,12 +170,12 @@ impl Grid {
         Grid {
             side,
             addrs: Axis::new(rules.iter().flat_map(|(_, m)| m.iter()).map(|s| side.of(s))),
-            grid: HashMap::new(),
-            by_port_wide_addr: HashMap::new(),
-            by_addr_wide_port: HashMap::new(),
+            grid: HashMap::default(),
+            by_port_wide_addr: HashMap::default(),
+            by_addr_wide_port: HashMap::default(),
             wide: Vec::new(),
-            by_port: HashMap::new(),
-            by_addr: HashMap::new(),
+            by_port: HashMap::default(),
+            by_addr: HashMap::default(),
             wide_port: Vec::new(),
             wide_addr: Vec::new(),
         }
