@@ -196,9 +196,24 @@ impl Walker<'_> {
             }
             stack.extend(pieces.drain(..).rev().map(|p| (p, idx + 1)));
         }
-        // Stable: what one part gave at one rule stays in the order it came.
-        out.sort_by_key(|(key, _)| *key);
-        out.into_iter().map(|(_, o)| o).collect()
+        // Stable: what one part gave at one rule stays in the order it came. The parts are
+        // large, so their keys are sorted (with their places, which keeps it stable) and the
+        // parts moved once, into that order.
+        if out.is_sorted_by_key(|(key, _)| *key) {
+            return out.into_iter().map(|(_, o)| o).collect();
+        }
+        let mut order: Vec<((usize, usize), usize)> = out
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (*key, i))
+            .collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<(Pending, Flow)>> =
+            out.into_iter().map(|(_, o)| Some(o)).collect();
+        order
+            .into_iter()
+            .filter_map(|(_, i)| slots[i].take())
+            .collect()
     }
 }
 
