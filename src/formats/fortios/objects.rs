@@ -88,7 +88,20 @@ impl<T> Resolved<T> {
         self.note(s);
         self.inexact = true;
     }
+    /// Add what resolving one more name noted (its value is the caller's to combine).
+    fn absorb<U>(&mut self, other: &Resolved<U>) {
+        for n in &other.notes {
+            self.note(n.clone());
+        }
+        self.unknown.extend(other.unknown.iter().cloned());
+        self.inexact |= other.inexact;
+        self.bad.extend(other.bad.iter().cloned());
+    }
 }
+
+/// Names resolved from a policy (outside any group walk), by name: what a name resolves to does
+/// not depend on the policy, and the same groups are used by thousands of policies.
+type Memo<T> = std::cell::RefCell<HashMap<String, std::rc::Rc<Resolved<T>>>>;
 
 /// Predefined FortiOS services (used when the file does not define a service of that name).
 /// Items: `tcp/ITEM`, `udp/ITEM`, `sctp/ITEM` (ITEM as in `tcp-portrange`), `icmp[/TYPE]`,
@@ -239,6 +252,10 @@ pub struct Objects<'t> {
     max_depth: usize,
     /// Names met past the reference-depth limit, with the span of their entry when defined.
     too_deep: std::cell::RefCell<std::collections::BTreeMap<String, Option<Span>>>,
+    /// Address names resolved so far, per family.
+    addr_memo: [Memo<AddrSet>; 2],
+    /// Service names resolved so far.
+    svc_memo: Memo<Vec<Svc>>,
 }
 
 impl<'t> Objects<'t> {
@@ -305,6 +322,8 @@ impl<'t> Objects<'t> {
             zones: HashMap::new(),
             max_depth,
             too_deep: Default::default(),
+            addr_memo: Default::default(),
+            svc_memo: Default::default(),
         };
         for (name, e) in map("system zone") {
             let members = e
@@ -373,10 +392,18 @@ impl<'t> Objects<'t> {
     /// The union of the named address objects of a family.
     pub fn addresses(&self, names: &[&str], fam: Fam) -> Resolved<AddrSet> {
         let mut r = Resolved::new(AddrSet::empty());
-        let mut stack = Vec::new();
+        let memo = &self.addr_memo[fam as usize];
         for n in names {
-            let s = self.addr(n, fam, 0, &mut stack, &mut r);
-            r.value = r.value.union(&s);
+            let hit = memo.borrow().get(*n).cloned();
+            let one = hit.unwrap_or_else(|| {
+                let mut one = Resolved::new(AddrSet::empty());
+                one.value = self.addr(n, fam, 0, &mut Vec::new(), &mut one);
+                let one = std::rc::Rc::new(one);
+                memo.borrow_mut().insert(n.to_string(), one.clone());
+                one
+            });
+            r.value = r.value.union(&one.value);
+            r.absorb(&one);
         }
         r
     }
@@ -448,10 +475,19 @@ impl<'t> Objects<'t> {
     /// The union of the named services.
     pub fn services(&self, names: &[&str]) -> Resolved<Vec<Svc>> {
         let mut r = Resolved::new(Vec::new());
-        let mut stack = Vec::new();
         for n in names {
-            let v = self.svc(n, 0, &mut stack, &mut r);
-            r.value.extend(v);
+            let hit = self.svc_memo.borrow().get(*n).cloned();
+            let one = hit.unwrap_or_else(|| {
+                let mut one = Resolved::new(Vec::new());
+                one.value = self.svc(n, 0, &mut Vec::new(), &mut one);
+                let one = std::rc::Rc::new(one);
+                self.svc_memo
+                    .borrow_mut()
+                    .insert(n.to_string(), one.clone());
+                one
+            });
+            r.value.extend(one.value.iter().cloned());
+            r.absorb(&one);
         }
         r
     }

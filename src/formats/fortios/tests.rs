@@ -718,3 +718,72 @@ fn fqdn_wildcard_and_group_addresses_are_modelled_by_name() {
         ["*.ucontactcloud.com", "stun.ucontactcloud.com"]
     );
 }
+
+#[test]
+fn a_name_many_policies_use_resolves_the_same_for_each() {
+    // Names are resolved once and remembered: every policy using them still gets the value
+    // and every note (cycle, unknown member), not only the first.
+    let text = "config firewall address\n    edit \"a\"\n        set subnet 10.1.0.0/16\n    next\nend\n\
+config firewall addrgrp\n    edit \"g1\"\n        set member \"a\" \"g2\" \"ghost\"\n    next\n    edit \"g2\"\n        set member \"g1\"\n    next\nend\n"
+        .to_string()
+        + &policies(
+            "    edit 1\n        set srcintf any\n        set dstintf any\n        set action accept\n        set srcaddr \"g1\"\n        set dstaddr all\n        set service ALL\n    next\n\
+    edit 2\n        set srcintf any\n        set dstintf any\n        set action accept\n        set srcaddr \"a\" \"g1\"\n        set dstaddr \"g1\"\n        set service ALL\n    next\n",
+        );
+    let (_, cfg) = load(&text);
+    let rules = &cfg.filter.chains[0].rules;
+    assert_eq!(rules.len(), 2);
+    for r in rules {
+        // `ghost` is unknown, so the group is inexact: the whole dimension.
+        assert_eq!(r.matches[0].src, crate::sets::all_v4(), "{}", r.name);
+        for want in [
+            "cycle through \"g1\"",
+            "references unknown address \"ghost\"",
+        ] {
+            assert!(
+                r.unmodeled.iter().any(|n| n.contains(want)),
+                "{}: {:?}",
+                r.name,
+                r.unmodeled
+            );
+        }
+    }
+    // Policy 2 names the group twice (srcaddr and dstaddr): one note per condition, as before.
+    let cycles = rules[1]
+        .unmodeled
+        .iter()
+        .filter(|n| n.contains("cycle"))
+        .count();
+    assert_eq!(cycles, 2, "{:?}", rules[1].unmodeled);
+    let unknown = cfg
+        .unparsed
+        .iter()
+        .filter(|u| u.reason.contains("\"ghost\""))
+        .count();
+    assert_eq!(unknown, 3, "{:?}", cfg.unparsed);
+}
+
+#[test]
+fn a_service_without_port_range_is_reported_whatever_precedes_it() {
+    // A service with no port range matches nothing; a badly written service listed before it
+    // in the same policy used to hide that (the "not understood" flag was shared).
+    let text = "config firewall service custom\n    edit \"bad\"\n        set tcp-portrange abc\n    next\n    edit \"empty\"\n        set comment \"nothing\"\n    next\nend\n"
+        .to_string()
+        + &policies(
+            "    edit 1\n        set srcintf any\n        set dstintf any\n        set action accept\n        set srcaddr all\n        set dstaddr all\n        set service \"bad\" \"empty\"\n    next\n",
+        );
+    let (_, cfg) = load(&text);
+    let reasons: Vec<&str> = cfg.unparsed.iter().map(|u| u.reason.as_str()).collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("service \"empty\" has no port range")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("item of service \"bad\" not understood")),
+        "{reasons:?}"
+    );
+}
