@@ -606,20 +606,24 @@ fn render_block(start: u128, size_bits: u32) -> String {
     }
 }
 
+/// The names of a [`NameSet`], shared: spaces are copied at every split of the flow walk and
+/// of the rule subtraction, and their zone sets almost never change there.
+pub type Names = std::sync::Arc<BTreeSet<String>>;
+
 /// A set of interface or zone names (an infinite universe, so complements are kept symbolic).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NameSet {
     /// Every name.
     Any,
     /// Exactly these names.
-    Only(BTreeSet<String>),
+    Only(Names),
     /// Every name except these.
-    Except(BTreeSet<String>),
+    Except(Names),
 }
 
 impl NameSet {
     pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Self {
-        NameSet::Only(names.into_iter().map(Into::into).collect())
+        NameSet::Only(Names::new(names.into_iter().map(Into::into).collect()))
     }
     pub fn is_empty(&self) -> bool {
         matches!(self, NameSet::Only(s) if s.is_empty())
@@ -651,7 +655,7 @@ impl NameSet {
     }
     pub fn complement(&self) -> Self {
         match self {
-            NameSet::Any => NameSet::Only(BTreeSet::new()),
+            NameSet::Any => NameSet::Only(Names::default()),
             NameSet::Only(s) => NameSet::Except(s.clone()),
             NameSet::Except(s) => NameSet::Only(s.clone()),
         }
@@ -660,9 +664,16 @@ impl NameSet {
         use NameSet::*;
         match (self, other) {
             (Any, x) | (x, Any) => x.clone(),
-            (Only(a), Only(b)) => Only(a.intersection(b).cloned().collect()),
-            (Only(a), Except(b)) | (Except(b), Only(a)) => Only(a.difference(b).cloned().collect()),
-            (Except(a), Except(b)) => Except(a.union(b).cloned().collect()),
+            // The same names on both sides (a rule's zones met by a part of the traffic that
+            // came through them): shared, not rebuilt.
+            (Only(a), Only(b)) if a == b => Only(a.clone()),
+            (Only(a), Only(b)) => Only(Names::new(a.intersection(b).cloned().collect())),
+            (Only(a), Except(b)) | (Except(b), Only(a)) if a.is_disjoint(b) => Only(a.clone()),
+            (Only(a), Except(b)) | (Except(b), Only(a)) => {
+                Only(Names::new(a.difference(b).cloned().collect()))
+            }
+            (Except(a), Except(b)) if a == b => Except(a.clone()),
+            (Except(a), Except(b)) => Except(Names::new(a.union(b).cloned().collect())),
         }
     }
     /// `!self.intersect(other).is_empty()`, without building the intersection.
@@ -1042,7 +1053,7 @@ mod tests {
                 assert_eq!(a.intersects(b), !a.intersect(b).is_empty(), "{a:?} {b:?}");
             }
         }
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let names = |v: &[&str]| Names::new(v.iter().map(|s| s.to_string()).collect());
         let ns = [
             NameSet::Any,
             NameSet::Only(names(&[])),
@@ -1176,7 +1187,7 @@ mod tests {
         assert!(a.intersect(&a.complement()).is_empty());
         assert_eq!(
             NameSet::Any.difference(&a),
-            NameSet::Except(["wan".to_string()].into())
+            NameSet::Except(Names::new(["wan".to_string()].into()))
         );
     }
 }

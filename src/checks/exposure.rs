@@ -8,7 +8,7 @@ use super::*;
 use crate::engine::flow::{Fate, Mode};
 use crate::model::Hook;
 use crate::pack::FlowSpec;
-use crate::sets::{non_public_v4, parse_net, render_addrs, NameSet, Space};
+use crate::sets::{non_public_v4, parse_net, render_addrs, NameSet, Names, Space};
 
 /// IPv6 addresses that are not "the internet" (the IPv4 ones are [`non_public_v4`]).
 const NON_PUBLIC_V6: &[&str] = &["::1/128", "fc00::/7", "fe80::/10"];
@@ -80,11 +80,12 @@ pub fn check(
         None => {
             let zones = guessed_untrusted_zones(&ctx.config.filter);
             if zones.is_empty() {
-                space.src_zone = NameSet::Except(LOOPBACK.iter().map(|s| s.to_string()).collect());
+                space.src_zone =
+                    NameSet::Except(Names::new(LOOPBACK.iter().map(|s| s.to_string()).collect()));
             } else {
                 guessed = zones.iter().cloned().collect();
                 // Rules that do not constrain the zone still match traffic from these zones.
-                space.src_zone = NameSet::Only(zones);
+                space.src_zone = NameSet::Only(zones.into());
             }
         }
     }

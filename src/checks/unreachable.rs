@@ -592,7 +592,7 @@ mod tests {
         assert!(uncovered(&index, &live, 1, &[part(2, 5), part(11, 20)]));
         // Zones: a packet from a zone the earlier rule leaves out.
         let mut z = part(2, 5);
-        z.src_zone = NameSet::Except(["wan".to_string()].into());
+        z.src_zone = NameSet::Except(crate::sets::Names::new(["wan".to_string()].into()));
         let lan = Space {
             src_zone: NameSet::only(["lan"]),
             ..Space::all()

@@ -405,7 +405,7 @@ impl Ctx {
             _ => {}
         }
         match self.if_lists.get(name) {
-            Some(Ok(set)) => Ok(NameSet::Only(set.clone())),
+            Some(Ok(set)) => Ok(NameSet::Only(set.clone().into())),
             Some(Err(e)) => Err(e.clone()),
             None => Err(format!(
                 "interface list `{name}` has no members in the export"

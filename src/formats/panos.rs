@@ -1614,8 +1614,8 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
                 intra_action.clone(),
             );
             let known: BTreeSet<String> = zones_seen.clone();
-            r.matches[0].src_zone = NameSet::Except(known.clone());
-            r.matches[0].dst_zone = NameSet::Except(known);
+            r.matches[0].src_zone = NameSet::Except(known.clone().into());
+            r.matches[0].dst_zone = NameSet::Except(known.into());
             r.unmodeled.push(
                 "intrazone-default: only traffic that stays within one zone (zone not named in the file)".into(),
             );

@@ -990,7 +990,7 @@ impl Ctx<'_> {
             }
             NameSet::Any
         } else {
-            NameSet::Only(zone_names)
+            NameSet::Only(zone_names.into())
         }
     }
 
@@ -1366,7 +1366,7 @@ impl Ctx<'_> {
                 );
                 let mut s = Space::all();
                 s.src = nets(PRIVATE);
-                s.src_zone = NameSet::Only(self.zone_names(name));
+                s.src_zone = NameSet::Only(self.zone_names(name).into());
                 r.matches = vec![s];
                 out.push(r);
             }
@@ -1378,7 +1378,7 @@ impl Ctx<'_> {
                 );
                 let mut s = Space::all();
                 s.src = crate::sets::bogons_v4();
-                s.src_zone = NameSet::Only(self.zone_names(name));
+                s.src_zone = NameSet::Only(self.zone_names(name).into());
                 r.matches = vec![s];
                 r.unmodeled.push(
                     "bogons table: contents downloaded at run time (approximated with IANA \
@@ -1447,7 +1447,7 @@ impl Ctx<'_> {
                 let mut s = Space::all();
                 s.proto = ProtoSet::single(proto::TCP);
                 s.dport = ports.clone();
-                s.src_zone = NameSet::Only(self.zone_names(lan));
+                s.src_zone = NameSet::Only(self.zone_names(lan).into());
                 match res {
                     Ok(a) => s.dst = a,
                     Err(e) => {

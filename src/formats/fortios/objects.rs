@@ -386,7 +386,7 @@ impl<'t> Objects<'t> {
                 out.extend(m.iter().cloned());
             }
         }
-        NameSet::Only(out)
+        NameSet::Only(out.into())
     }
 
     /// The union of the named address objects of a family.

@@ -935,7 +935,7 @@ impl Parser<'_> {
         if let Some(z) = self.obj.zones.get(zone) {
             names.extend(z.interfaces.iter().cloned());
         }
-        NameSet::Only(names)
+        NameSet::Only(names.into())
     }
 
     // -----------------------------------------------------------------------------------------

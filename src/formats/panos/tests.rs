@@ -214,7 +214,9 @@ fn default_intrazone_and_interzone_rules() {
     assert_eq!(v2[2].name, "intrazone-default (other zones)");
     assert_eq!(
         v2[2].matches[0].src_zone,
-        NameSet::Except(["dmz".to_string(), "lan".to_string()].into())
+        NameSet::Except(crate::sets::Names::new(
+            ["dmz".to_string(), "lan".to_string()].into()
+        ))
     );
     assert!(!v2[2].unmodeled.is_empty());
     assert_eq!(ch.default.action, Action::Deny);
