@@ -93,25 +93,47 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut strong = 0usize;
     let mut weak = 0usize;
     let mut foreign = 0usize;
-    let has_family_block = text.lines().any(|l| {
-        matches!(
-            l.trim(),
-            "family inet {" | "family inet6 {" | "family ethernet-switching {" | "family any {"
-        )
-    });
+    // Only asked of a file with a top-level `firewall {` line, and then by looking at the lines
+    // that hold "family " rather than at every line: every export of every format is sniffed.
+    let has_family_block = std::cell::OnceCell::new();
+    let family_block = || {
+        *has_family_block.get_or_init(|| {
+            text.match_indices("family ").any(|(at, _)| {
+                let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                matches!(
+                    text[start..end].trim(),
+                    "family inet {"
+                        | "family inet6 {"
+                        | "family ethernet-switching {"
+                        | "family any {"
+                )
+            })
+        })
+    };
     for line in text.lines().take(4000) {
         let line = line.trim_end();
         if line.starts_with("#RANCID-CONTENT-TYPE: juniper") {
             strong += 5;
             continue;
         }
-        let w: Vec<&str> = line.split_whitespace().take(4).collect();
-        if w.is_empty() || line.starts_with([' ', '\t']) {
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        // The first four words, without allocating: every line of every export is looked at.
+        let mut words = [""; 4];
+        let mut n = 0;
+        for (slot, word) in words.iter_mut().zip(line.split_whitespace()) {
+            *slot = word;
+            n += 1;
+        }
+        let w = &words[..n];
+        if w.is_empty() {
             continue;
         }
         let (cmd, rest) = match w[0] {
             "set" | "deactivate" | "delete" | "activate" => (true, &w[1..]),
-            _ => (false, &w[..]),
+            _ => (false, w),
         };
         let first = rest.first().copied().unwrap_or("");
         let second = rest.get(1).copied().unwrap_or("");
@@ -146,7 +168,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             match first_clean {
                 "security" | "applications" if opens && w.len() <= 3 => strong += 1,
                 // `firewall {` is also VyOS: require a Junos family block.
-                "firewall" if opens && w.len() <= 3 && has_family_block => strong += 1,
+                "firewall" if opens && w.len() <= 3 && family_block() => strong += 1,
                 "version" if is_junos_version(rest.get(1).copied().unwrap_or("")) => strong += 1,
                 "system" | "interfaces" | "policy-options" | "routing-options" | "protocols"
                 | "chassis" | "snmp"
