@@ -159,9 +159,14 @@ pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
 /// The distinct secret values of `text` (at least 4 characters: shorter ones would mask ordinary
 /// words), longest first, for scrubbing messages that quote the source.
 pub fn secret_values(text: &str) -> Vec<String> {
-    let mut v: Vec<String> = secret_ranges(text)
-        .into_iter()
-        .filter_map(|(a, b)| text.get(a..b))
+    values_of(text, &secret_ranges(text))
+}
+
+/// [`secret_values`] from the file's [`secret_ranges`], for a caller that has them already.
+pub fn values_of(text: &str, ranges: &[(usize, usize)]) -> Vec<String> {
+    let mut v: Vec<String> = ranges
+        .iter()
+        .filter_map(|&(a, b)| text.get(a..b))
         .filter(|s| s.chars().count() >= 4 && !s.chars().all(|c| c == '*'))
         .map(str::to_owned)
         .collect();

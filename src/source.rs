@@ -266,10 +266,12 @@ impl SourceFile {
         }
     }
 
-    /// Drop every line except the 0-based, inclusive line ranges given (and the secret ranges
-    /// inside them when `secrets` is set, so that [`SourceFile::redacted`] stays exactly the
-    /// redaction of the whole text). Offsets, lines and columns of what is kept do not change.
-    pub fn compact(&mut self, ranges: &mut [(usize, usize)], secrets: bool) {
+    /// Drop every line except the 0-based, inclusive line ranges given, keeping the parts of
+    /// `secrets` (the file's [`crate::redact::secret_ranges`], which the caller has already
+    /// worked out to mask messages) inside them, so that [`SourceFile::redacted`] stays exactly
+    /// the redaction of the whole text; without them the kept lines show only `*`. Offsets,
+    /// lines and columns of what is kept do not change.
+    pub fn compact(&mut self, ranges: &mut [(usize, usize)], secrets: Option<&[(usize, usize)]>) {
         if self.compact.is_some() {
             return;
         }
@@ -306,10 +308,9 @@ impl SourceFile {
                 line_starts: self.line_starts[a..=b].to_vec(),
             });
         }
-        let secrets = secrets.then(|| {
-            crate::redact::secret_ranges(text)
-                .into_iter()
-                .flat_map(|(x, y)| {
+        let secrets = secrets.map(|all| {
+            all.iter()
+                .flat_map(|&(x, y)| {
                     segments
                         .iter()
                         .filter(move |s| x < s.end() && y > s.start)
@@ -641,7 +642,8 @@ mod tests {
         let text = "a\r\nb\u{e9}c\nset password ENC s3cr\nd\ne\nf\n";
         let full = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
         let mut c = SourceFile::from_text(FileId(0), "x".into(), None, text.into(), Encoding::Utf8);
-        c.compact(&mut [(1, 2), (5, 5)], true);
+        let secrets = crate::redact::secret_ranges(text);
+        c.compact(&mut [(1, 2), (5, 5)], Some(&secrets));
         assert!(c.is_compacted() && c.text.is_empty());
         assert_eq!(c.len(), full.len());
         assert_eq!(c.line_count(), full.line_count());

@@ -1093,8 +1093,15 @@ fn process(
     }));
     match outcome {
         Ok((mut report, mut findings, results)) => {
-            scrub_secrets(&source, &mut report, &mut findings);
-            compact(&mut source, &report, &findings, &results, keep);
+            // The secrets of the file, found once: they mask the messages and the kept lines.
+            let snippets = keep == Keep::Snippets;
+            let secrets = (snippets || !findings.is_empty() || !report.unparsed.is_empty())
+                .then(|| crate::redact::secret_ranges(&source.text));
+            if let Some(secrets) = &secrets {
+                scrub_secrets(&source, secrets, &mut report, &mut findings);
+            }
+            let kept = secrets.as_deref().filter(|_| snippets);
+            compact(&mut source, &report, &findings, &results, keep, kept);
             Processed {
                 source,
                 report,
@@ -1105,7 +1112,9 @@ fn process(
         Err(panic) => {
             let format = formats::detect(&source);
             let mut ranges = vec![(0, 0)];
-            source.compact(&mut ranges, keep == Keep::Snippets);
+            let secrets =
+                (keep == Keep::Snippets).then(|| crate::redact::secret_ranges(&source.text));
+            source.compact(&mut ranges, secrets.as_deref());
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -1137,11 +1146,16 @@ fn process(
 
 /// Messages may quote the source (a rule's text, a name): mask every secret value of the file in
 /// them, so that no output format (JSON and SARIF carry messages, not snippets) can leak one.
-fn scrub_secrets(source: &SourceFile, report: &mut FileReport, findings: &mut [Finding]) {
+fn scrub_secrets(
+    source: &SourceFile,
+    ranges: &[(usize, usize)],
+    report: &mut FileReport,
+    findings: &mut [Finding],
+) {
     if findings.is_empty() && report.unparsed.is_empty() {
         return;
     }
-    let secrets = crate::redact::secret_values(&source.text);
+    let secrets = crate::redact::values_of(&source.text, ranges);
     if secrets.is_empty() {
         return;
     }
@@ -1196,6 +1210,7 @@ fn compact(
     findings: &[Finding],
     results: &[ResultRow],
     keep: Keep,
+    secrets: Option<&[(usize, usize)]>,
 ) {
     let pad = if keep == Keep::Snippets { 2 } else { 0 };
     let lines = |s: Span| (source.line_index(s.start), source.line_index(s.end));
@@ -1237,7 +1252,7 @@ fn compact(
             .filter(here)
             .map(lines),
     );
-    source.compact(&mut ranges, keep == Keep::Snippets);
+    source.compact(&mut ranges, secrets);
 }
 
 /// Recognise, parse and evaluate one decoded file against the packs (no panic guard: [`run`]
