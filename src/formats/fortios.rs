@@ -342,21 +342,23 @@ fn policy_rule(
             .push("destination is an Internet Service database entry".into());
     }
     let mut families = 0;
-    for (fam, suffix) in [(Fam::V4, ""), (Fam::V6, "6")] {
-        let (sk, dk) = (format!("srcaddr{suffix}"), format!("dstaddr{suffix}"));
-        if e.get(&sk).is_none() && e.get(&dk).is_none() {
+    for (fam, sk, dk) in [
+        (Fam::V4, "srcaddr", "dstaddr"),
+        (Fam::V6, "srcaddr6", "dstaddr6"),
+    ] {
+        if e.get(sk).is_none() && e.get(dk).is_none() {
             continue;
         }
         families += 1;
         let src = if isdb_src {
             fam.universe()
         } else {
-            addresses(e, objs, fam, &sk, &mut rule, unparsed)
+            addresses(e, objs, fam, sk, &mut rule, unparsed)
         };
         let dst = if isdb_dst {
             fam.universe()
         } else {
-            addresses(e, objs, fam, &dk, &mut rule, unparsed)
+            addresses(e, objs, fam, dk, &mut rule, unparsed)
         };
         let base = Space {
             src,
@@ -413,10 +415,15 @@ fn addresses(
         return AddrSet::empty();
     };
     // `srcaddr6-negate` appeared in 7.2; before, `srcaddr-negate` covered both families.
-    let base = key.trim_end_matches('6');
+    let (own, older) = match key {
+        "srcaddr" => ("srcaddr-negate", "srcaddr-negate"),
+        "srcaddr6" => ("srcaddr6-negate", "srcaddr-negate"),
+        "dstaddr" => ("dstaddr-negate", "dstaddr-negate"),
+        _ => ("dstaddr6-negate", "dstaddr-negate"),
+    };
     let negate = e
-        .get(&format!("{key}-negate"))
-        .or_else(|| e.get(&format!("{base}-negate")))
+        .get(own)
+        .or_else(|| e.get(older))
         .is_some_and(|n| n.enabled());
     let r = objs.addresses(&v.texts(), fam);
     report(&r, key, "address", v.span, rule, unparsed);
