@@ -62,6 +62,8 @@ pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
         let start = i;
         let mut text = String::new();
         let mut end = i;
+        // Characters taken as they are are copied in runs: where the current run began.
+        let mut run: Option<usize> = None;
         while let Some(&(j, c)) = chars.peek() {
             if c.is_whitespace() {
                 break;
@@ -69,24 +71,44 @@ pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
             chars.next();
             end = j + c.len_utf8();
             if c == '"' || c == '\'' {
+                if let Some(r) = run.take() {
+                    text.push_str(&line[r..j]);
+                }
                 let q = c;
+                let mut closed = false;
                 while let Some((k, c2)) = chars.next() {
                     end = k + c2.len_utf8();
                     if c2 == q {
+                        closed = true;
+                        if let Some(r) = run.take() {
+                            text.push_str(&line[r..k]);
+                        }
                         break;
                     }
                     if c2 == '\\' && q == '"' {
+                        if let Some(r) = run.take() {
+                            text.push_str(&line[r..k]);
+                        }
+                        // The escaped character starts the next run.
                         if let Some((k2, c3)) = chars.next() {
                             end = k2 + c3.len_utf8();
-                            text.push(c3);
+                            run = Some(k2);
                         }
                         continue;
                     }
-                    text.push(c2);
+                    run.get_or_insert(k);
+                }
+                if !closed {
+                    if let Some(r) = run.take() {
+                        text.push_str(&line[r..end]);
+                    }
                 }
             } else {
-                text.push(c);
+                run.get_or_insert(j);
             }
+        }
+        if let Some(r) = run {
+            text.push_str(&line[r..end]);
         }
         out.push(Token {
             text,
@@ -100,6 +122,72 @@ pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The character-by-character tokenizer that `tokenize` replaced, as the reference.
+    fn tokenize_by_char(line: &str, base: usize) -> Vec<Token> {
+        let mut out = Vec::new();
+        let mut chars = line.char_indices().peekable();
+        while let Some(&(i, c)) = chars.peek() {
+            if c.is_whitespace() {
+                chars.next();
+                continue;
+            }
+            let start = i;
+            let mut text = String::new();
+            let mut end = i;
+            while let Some(&(j, c)) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                chars.next();
+                end = j + c.len_utf8();
+                if c == '"' || c == '\'' {
+                    let q = c;
+                    while let Some((k, c2)) = chars.next() {
+                        end = k + c2.len_utf8();
+                        if c2 == q {
+                            break;
+                        }
+                        if c2 == '\\' && q == '"' {
+                            if let Some((k2, c3)) = chars.next() {
+                                end = k2 + c3.len_utf8();
+                                text.push(c3);
+                            }
+                            continue;
+                        }
+                        text.push(c2);
+                    }
+                } else {
+                    text.push(c);
+                }
+            }
+            out.push(Token {
+                text,
+                start: base + start,
+                end: base + end,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn tokenize_copies_runs_exactly_as_char_by_char() {
+        let alphabet: Vec<char> = "ab \t\"'\\xé€\u{3000}-:".chars().collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let line: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(tokenize(&line, 7), tokenize_by_char(&line, 7), "{line:?}");
+        }
+    }
 
     #[test]
     fn tokens_keep_offsets() {
