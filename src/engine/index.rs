@@ -82,7 +82,12 @@ impl Axis {
         let mut n = 0;
         for &(lo, hi) in ranges {
             let a = self.cell(lo);
-            let b = a + (self.starts[a as usize + 1..].partition_point(|&s| s <= hi)) as u32;
+            // Most ranges (a port, a host) lie in one cell: the next boundary is past them.
+            let after = &self.starts[a as usize + 1..];
+            let b = match after.first() {
+                Some(&next) if next <= hi => a + after.partition_point(|&s| s <= hi) as u32,
+                _ => a,
+            };
             n += (b - a) as usize + 1;
             if n > WIDE {
                 runs.clear();
