@@ -9,12 +9,12 @@ use std::collections::BinaryHeap;
 
 use smallvec::SmallVec;
 
+use crate::model::Filter;
+use crate::sets::Space;
+
 /// The index's maps are keyed by cell numbers: a fast hash with a fixed seed (lookups only, no
 /// iteration, so the seed never shows in output).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
-
-use crate::model::Filter;
-use crate::sets::Space;
 
 /// One [`RuleIndex`] per chain of a filter (all rules with their match spaces), built once per
 /// parsed configuration and shared by every check.
