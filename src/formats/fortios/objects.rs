@@ -103,6 +103,24 @@ impl<T> Resolved<T> {
 /// not depend on the policy, and the same groups are used by thousands of policies.
 type Memo<T> = std::cell::RefCell<HashMap<String, std::rc::Rc<Resolved<T>>>>;
 
+/// `name` as `memo` remembers it, or resolved now by `resolve` (into a fresh [`Resolved`] that
+/// starts from `empty`) and remembered.
+fn remembered<T>(
+    memo: &Memo<T>,
+    name: &str,
+    empty: impl FnOnce() -> T,
+    resolve: impl FnOnce(&mut Resolved<T>) -> T,
+) -> std::rc::Rc<Resolved<T>> {
+    if let Some(hit) = memo.borrow().get(name) {
+        return hit.clone();
+    }
+    let mut one = Resolved::new(empty());
+    one.value = resolve(&mut one);
+    let one = std::rc::Rc::new(one);
+    memo.borrow_mut().insert(name.to_string(), one.clone());
+    one
+}
+
 /// Predefined FortiOS services (used when the file does not define a service of that name).
 /// Items: `tcp/ITEM`, `udp/ITEM`, `sctp/ITEM` (ITEM as in `tcp-portrange`), `icmp[/TYPE]`,
 /// `icmp6`, `ip/N` (0 = every protocol).
@@ -392,15 +410,9 @@ impl<'t> Objects<'t> {
     /// The union of the named address objects of a family.
     pub fn addresses(&self, names: &[&str], fam: Fam) -> Resolved<AddrSet> {
         let mut r = Resolved::new(AddrSet::empty());
-        let memo = &self.addr_memo[fam as usize];
         for n in names {
-            let hit = memo.borrow().get(*n).cloned();
-            let one = hit.unwrap_or_else(|| {
-                let mut one = Resolved::new(AddrSet::empty());
-                one.value = self.addr(n, fam, 0, &mut Vec::new(), &mut one);
-                let one = std::rc::Rc::new(one);
-                memo.borrow_mut().insert(n.to_string(), one.clone());
-                one
+            let one = remembered(&self.addr_memo[fam as usize], n, AddrSet::empty, |one| {
+                self.addr(n, fam, 0, &mut Vec::new(), one)
             });
             r.value = r.value.union(&one.value);
             r.absorb(&one);
@@ -476,15 +488,8 @@ impl<'t> Objects<'t> {
     pub fn services(&self, names: &[&str]) -> Resolved<Vec<Svc>> {
         let mut r = Resolved::new(Vec::new());
         for n in names {
-            let hit = self.svc_memo.borrow().get(*n).cloned();
-            let one = hit.unwrap_or_else(|| {
-                let mut one = Resolved::new(Vec::new());
-                one.value = self.svc(n, 0, &mut Vec::new(), &mut one);
-                let one = std::rc::Rc::new(one);
-                self.svc_memo
-                    .borrow_mut()
-                    .insert(n.to_string(), one.clone());
-                one
+            let one = remembered(&self.svc_memo, n, Vec::new, |one| {
+                self.svc(n, 0, &mut Vec::new(), one)
             });
             r.value.extend(one.value.iter().cloned());
             r.absorb(&one);
