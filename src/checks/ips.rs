@@ -2,35 +2,55 @@
 //! decide voice traffic (first match) count, so an inspected rule shadowed by an earlier
 //! uninspected one is not reported.
 
-use super::required_flow::parts_for;
 use super::*;
-use crate::engine::flow::{Fate, Mode};
+use crate::engine::flow::{allowing_rules, classify_indexed, entries_for, Fate, Mode};
 use crate::model::{Hook, InspectionKind};
 use crate::pack::FlowSpec;
-use crate::sets::Space;
+use crate::sets::{PortSet, ProtoSet, Space};
 
 pub fn check(req: &Requirement, ctx: &Ctx, want_enabled: bool, flows: &[FlowSpec]) -> Outcome {
     let hooks = [Hook::Input, Hook::Forward, Hook::Output];
     // Rules deciding voice traffic, with the voice part they carry.
-    let mut deciding: BTreeMap<(usize, usize), (crate::sets::ProtoSet, crate::sets::PortSet)> =
-        BTreeMap::new();
+    let mut deciding: BTreeMap<(usize, usize), (ProtoSet, PortSet)> = BTreeMap::new();
+    let mut carry = |chain, rule, protos: &ProtoSet, ports: &PortSet| {
+        let e = deciding
+            .entry((chain, rule))
+            .or_insert_with(|| (ProtoSet::empty(), PortSet::empty()));
+        e.0 = e.0.union(protos);
+        e.1 = e.1.union(ports);
+    };
+    let filter = &ctx.config.filter;
     for flow in flows {
         let mut space = Space::all();
         space.proto = flow.protocols.clone();
         space.dport = flow.ports.clone();
-        for part in parts_for(ctx, &hooks, &space, Mode::AsWritten) {
-            if part.fate != Fate::Allow {
+        for entry in entries_for(filter, &hooks) {
+            // The allowing rules straight from the index where it can tell them; the walk of
+            // every part otherwise. Both credit each rule with the same traffic.
+            if let Some((chain, rules)) = ctx
+                .index
+                .and_then(|ix| allowing_rules(filter, ix, entry, &space))
+            {
+                for (rule, (protos, ports)) in &rules {
+                    carry(chain, *rule, protos, ports);
+                }
                 continue;
             }
-            if let Decider::Rule { chain, rule } = part.decider {
-                let e = deciding.entry((chain, rule)).or_insert_with(|| {
-                    (
-                        crate::sets::ProtoSet::empty(),
-                        crate::sets::PortSet::empty(),
-                    )
-                });
-                e.0 = e.0.union(&part.space.proto);
-                e.1 = e.1.union(&part.space.dport);
+            let input = std::slice::from_ref(&space);
+            for part in classify_indexed(
+                filter,
+                ctx.index,
+                entry,
+                input,
+                ctx.max_depth,
+                Mode::AsWritten,
+            ) {
+                if part.fate != Fate::Allow {
+                    continue;
+                }
+                if let Decider::Rule { chain, rule } = part.decider {
+                    carry(chain, rule, &part.space.proto, &part.space.dport);
+                }
             }
         }
     }

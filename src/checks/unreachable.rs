@@ -6,6 +6,7 @@
 //! less than it seems and never covers anything.
 
 use super::*;
+use crate::engine::cover::{covers, held_before, COVER_BUDGET};
 use crate::engine::index::RuleIndex;
 use crate::model::{Action, Rule};
 use crate::sets::{subtract, Space};
@@ -41,61 +42,6 @@ fn uncovered(index: &RuleIndex, live: &[&Rule], pos: usize, remaining: &[Space])
                 .candidates(std::iter::once(&p), pos)
                 .any(|i| live[i].matches.iter().any(|m| p.is_subset(m)))
         })
-}
-
-/// Steps the cover search may take for one rule (a step is one part of it compared with the
-/// candidates) before it gives up and the rule is treated as reachable.
-const COVER_BUDGET: usize = 100_000;
-
-/// In how many dimensions `part` reaches outside `c`: the pieces `part.split_off(c)` leaves
-/// (when they meet).
-fn outside_dims(part: &Space, c: &Space) -> usize {
-    [
-        !part.proto.is_subset(&c.proto),
-        !part.dport.is_subset(&c.dport),
-        !part.src.is_subset(&c.src),
-        !part.dst.is_subset(&c.dst),
-        !part.sport.is_subset(&c.sport),
-        !part.src_zone.is_subset(&c.src_zone),
-        !part.dst_zone.is_subset(&c.dst_zone),
-    ]
-    .iter()
-    .filter(|&&out| out)
-    .count()
-}
-
-/// Whether the spaces `cands` together hold all of `space`, or `None` past the budget. Unlike the
-/// subtraction in rule order, a part inside any candidate is done at once, and a part is cut by
-/// the candidate that leaves the fewest pieces of it; each piece is then compared only with
-/// the candidates that met the part.
-fn covers(space: Space, cands: &[&Space], budget: &mut usize) -> Option<bool> {
-    let mut stack: Vec<(Space, Vec<&Space>)> = vec![(space, cands.to_vec())];
-    while let Some((part, cands)) = stack.pop() {
-        *budget = budget.checked_sub(1)?;
-        let meeting: Vec<(usize, &Space)> = cands
-            .into_iter()
-            .filter(|c| c.intersects(&part))
-            .map(|c| (outside_dims(&part, c), c))
-            .collect();
-        let Some(best) = (0..meeting.len()).min_by_key(|&k| meeting[k].0) else {
-            // No candidate holds any packet of this part.
-            return Some(false);
-        };
-        let (out, cut) = meeting[best];
-        if out == 0 {
-            continue;
-        }
-        let rest: Vec<&Space> = meeting
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| k != best)
-            .map(|(_, &(_, c))| c)
-            .collect();
-        for piece in part.split_off(cut) {
-            stack.push((piece, rest.clone()));
-        }
-    }
-    Some(true)
 }
 
 /// [`covered_by`]'s answer for a rule whose remainder fragmented past [`MAX_PIECES`], by the
@@ -162,18 +108,7 @@ fn first_takers(
             }
             for m in live[i].matches.iter().filter(|m| m.intersects(s)) {
                 let share = s.intersect(m);
-                let held = match held_at_corner(index, live, i, &share) {
-                    Some(held) => held,
-                    // The search, among the rules before this one that may meet the share.
-                    None => {
-                        let before: Vec<&Space> = index
-                            .candidates(std::iter::once(&share), i)
-                            .flat_map(|j| live[j].matches.iter())
-                            .collect();
-                        covers(share, &before, budget)?
-                    }
-                };
-                if !held {
+                if !held_before(index, |j| &live[j].matches, i, share, budget)? {
                     first = true;
                     break 'share;
                 }
@@ -184,26 +119,6 @@ fn first_takers(
         }
     }
     Some(covering)
-}
-
-/// Whether the rules indexed before `pos` hold all of `share`, when its lowest packet settles
-/// it: `Some(false)` when no rule holds that packet, `Some(true)` when one rule holds the whole
-/// share (it holds that packet too, so it is among the rules the index gives for it), `None`
-/// when the packet is held but the share is not inside any one rule.
-fn held_at_corner(index: &RuleIndex, live: &[&Rule], pos: usize, share: &Space) -> Option<bool> {
-    let p = share.corner()?;
-    let mut corner_held = false;
-    for j in index.candidates(std::iter::once(&p), pos) {
-        for m in &live[j].matches {
-            if p.is_subset(m) {
-                if share.is_subset(m) {
-                    return Some(true);
-                }
-                corner_held = true;
-            }
-        }
-    }
-    (!corner_held).then_some(false)
 }
 
 /// When some earlier rule holds each whole space of `live[pos]` (a wide rule repeated after

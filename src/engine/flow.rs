@@ -6,9 +6,12 @@
 //! only match established connections are skipped; rules with unmodeled conditions or unknown
 //! actions make the parts they touch uncertain.
 
+use std::collections::BTreeMap;
+
+use crate::engine::cover::{held_before, COVER_BUDGET};
 use crate::engine::index::{FilterIndex, RuleIndex};
 use crate::model::{Action, Chain, ChainId, Entry, Filter, Hook, Rule};
-use crate::sets::Space;
+use crate::sets::{IntervalSet, PortSet, ProtoSet, Space};
 
 /// What decided a part of the traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -296,6 +299,142 @@ pub fn classify_indexed(
         current = allowed;
     }
     out
+}
+
+/// What [`allowing_rules`] credits each allowing rule of a chain with (by position): the
+/// protocols and the destination ports of the traffic it decides.
+pub type Credited = BTreeMap<usize, (ProtoSet, PortSet)>;
+
+/// Protocol x port slices above which [`allowing_rules`] leaves the question to the walk.
+const MAX_SLICES: usize = 256;
+
+/// The cover-search steps [`allowing_rules`] may take in all before leaving the question to
+/// the walk.
+const SLICE_BUDGET: usize = 10 * COVER_BUDGET;
+
+/// Whether `rule` takes part in a walk in [`Mode::AsWritten`] (see `Walker::takes_part`).
+fn plays(rule: &Rule) -> bool {
+    rule.enabled && !rule.established_only && !rule.matches.is_empty()
+}
+
+/// The elementary intervals of `whole` cut at every boundary of `sets` inside it: each of the
+/// sets holds all of such an interval or none of it.
+fn atoms<'s, const MAX: u128>(
+    whole: &IntervalSet<MAX>,
+    sets: impl Iterator<Item = &'s IntervalSet<MAX>>,
+) -> Vec<(u128, u128)> {
+    let mut cuts: Vec<u128> = sets
+        .flat_map(|s| {
+            s.ranges()
+                .iter()
+                .flat_map(|&(lo, hi)| [lo, hi.saturating_add(1)])
+        })
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::new();
+    for &(lo, hi) in whole.ranges() {
+        let mut start = lo;
+        let from = cuts.partition_point(|&c| c <= lo);
+        for &c in cuts[from..].iter().take_while(|&&c| c <= hi) {
+            out.push((start, c - 1));
+            start = c;
+        }
+        out.push((start, hi));
+    }
+    out
+}
+
+/// What [`classify_indexed`] in [`Mode::AsWritten`] credits to each rule of `entry` that allows
+/// some of `space`: the rule's position in the entry's chain, with the protocols and the
+/// destination ports of the parts it decides. Found without walking the parts, which on a long
+/// chain of narrow rules fragment into tens of thousands: in a chain whose rules all end
+/// evaluation for what they match, a packet reaches a rule exactly when no rule before it holds
+/// the packet. So each allowing rule's share of `space` is cut into slices along the protocol
+/// and port boundaries of every rule that meets `space` (inside a slice, a rule holds all of
+/// its protocols and ports or none), and a slice is credited to the rule when the rules before
+/// it do not hold all of it ([`held_before`]).
+///
+/// `None` where that does not apply or costs too much, and the caller walks: an entry of more
+/// than one stage, a jump, goto or continue among the rules that meet `space`, more than
+/// [`MAX_SLICES`] slices, or more than [`SLICE_BUDGET`] search steps.
+pub fn allowing_rules(
+    filter: &Filter,
+    index: &FilterIndex,
+    entry: &Entry,
+    space: &Space,
+) -> Option<(ChainId, Credited)> {
+    let &[chain] = entry.stages.as_slice() else {
+        return None;
+    };
+    let (ch, ix) = (filter.chains.get(chain)?, index.chains.get(chain)?);
+    let meeting: Vec<usize> = ix
+        .candidates_from(space, 0)
+        .filter(|&i| plays(&ch.rules[i]) && ch.rules[i].matches.iter().any(|m| m.intersects(space)))
+        .collect();
+    if meeting.iter().any(|&i| {
+        matches!(
+            ch.rules[i].action,
+            Action::Jump(_) | Action::Goto(_) | Action::Continue
+        )
+    }) {
+        return None;
+    }
+    let met = || {
+        meeting
+            .iter()
+            .flat_map(|&i| ch.rules[i].matches.iter())
+            .filter(|m| m.intersects(space))
+    };
+    let protos = atoms(&space.proto, met().map(|m| &m.proto));
+    let ports = atoms(&space.dport, met().map(|m| &m.dport));
+    if protos.len().saturating_mul(ports.len()) > MAX_SLICES {
+        return None;
+    }
+    let spaces = |j: usize| -> &[Space] {
+        match ch.rules.get(j) {
+            Some(r) if plays(r) => &r.matches,
+            _ => &[],
+        }
+    };
+    let mut budget = SLICE_BUDGET;
+    let mut out = Credited::new();
+    for &i in &meeting {
+        if ch.rules[i].action != Action::Allow {
+            continue;
+        }
+        for m in ch.rules[i].matches.iter().filter(|m| m.intersects(space)) {
+            let share = space.intersect(m);
+            for &(plo, phi) in &protos {
+                if !share.proto.contains(plo) {
+                    continue;
+                }
+                for &(lo, hi) in &ports {
+                    if !share.dport.contains(lo) {
+                        continue;
+                    }
+                    // A slice whose protocol and ports the rule is already credited with adds
+                    // nothing.
+                    if let Some((p, d)) = out.get(&i) {
+                        if p.contains(plo) && d.contains(lo) {
+                            continue;
+                        }
+                    }
+                    let mut slice = share.clone();
+                    slice.proto = ProtoSet::range(plo, phi);
+                    slice.dport = PortSet::range(lo, hi);
+                    if !held_before(ix, spaces, i, slice, &mut budget)? {
+                        let e = out
+                            .entry(i)
+                            .or_insert_with(|| (ProtoSet::empty(), PortSet::empty()));
+                        e.0 = e.0.union(&ProtoSet::range(plo, phi));
+                        e.1 = e.1.union(&PortSet::range(lo, hi));
+                    }
+                }
+            }
+        }
+    }
+    Some((chain, out))
 }
 
 /// The entries that traffic of a flow can take, by hook.
@@ -588,6 +727,96 @@ mod tests {
                 stages: vec![0],
             }],
         }
+    }
+
+    /// What the walk in [`Mode::AsWritten`] credits to each allowing rule: its protocols and
+    /// ports, from the parts it decides.
+    fn credited_by_walk(
+        f: &Filter,
+        input: &Space,
+    ) -> BTreeMap<(ChainId, usize), (ProtoSet, PortSet)> {
+        let mut out: BTreeMap<(ChainId, usize), (ProtoSet, PortSet)> = BTreeMap::new();
+        for part in classify(f, &f.entries[0], std::slice::from_ref(input), 6) {
+            if let (Fate::Allow, Decider::Rule { chain, rule }) = (part.fate, part.decider) {
+                let e = out
+                    .entry((chain, rule))
+                    .or_insert_with(|| (ProtoSet::empty(), PortSet::empty()));
+                e.0 = e.0.union(&part.space.proto);
+                e.1 = e.1.union(&part.space.dport);
+            }
+        }
+        out
+    }
+
+    /// On single chains of random rules of every ending action (disabled ones, ones for
+    /// established connections only, unmodelled conditions, several spaces, zones), the
+    /// allowing rules found through the index are credited with exactly what the walk of the
+    /// parts credits them; with a jump, a goto or a continue among them, or two stages, there is
+    /// no answer and the caller walks.
+    #[test]
+    fn allowing_rules_are_credited_as_by_the_walk() {
+        use crate::sets::NameSet;
+        let mut udp_any = Space::all();
+        udp_any.proto = ProtoSet::single(proto::UDP);
+        let mut voice = udp(5058, 5062);
+        voice.proto = ProtoSet::from_ranges([(6, 6), (17, 17)]);
+        let inputs = [
+            Space::all(),
+            udp(5058, 5064),
+            udp_any,
+            voice,
+            udp(5060, 5060),
+        ];
+        let (mut answered, mut credited) = (0, 0);
+        for seed in 1..=60u64 {
+            let mut f = random_filter(seed * 7_919, 1, 20 + (seed % 5) as usize * 10);
+            let mut rng = Rng(seed);
+            for r in &mut f.chains[0].rules {
+                if matches!(
+                    r.action,
+                    Action::Jump(_) | Action::Goto(_) | Action::Continue
+                ) {
+                    r.action = if rng.below(2) == 0 {
+                        Action::Allow
+                    } else {
+                        Action::Deny
+                    };
+                }
+                for m in &mut r.matches {
+                    match rng.below(6) {
+                        0 => m.src_zone = NameSet::only(["lan"]),
+                        1 => m.dst_zone = NameSet::only(["wan", "dmz"]),
+                        _ => {}
+                    }
+                }
+            }
+            let index = FilterIndex::new(&f);
+            for input in &inputs {
+                let want = credited_by_walk(&f, input);
+                let (chain, got) = allowing_rules(&f, &index, &f.entries[0], input)
+                    .expect("one chain of ending rules");
+                assert_eq!(chain, 0);
+                let got: BTreeMap<_, _> = got.into_iter().map(|(r, c)| ((0, r), c)).collect();
+                assert_eq!(got, want, "seed {seed}, input {input:?}");
+                answered += 1;
+                credited += got.len();
+            }
+        }
+        assert_eq!(answered, 60 * inputs.len());
+        assert!(credited > 500, "{credited} rules credited");
+        // A chain that jumps, and an entry of two stages: left to the walk.
+        let f = random_filter(11, 2, 30);
+        let index = FilterIndex::new(&f);
+        assert!(f.chains[0]
+            .rules
+            .iter()
+            .any(|r| matches!(r.action, Action::Jump(_))));
+        assert!(allowing_rules(&f, &index, &f.entries[0], &Space::all()).is_none());
+        let two = Entry {
+            hook: Hook::Forward,
+            stages: vec![0, 1],
+        };
+        assert!(allowing_rules(&f, &index, &two, &udp(5060, 5060)).is_none());
     }
 
     /// The walk that follows each part to its next rule through the index gives the reference

@@ -1,6 +1,7 @@
 //! The engine: loads configuration and packs, walks the inputs, parses and evaluates every file
 //! in parallel (rayon), and collects findings in a deterministic order.
 
+pub mod cover;
 pub mod flow;
 pub mod index;
 pub mod trace;
