@@ -40,7 +40,7 @@ fn uncovered(index: &RuleIndex, live: &[&Rule], pos: usize, remaining: &[Space])
         .any(|p| {
             !index
                 .candidates(std::iter::once(&p), pos)
-                .any(|i| live[i].matches.iter().any(|m| p.is_subset(m)))
+                .any(|i| takes(live[i]).iter().any(|m| p.is_subset(m)))
         })
 }
 
@@ -53,7 +53,7 @@ fn by_cover(index: &RuleIndex, live: &[&Rule], pos: usize) -> Answer {
     let candidates: Vec<usize> = index.candidates(spaces.iter().copied(), pos).collect();
     let all: Vec<&Space> = candidates
         .iter()
-        .flat_map(|&i| live[i].matches.iter())
+        .flat_map(|&i| takes(live[i]).iter())
         .collect();
     let mut budget = COVER_BUDGET;
     for s in &spaces {
@@ -79,7 +79,7 @@ fn holders(live: &[&Rule], spaces: &[&Space], candidates: &[usize]) -> Vec<usize
             candidates
                 .iter()
                 .copied()
-                .find(|&i| live[i].matches.iter().any(|m| s.is_subset(m)))
+                .find(|&i| takes(live[i]).iter().any(|m| s.is_subset(m)))
                 .unwrap_or(usize::MAX)
         })
         .collect()
@@ -106,9 +106,9 @@ fn first_takers(
             if i > holder {
                 continue;
             }
-            for m in live[i].matches.iter().filter(|m| m.intersects(s)) {
+            for m in takes(live[i]).iter().filter(|m| m.intersects(s)) {
                 let share = s.intersect(m);
-                if !held_before(index, |j| &live[j].matches, i, share, budget)? {
+                if !held_before(index, |j| takes(live[j]), i, share, budget)? {
                     first = true;
                     break 'share;
                 }
@@ -147,6 +147,23 @@ fn terminal(r: &Rule) -> bool {
         r.action,
         Action::Allow | Action::Deny | Action::Return | Action::Goto(_)
     )
+}
+
+/// Whether `r` is evaluated at all: enabled, not only for established connections, and with
+/// something to match. Only such rules are answered.
+fn live(r: &Rule) -> bool {
+    r.enabled && !r.established_only && !r.matches.is_empty()
+}
+
+/// What `r` takes from the rules after it: its match spaces when it is evaluated, ends
+/// evaluation and is fully modelled; nothing otherwise. The rule index holds every rule of
+/// the chain (it is the one all checks share), so the search skips the others through this.
+fn takes(r: &Rule) -> &[Space] {
+    if live(r) && terminal(r) && r.unmodeled.is_empty() {
+        &r.matches
+    } else {
+        &[]
+    }
 }
 
 fn action_word(a: &Action) -> &'static str {
@@ -203,9 +220,8 @@ fn covered_by(index: &RuleIndex, live: &[&Rule], pos: usize, shortcuts: bool) ->
     let mut witness_at = WITNESS_AT;
     let mut tried_held = false;
     for i in earlier {
-        let earlier = live[i];
         let mut touched = false;
-        for m in &earlier.matches {
+        for m in takes(live[i]) {
             touched |= subtract(&mut remaining, m);
         }
         if touched {
@@ -240,42 +256,49 @@ fn covered_by(index: &RuleIndex, live: &[&Rule], pos: usize, shortcuts: bool) ->
     }
 }
 
-/// [`covered_by`] for every rule of `live`, in order. Rules are answered independently, so a
-/// long chain (`parallel`) shares the threads.
-fn answers(index: &RuleIndex, live: &[&Rule], parallel: bool) -> Vec<Answer> {
-    let answer = |pos| covered_by(index, live, pos, true);
+/// [`covered_by`] for the rules of `live` at `positions`, in order. Rules are answered
+/// independently, so a long chain (`parallel`) shares the threads.
+fn answers(index: &RuleIndex, live: &[&Rule], positions: &[usize], parallel: bool) -> Vec<Answer> {
+    let answer = |&pos: &usize| covered_by(index, live, pos, true);
     if parallel {
-        (0..live.len())
-            .into_par_iter()
+        positions
+            .par_iter()
             .with_min_len(PARALLEL_AT / 4)
             .map(answer)
             .collect()
     } else {
-        (0..live.len()).map(answer).collect()
+        positions.iter().map(answer).collect()
     }
 }
 
 pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
     let mut findings = Vec::new();
-    for chain in &ctx.config.filter.chains {
-        let live: Vec<&Rule> = chain
-            .rules
-            .iter()
-            .filter(|r| r.enabled && !r.established_only && !r.matches.is_empty())
-            .collect();
-        // Only rules that end evaluation and are fully modelled can cover later ones.
-        let index = RuleIndex::new(
-            live.iter()
-                .enumerate()
-                .filter(|(_, r)| terminal(r) && r.unmodeled.is_empty())
-                .map(|(pos, r)| (pos, r.matches.as_slice())),
-        );
-        let answers = answers(&index, &live, live.len() >= PARALLEL_AT);
-        for (&rule, answer) in live.iter().zip(answers) {
+    for (c, chain) in ctx.config.filter.chains.iter().enumerate() {
+        // Every rule keeps its position in the chain, so the index all checks share serves;
+        // `takes` leaves out the rules that cannot cover (and the index may offer them).
+        let rules: Vec<&Rule> = chain.rules.iter().collect();
+        let positions: Vec<usize> = (0..rules.len()).filter(|&i| live(rules[i])).collect();
+        let own;
+        let index = match ctx.index.and_then(|ix| ix.chains.get(c)) {
+            Some(index) => index,
+            None => {
+                own = RuleIndex::new(
+                    rules
+                        .iter()
+                        .enumerate()
+                        .map(|(pos, r)| (pos, takes(r)))
+                        .filter(|(_, m)| !m.is_empty()),
+                );
+                &own
+            }
+        };
+        let answers = answers(index, &rules, &positions, positions.len() >= PARALLEL_AT);
+        for (&pos, answer) in positions.iter().zip(answers) {
+            let rule = rules[pos];
             let Answer::Covered(covering) = answer else {
                 continue;
             };
-            let covering: Vec<&Rule> = covering.into_iter().map(|i| live[i]).collect();
+            let covering: Vec<&Rule> = covering.into_iter().map(|i| rules[i]).collect();
             let names: Vec<&str> = covering.iter().map(|r| r.name.as_str()).collect();
             let mut f = finding(
                 req,
@@ -564,7 +587,8 @@ mod tests {
             .collect();
         let live: Vec<&Rule> = rules.iter().collect();
         let index = index_of(&live);
-        let parallel = answers(&index, &live, true);
+        let positions: Vec<usize> = (0..live.len()).collect();
+        let parallel = answers(&index, &live, &positions, true);
         let covered = parallel
             .iter()
             .filter(|a| matches!(a, Answer::Covered(_)))
@@ -573,7 +597,45 @@ mod tests {
             covered > 100 && covered < live.len() - 100,
             "{covered} covered"
         );
-        assert_eq!(parallel, answers(&index, &live, false));
+        assert_eq!(parallel, answers(&index, &live, &positions, false));
+    }
+
+    /// With the index every check shares (all rules of the chain, at their positions), rules
+    /// that cannot cover are offered by the index but take nothing: a disabled rule, one for
+    /// established connections only, one with unmodelled conditions, one that lets traffic
+    /// continue. The rule after them is reachable; after an allow-all it is covered by that
+    /// rule alone.
+    #[test]
+    fn rules_that_cannot_cover_take_nothing_from_the_shared_index() {
+        let narrow = Space {
+            proto: ProtoSet::single(6),
+            dport: PortSet::single(443),
+            ..Space::all()
+        };
+        let mut disabled = rule_of("disabled", Action::Allow, Space::all());
+        disabled.enabled = false;
+        let mut established = rule_of("established", Action::Deny, Space::all());
+        established.established_only = true;
+        let mut unmodelled = rule_of("unmodelled", Action::Deny, Space::all());
+        unmodelled.unmodeled.push("-m time".into());
+        let goes_on = rule_of("goes-on", Action::Continue, Space::all());
+        let target = rule_of("target", Action::Allow, narrow);
+        let all = rule_of("all", Action::Allow, Space::all());
+        let chain = |rules: &[&Rule]| -> Answer {
+            let live: Vec<&Rule> = rules.to_vec();
+            let index = RuleIndex::new(
+                live.iter()
+                    .enumerate()
+                    .map(|(i, r)| (i, r.matches.as_slice())),
+            );
+            covered_by(&index, &live, live.len() - 1, true)
+        };
+        let blockers = [&disabled, &established, &unmodelled, &goes_on];
+        let mut rules: Vec<&Rule> = blockers.to_vec();
+        rules.push(&target);
+        assert_eq!(chain(&rules), Answer::Reachable);
+        rules.insert(2, &all);
+        assert_eq!(chain(&rules), Answer::Covered(vec![2]));
     }
 
     /// A packet no earlier rule holds proves a remainder reachable; a remainder wholly inside
