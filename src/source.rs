@@ -4,6 +4,7 @@
 //! [`SourceFile`]; parsed elements keep a [`Span`] (file id + byte range) into it, and reporters
 //! turn spans into line/column through the same store, so locations never depend on heuristics.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -190,20 +191,21 @@ impl SourceFile {
         text: String,
         encoding: Encoding,
     ) -> Self {
-        Self::new(id, name, path, text, encoding)
+        Self::new(id, name, path, Arc::from(text), encoding)
     }
 
-    /// Decode bytes into a file with a known id.
+    /// Decode bytes into a file with a known id. UTF-8 is copied once, from the bytes into the
+    /// shared text (a 27 MB export used to be copied twice, through a `String`).
     pub fn from_bytes(id: FileId, name: String, path: Option<PathBuf>, bytes: &[u8]) -> Self {
         let (text, enc) = decode(bytes);
-        Self::new(id, name, path, text, enc)
+        Self::new(id, name, path, Arc::from(&*text), enc)
     }
 
     fn new(
         id: FileId,
         name: String,
         path: Option<PathBuf>,
-        text: String,
+        text: Arc<str>,
         encoding: Encoding,
     ) -> Self {
         let mut line_starts = vec![0];
@@ -212,7 +214,7 @@ impl SourceFile {
             id,
             name,
             path,
-            text: Arc::from(text),
+            text,
             encoding,
             line_starts,
             compact: None,
@@ -487,16 +489,17 @@ impl Compact {
 
 /// Decode raw bytes: UTF-8 (a BOM is dropped), otherwise Windows-1252 byte by byte, so that a
 /// stray Latin-1 byte in a comment never loses the file.
-pub fn decode(bytes: &[u8]) -> (String, Encoding) {
+/// UTF-8 text is borrowed, not copied: the caller copies it once, into its shared store.
+pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, Encoding) {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         if let Ok(s) = std::str::from_utf8(rest) {
-            return (s.to_owned(), Encoding::Utf8Bom);
+            return (Cow::Borrowed(s), Encoding::Utf8Bom);
         }
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_owned(), Encoding::Utf8),
+        Ok(s) => (Cow::Borrowed(s), Encoding::Utf8),
         Err(_) => (
-            bytes.iter().map(|&b| cp1252(b)).collect(),
+            Cow::Owned(bytes.iter().map(|&b| cp1252(b)).collect()),
             Encoding::Windows1252,
         ),
     }
@@ -539,7 +542,7 @@ impl FileStore {
             id,
             name.into(),
             path,
-            text,
+            Arc::from(text),
             encoding,
         )));
         id
@@ -553,7 +556,7 @@ impl FileStore {
         bytes: &[u8],
     ) -> FileId {
         let (text, enc) = decode(bytes);
-        self.add_text(name, path, text, enc)
+        self.add_text(name, path, text.into_owned(), enc)
     }
 
     /// Insert a file built with [`SourceFile::from_text`]/[`SourceFile::from_bytes`]; its id must be
@@ -576,7 +579,7 @@ impl FileStore {
                 id,
                 f.name.clone(),
                 f.path.clone(),
-                String::new(),
+                Arc::from(""),
                 f.encoding,
             ));
         }
