@@ -52,6 +52,11 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
         if t == "flush ruleset" {
             score = score.max(80);
         }
+        // Only `table` lines can score here; the others are not split (every export of every
+        // format is sniffed).
+        if !t.starts_with("table") {
+            continue;
+        }
         let w: Vec<&str> = t.split_whitespace().collect();
         if w.first() == Some(&"table")
             && w.len() >= 3
