@@ -190,7 +190,8 @@ enum Answer {
     Witnessed,
 }
 
-/// Whether the earlier rules (indexed in `index`) decide all of `live[pos]`'s traffic.
+/// Whether the earlier rules of the chain `live` (those `index` offers that can cover, see
+/// [`takes`]) decide all of `live[pos]`'s traffic.
 /// `shortcuts` settles a rule whose remainder fragments without subtracting further: a packet
 /// no earlier rule holds proves it reachable (`Witnessed`, where the full subtraction would
 /// answer `Reachable` or `Fragmented`), and earlier rules that each hold a whole space of it
@@ -335,7 +336,7 @@ mod tests {
     use crate::source::{FileId, Span};
     use crate::testing::Rng;
 
-    /// Every rule of `live` indexed, as `check` indexes the covering ones.
+    /// Every rule of `live` indexed at its position, as the index every check shares holds them.
     fn index_of(live: &[&Rule]) -> RuleIndex {
         RuleIndex::new(
             live.iter()
