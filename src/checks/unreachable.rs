@@ -87,8 +87,10 @@ fn holders(live: &[&Rule], spaces: &[&Space], candidates: &[usize]) -> Vec<usize
 
 /// The rules of `candidates` (in order) that take a part of the rule's `spaces` first: some of
 /// their share of that traffic is outside every candidate before them, which is what the
-/// subtraction in rule order marks as touched. `holder` is [`holders`]' answer, and every
-/// space must have one (all the traffic is decided). `None` past the budget.
+/// subtraction in rule order marks as touched. The candidates must decide all of the traffic.
+/// `holder` is [`holders`]' answer: candidates after a space's holder take none of it, and a
+/// space that only several candidates hold together (no holder) is asked of every candidate.
+/// `None` past the budget.
 fn first_takers(
     index: &RuleIndex,
     live: &[&Rule],
@@ -97,7 +99,6 @@ fn first_takers(
     holder: &[usize],
     budget: &mut usize,
 ) -> Option<Vec<usize>> {
-    debug_assert!(holder.iter().all(|&h| h != usize::MAX));
     let last = holder.iter().copied().max().unwrap_or(0);
     let mut covering = Vec::new();
     for &i in candidates.iter().take_while(|&&i| i <= last) {
