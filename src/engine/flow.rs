@@ -372,12 +372,13 @@ pub fn allowing_rules(
         .candidates_from(space, 0)
         .filter(|&i| plays(&ch.rules[i]) && ch.rules[i].matches.iter().any(|m| m.intersects(space)))
         .collect();
-    if meeting.iter().any(|&i| {
-        matches!(
-            ch.rules[i].action,
-            Action::Jump(_) | Action::Goto(_) | Action::Continue
-        )
-    }) {
+    // Whether the walk stops at a rule for what it matches. No wildcard: an action added to the
+    // model must be placed here, as in `Walker::walk`.
+    let ends = |a: &Action| match a {
+        Action::Allow | Action::Deny | Action::Return | Action::Unknown(_) => true,
+        Action::Jump(_) | Action::Goto(_) | Action::Continue => false,
+    };
+    if meeting.iter().any(|&i| !ends(&ch.rules[i].action)) {
         return None;
     }
     let met = || {
