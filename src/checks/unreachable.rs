@@ -17,9 +17,10 @@ use rayon::prelude::*;
 /// rule treated as reachable (no finding rather than a wrong one).
 const MAX_PIECES: usize = 512;
 
-/// Once the remainder has this many pieces (and again at four times as many), look for a packet
-/// in it that no earlier rule decides: if there is one the rule is reachable, and subtracting
-/// the other candidates (what makes fragmenting rules expensive) could never empty it.
+/// Once the remainder has this many pieces or this many candidates took a part of it (and again
+/// at four times as many), look for a packet in it that no earlier rule decides: if there is
+/// one the rule is reachable, and subtracting the other candidates (what makes fragmenting
+/// rules expensive) could never empty it.
 const WITNESS_AT: usize = 16;
 
 /// How many pieces of the remainder to try a packet of.
@@ -235,7 +236,10 @@ fn covered_by(index: &RuleIndex, live: &[&Rule], pos: usize, shortcuts: bool) ->
         if remaining.len() > MAX_PIECES {
             return by_cover(index, live, pos);
         }
-        if shortcuts && remaining.len() >= witness_at {
+        // Pieces, or candidates that took a part: a remainder can stay one piece while each
+        // candidate cuts a hole in one of its dimensions (a wide rule after thousands of narrow
+        // ones of the same source and service), and each subtraction costs as many intervals.
+        if shortcuts && remaining.len().max(covering.len()) >= witness_at {
             witness_at *= 4;
             if uncovered(index, live, pos, &remaining) {
                 // What remains can never be emptied.
@@ -351,6 +355,36 @@ mod tests {
         let mut r = Rule::new(name, Span::new(FileId(0), 0, 0), action);
         r.matches = vec![space];
         r
+    }
+
+    /// A wide rule after many narrow ones of the same source and service, one destination each:
+    /// its remainder stays one piece while every candidate cuts a hole in its destinations (each
+    /// subtraction as dear as the holes so far). The witness is asked once enough candidates
+    /// took a part, and settles it as the whole subtraction would (reachable).
+    #[test]
+    fn the_witness_is_asked_when_candidates_cut_holes_in_one_piece() {
+        let sip = |name: &str, dst: AddrSet| {
+            let space = Space {
+                proto: ProtoSet::single(17),
+                dport: PortSet::range(5060, 5060),
+                src: AddrSet::range(10, 20),
+                dst,
+                ..Space::all()
+            };
+            rule_of(name, Action::Allow, space)
+        };
+        let mut rules: Vec<Rule> = (0..4 * WITNESS_AT as u128)
+            .map(|i| sip(&format!("n{i}"), AddrSet::range(1000 + 2 * i, 1000 + 2 * i)))
+            .collect();
+        rules.push(sip(
+            "wide",
+            AddrSet::range(1000, 1000 + 8 * WITNESS_AT as u128),
+        ));
+        let live: Vec<&Rule> = rules.iter().collect();
+        let index = index_of(&live);
+        let pos = live.len() - 1;
+        assert_eq!(covered_by(&index, &live, pos, false), Answer::Reachable);
+        assert_eq!(covered_by(&index, &live, pos, true), Answer::Witnessed);
     }
 
     /// Chains where a wide rule comes after many small ones that tile part or all of it, so
