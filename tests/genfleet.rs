@@ -93,7 +93,7 @@ fn output_is_deterministic_and_sized_by_rules() {
 
 /// Configurations large enough to have their requirements, and their chains' rules, evaluated
 /// in parallel (2,000 rules and more) give the same report whatever the thread count, and the
-/// parallel unreachable-rules does report rules there.
+/// parallel unreachable-rules does report rules there (a minority of them).
 #[test]
 fn large_configurations_report_the_same_with_any_thread_count() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -133,6 +133,12 @@ fn large_configurations_report_the_same_with_any_thread_count() {
         .filter(|f| f["rule"] == "PCI-1.2.7-UNREACHABLE")
         .count();
     assert!(unreachable > 10, "{unreachable} unreachable-rules findings");
+    // Shadowed rules stay a minority as devices grow (the generator keeps large devices' `any`
+    // sides and broad rules to those of a 1,000-rule one; at 5 % of sides it was 26 % here).
+    assert!(
+        unreachable * 5 < 2 * 2500,
+        "{unreachable} of 5,000 rules unreachable"
+    );
     for threads in ["2", "5"] {
         assert!(
             run(threads) == one,
