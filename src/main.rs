@@ -13,7 +13,9 @@ use portaudit::report;
 use portaudit::source::{display_name, FileStore};
 
 /// mimalloc instead of the system allocator: the engine splits and drops many small match
-/// spaces, and glibc's malloc/free were a quarter of the run time (docs/performance.md).
+/// spaces, and glibc's malloc/free were a quarter of the run time. Its 2.x series (the crate's
+/// `v2` feature): the 3.x default the crate moved to doubled the fleet's peak memory
+/// (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
