@@ -54,6 +54,7 @@ use crate::sets::{union_difference, AddrSet, NameSet, Space};
 use crate::source::{SourceFile, Span};
 
 use objects::{Fam, Objects, Resolved, Svc};
+use rayon::prelude::*;
 use tree::{leaves, parse_tree, table, value, Kind, Node};
 
 /// Top-level `config` paths that only FortiOS writes.
@@ -194,8 +195,16 @@ fn scopes(roots: &[Node]) -> Vec<Scope<'_>> {
         .collect()
 }
 
+/// Tables with at least this many policies have them built in parallel.
+const PARALLEL_POLICIES: usize = 2048;
+
 /// Parse a FortiOS configuration.
 pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
+    parse_in(file, limits, PARALLEL_POLICIES)
+}
+
+/// [`parse`], building the policies of tables of at least `parallel_at` policies in parallel.
+fn parse_in(file: &SourceFile, limits: &Limits, parallel_at: usize) -> Config {
     let id = file.id;
     let mut cfg = Config::new(Format::Fortios, Span::new(id, 0, file.text.len()));
     let tree = parse_tree(file, limits);
@@ -225,18 +234,32 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             if kind == PolicyKind::LocalIn && blocks.is_empty() {
                 continue;
             }
-            let mut rules = Vec::new();
+            let mut entries = Vec::new();
             for path in kind.paths() {
                 for e in table(&scope.own_blocks(path), &mut cfg.unparsed) {
-                    rules.push(policy_rule(
-                        &e,
-                        path,
-                        &objs,
-                        kind,
-                        &label,
-                        &mut cfg.unparsed,
-                    ));
+                    entries.push((path, e));
                 }
+            }
+            let convert = |(path, e): &(&str, tree::Entry<'_>)| {
+                let mut unparsed = Vec::new();
+                let rule = policy_rule(e, path, &objs, kind, &label, &mut unparsed);
+                (rule, unparsed)
+            };
+            // Each policy is built on its own (names resolve the same whatever the order): a
+            // large table's are built by every thread, in order.
+            let built: Vec<(Rule, Vec<Unparsed>)> = if entries.len() >= parallel_at {
+                entries
+                    .par_iter()
+                    .with_min_len(PARALLEL_POLICIES / 4)
+                    .map(convert)
+                    .collect()
+            } else {
+                entries.iter().map(convert).collect()
+            };
+            let mut rules = Vec::with_capacity(built.len());
+            for (rule, unparsed) in built {
+                rules.push(rule);
+                cfg.unparsed.extend(unparsed);
             }
             let (hook, action) = match kind {
                 PolicyKind::Forward => {

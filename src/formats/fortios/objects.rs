@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
 
 use super::tree::{table, Entry, Node};
 use crate::model::Unparsed;
@@ -100,25 +101,34 @@ impl<T> Resolved<T> {
 }
 
 /// Names resolved from a policy (outside any group walk), by name: what a name resolves to does
-/// not depend on the policy, and the same groups are used by thousands of policies.
-type Memo<T> = std::cell::RefCell<HashMap<String, std::rc::Rc<Resolved<T>>>>;
+/// not depend on the policy, and the same groups are used by thousands of policies. Shared by
+/// the threads that build a large table's policies (see `fortios::parse`).
+type Memo<T> = Mutex<HashMap<String, Arc<Resolved<T>>>>;
+
+/// A lock whose holder cannot leave the data half-updated (one insert at a time), so a panic
+/// elsewhere while it was held does not make it unusable.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// `name` as `memo` remembers it, or resolved now by `resolve` (into a fresh [`Resolved`] that
-/// starts from `empty`) and remembered.
+/// starts from `empty`) and remembered. Resolving runs unlocked: two threads may resolve the same
+/// name at once, to the same result, and the first to finish is kept.
 fn remembered<T>(
     memo: &Memo<T>,
     name: &str,
     empty: impl FnOnce() -> T,
     resolve: impl FnOnce(&mut Resolved<T>) -> T,
-) -> std::rc::Rc<Resolved<T>> {
-    if let Some(hit) = memo.borrow().get(name) {
+) -> Arc<Resolved<T>> {
+    if let Some(hit) = locked(memo).get(name) {
         return hit.clone();
     }
     let mut one = Resolved::new(empty());
     one.value = resolve(&mut one);
-    let one = std::rc::Rc::new(one);
-    memo.borrow_mut().insert(name.to_string(), one.clone());
-    one
+    locked(memo)
+        .entry(name.to_string())
+        .or_insert_with(|| Arc::new(one))
+        .clone()
 }
 
 /// Predefined FortiOS services (used when the file does not define a service of that name).
@@ -269,7 +279,7 @@ pub struct Objects<'t> {
     pub zones: HashMap<String, BTreeSet<String>>,
     max_depth: usize,
     /// Names met past the reference-depth limit, with the span of their entry when defined.
-    too_deep: std::cell::RefCell<std::collections::BTreeMap<String, Option<Span>>>,
+    too_deep: Mutex<std::collections::BTreeMap<String, Option<Span>>>,
     /// Address names resolved so far, per family.
     addr_memo: [Memo<AddrSet>; 2],
     /// Service names resolved so far.
@@ -294,17 +304,14 @@ impl<'t> Objects<'t> {
             "{kind} reference depth limit ({}) reached at \"{name}\"",
             self.max_depth
         ));
-        self.too_deep
-            .borrow_mut()
-            .insert(format!("{kind} group \"{name}\""), Some(head));
+        locked(&self.too_deep).insert(format!("{kind} group \"{name}\""), Some(head));
         true
     }
 
     /// Input issues for the names met past the reference-depth limit (policies using them were
     /// evaluated inexactly, so their verdicts are not complete).
     pub fn depth_issues(&self, fallback: Span) -> Vec<crate::model::InputIssue> {
-        self.too_deep
-            .borrow()
+        locked(&self.too_deep)
             .iter()
             .map(|(what, span)| crate::model::InputIssue {
                 span: span.unwrap_or(fallback),

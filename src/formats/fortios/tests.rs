@@ -275,6 +275,68 @@ fn reference_depth_limit_makes_the_dimension_full() {
     assert!(r.unmodeled.iter().any(|n| n.contains("depth")));
 }
 
+/// Policies built in parallel (a large table) are those built one after another: same rules in
+/// the same order, same lines not understood, same input issues, over names that resolve,
+/// unknown names, nested and too-deep groups, negations, services and disabled policies.
+#[test]
+fn policies_built_in_parallel_equal_those_built_in_order() {
+    let mut text = String::from("config firewall address\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "    edit \"h{i}\"\n        set subnet 10.0.{i}.1 255.255.255.255\n    next\n"
+        ));
+    }
+    text.push_str("end\nconfig firewall addrgrp\n");
+    for i in 0..40 {
+        let member = if i < 10 {
+            format!("\"h{i}\" \"h{}\"", i + 10)
+        } else {
+            format!("\"g{}\"", i + 1)
+        };
+        text.push_str(&format!(
+            "    edit \"g{i}\"\n        set member {member}\n    next\n"
+        ));
+    }
+    text.push_str("end\nconfig firewall policy\n");
+    let mut rng = crate::testing::Rng(7);
+    for i in 1..=3000 {
+        let addr = |rng: &mut crate::testing::Rng| match rng.below(6) {
+            0 => "all".to_string(),
+            1 => format!("\"g{}\"", rng.below(12)),
+            2 => format!("\"g{}\"", 12 + rng.below(28)),
+            3 => format!("\"nowhere{}\"", rng.below(5)),
+            _ => format!("\"h{}\"", rng.below(60)),
+        };
+        let (src, dst) = (addr(&mut rng), addr(&mut rng));
+        let service = ["HTTPS", "SSH", "ALL", "NOPE", "SIP"][rng.below(5) as usize];
+        let action = ["accept", "deny", "drop-it"][rng.below(3) as usize];
+        text.push_str(&format!(
+            "    edit {i}\n        set srcintf \"port1\"\n        set dstintf \"port2\"\n        set action {action}\n        set srcaddr {src}\n        set dstaddr {dst}\n        set service \"{service}\"\n"
+        ));
+        if rng.below(10) == 0 {
+            text.push_str("        set status disable\n");
+        }
+        if rng.below(10) == 0 {
+            text.push_str("        set dstaddr-negate enable\n");
+        }
+        text.push_str("    next\n");
+    }
+    text.push_str("end\n");
+    let mut store = FileStore::new();
+    let id = store.add_text("big.conf", None, text, Encoding::Utf8);
+    let file = store.get(id).clone();
+    let limits = Limits {
+        max_reference_depth: 20,
+        ..Limits::default()
+    };
+    let parallel = parse_in(&file, &limits, 1);
+    let in_order = parse_in(&file, &limits, usize::MAX);
+    assert_eq!(format!("{parallel:?}"), format!("{in_order:?}"));
+    assert_eq!(parallel.filter.chains[0].rules.len(), 3000);
+    assert!(parallel.unparsed.len() > 100, "{}", parallel.unparsed.len());
+    assert!(!parallel.errors.is_empty(), "a group past the depth limit");
+}
+
 #[test]
 fn zones_stand_for_themselves_and_their_members() {
     let text = "config system zone\n    edit \"lan\"\n        set interface \"port2\" \"port3\"\n    next\nend\n"
