@@ -247,20 +247,18 @@ fn parse_in(file: &SourceFile, limits: &Limits, parallel_at: usize) -> Config {
             };
             // Each policy is built on its own (names resolve the same whatever the order): a
             // large table's are built by every thread, in order.
-            let built: Vec<(Rule, Vec<Unparsed>)> = if entries.len() >= parallel_at {
+            let (rules, unparsed): (Vec<Rule>, Vec<Vec<Unparsed>>) = if entries.len() >= parallel_at
+            {
                 entries
                     .par_iter()
                     .with_min_len(PARALLEL_POLICIES / 4)
                     .map(convert)
-                    .collect()
+                    .unzip()
             } else {
-                entries.iter().map(convert).collect()
+                entries.iter().map(convert).unzip()
             };
-            let mut rules = Vec::with_capacity(built.len());
-            for (rule, unparsed) in built {
-                rules.push(rule);
-                cfg.unparsed.extend(unparsed);
-            }
+            drop(entries);
+            cfg.unparsed.extend(unparsed.into_iter().flatten());
             let (hook, action) = match kind {
                 PolicyKind::Forward => {
                     alg.push(sip_alg(scope, &rules, first));
