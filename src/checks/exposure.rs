@@ -5,7 +5,7 @@
 
 use super::required_flow::parts_for;
 use super::*;
-use crate::engine::flow::{Fate, Mode};
+use crate::engine::flow::{modes_agree, Fate, Mode};
 use crate::model::Hook;
 use crate::pack::FlowSpec;
 use crate::sets::{non_public_v4, parse_net, render_addrs, NameSet, Names, Space};
@@ -96,24 +96,34 @@ pub fn check(
     > = BTreeMap::new();
     // Possible exposure: the most permissive reading of rules with unmodelled conditions;
     // definite where the least permissive reading allows it too.
+    // When the two readings agree (no allowing or denying rule with unmodelled conditions) the
+    // least permissive walk is the most permissive one: its definite parts are the allowed
+    // parts without an uncertain path, each of which is then definite itself (parts are
+    // disjoint), so neither the second walk nor the subtraction is needed.
     let hooks = [Hook::Input, Hook::Forward];
-    let definite: Vec<Space> = parts_for(ctx, &hooks, &space, Mode::LeastPermissive)
-        .into_iter()
-        .filter(|p| p.fate == Fate::Allow && p.uncertain_via.is_empty())
-        .map(|p| p.space)
-        .collect();
+    let agree = modes_agree(&ctx.config.filter);
+    let definite: Vec<Space> = if agree {
+        Vec::new()
+    } else {
+        parts_for(ctx, &hooks, &space, Mode::LeastPermissive)
+            .into_iter()
+            .filter(|p| p.fate == Fate::Allow && p.uncertain_via.is_empty())
+            .map(|p| p.space)
+            .collect()
+    };
     for part in parts_for(ctx, &hooks, &space, Mode::MostPermissive) {
         if part.fate == Fate::Deny {
             continue;
         }
         let certain = part.fate == Fate::Allow
             && part.uncertain_via.is_empty()
-            && definite
-                .iter()
-                .fold(vec![part.space.clone()], |rest, d| {
-                    crate::sets::union_difference(rest, d)
-                })
-                .is_empty();
+            && (agree
+                || definite
+                    .iter()
+                    .fold(vec![part.space.clone()], |rest, d| {
+                        crate::sets::union_difference(rest, d)
+                    })
+                    .is_empty());
         let e = by_decider.entry(part.decider).or_insert_with(|| {
             (
                 crate::sets::ProtoSet::empty(),

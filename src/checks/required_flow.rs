@@ -6,7 +6,9 @@
 //! direction, and the finding says the verdict is approximate.
 
 use super::*;
-use crate::engine::flow::{classify_indexed, classify_mode, entries_for, Fate, Mode, Part};
+use crate::engine::flow::{
+    classify_indexed, classify_mode, entries_for, modes_agree, Fate, Mode, Part,
+};
 use crate::model::Hook;
 use crate::pack::{Direction, FlowSpec};
 use crate::sets::{render_addrs, PortSet, ProtoSet, Space};
@@ -185,7 +187,13 @@ pub fn check(
     if missing.is_empty() {
         // Allowed in the most permissive reading: is it also in the least permissive one, and
         // without passing an unknown action or an unmodelled jump?
-        let least = parts_for(ctx, hooks, &space, Mode::LeastPermissive);
+        let least_walk;
+        let least: &[Part] = if modes_agree(&ctx.config.filter) {
+            &parts
+        } else {
+            least_walk = parts_for(ctx, hooks, &space, Mode::LeastPermissive);
+            &least_walk
+        };
         let least_allowed: Vec<&Part> = least.iter().filter(|p| p.fate == Fate::Allow).collect();
         let definite = uncovered_by(&least_allowed).is_empty();
         let evidence = least_allowed
@@ -646,13 +654,19 @@ fn host_verdict(
     let allowed: Vec<&Part> = parts.iter().filter(|p| p.fate == Fate::Allow).collect();
     let uncovered = uncovered_by(&allowed);
     if uncovered.is_empty() {
-        let least = parts_in(
-            &filter,
-            ctx.max_depth,
-            hf.hooks,
-            &space,
-            Mode::LeastPermissive,
-        );
+        let least_walk;
+        let least: &[Part] = if modes_agree(&filter) {
+            &parts
+        } else {
+            least_walk = parts_in(
+                &filter,
+                ctx.max_depth,
+                hf.hooks,
+                &space,
+                Mode::LeastPermissive,
+            );
+            &least_walk
+        };
         let least_allowed: Vec<&Part> = least.iter().filter(|p| p.fate == Fate::Allow).collect();
         let via = least_allowed
             .iter()
