@@ -6,8 +6,9 @@
 #   scripts/bench.sh --quick    72 devices, ~12 MB (a minute or two)
 #
 # Environment: DEVICES, SIZE_MB (override the fleet), SINGLE_RULES (the one large configuration,
-# checked with the default packs and with every pack; default 100000), RUNS (best of, default 3), SEMGREP_RUNS (default: RUNS), NO_SEMGREP=1 (skip
-# the peer). Runs from a clean clone; writes target/bench/.
+# checked with the default packs and with every pack; default 100000), RUNS (best of, default
+# 3), SEMGREP_RUNS (default: RUNS), NO_SEMGREP=1 (skip the peer). Runs from a clean clone;
+# writes target/bench/.
 # Times are wall clock, best of RUNS; peak RSS is the maximum resident set (GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."

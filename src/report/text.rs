@@ -418,12 +418,12 @@ mod tests {
             names.join(", ")
         );
         let d = Diag {
-            message: message.clone(),
+            message,
             code: None,
             severity: MSeverity::Advice,
             source: NamedSource::new("t", Arc::new(file.redacted())),
             labels: vec![LabeledSpan::new(Some("here".into()), 0, 11)],
-            help: Some(help.clone()),
+            help: Some(help),
         };
         for width in [60, 80, 100, 120] {
             let opts = Options {

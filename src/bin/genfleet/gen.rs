@@ -330,8 +330,8 @@ impl Plan {
             // `any` on 5 % of sides, so ~0.25 % of rules are any-to-any for their service:
             // shadowed rules stay a minority, as in real exports.
             match rng.below(20) {
+                // Past the guard, a 0 falls through to an object.
                 0 if few(rng) => Addr::Any,
-                0 => Addr::Obj(rng.below(plan.objs.len() as u64) as usize),
                 1..=4 => Addr::Grp(rng.below(plan.grps.len() as u64) as usize),
                 _ => Addr::Obj(rng.below(plan.objs.len() as u64) as usize),
             }
