@@ -64,8 +64,47 @@ struct Walker<'a> {
     filter: &'a Filter,
     /// When given, only the rules that can meet a chain's input are looked at.
     index: Option<&'a FilterIndex>,
+    /// Rules read with other match spaces than the filter's.
+    overlay: &'a Overlay,
     max_depth: usize,
     mode: Mode,
+}
+
+/// Rules that a walk reads with other match spaces than the filter gives them, without copying
+/// the filter: for a host name, the rules whose destination names it match every address
+/// (`required-flow`). Each replaced rule keeps as many spaces as it had.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay {
+    /// Per chain, the replaced rules in rule order, with their spaces.
+    chains: BTreeMap<ChainId, Vec<(usize, Vec<Space>)>>,
+}
+
+impl Overlay {
+    /// Read rule `rule` of chain `chain` with `spaces` (as many as it has) instead.
+    pub fn replace(&mut self, chain: ChainId, rule: usize, spaces: Vec<Space>) {
+        let rules = self.chains.entry(chain).or_default();
+        match rules.binary_search_by_key(&rule, |r| r.0) {
+            Ok(at) => rules[at].1 = spaces,
+            Err(at) => rules.insert(at, (rule, spaces)),
+        }
+    }
+
+    /// The replaced rules of `chain`, in order.
+    fn rules(&self, chain: ChainId) -> &[(usize, Vec<Space>)] {
+        self.chains.get(&chain).map_or(&[], Vec::as_slice)
+    }
+
+    /// The match spaces of rule `idx` of `chain` as this overlay reads them.
+    fn matches<'r>(&'r self, chain: ChainId, idx: usize, rule: &'r Rule) -> &'r [Space] {
+        if self.chains.is_empty() {
+            return &rule.matches;
+        }
+        let rules = self.rules(chain);
+        match rules.binary_search_by_key(&idx, |r| r.0) {
+            Ok(at) => &rules[at].1,
+            Err(_) => &rule.matches,
+        }
+    }
 }
 
 type Pending = (Space, Vec<(ChainId, usize)>);
@@ -114,20 +153,36 @@ impl Walker<'_> {
             )
     }
 
-    /// The first rule of `ch` at or after `from` that takes part in this walk and meets `space`.
+    /// The first rule of `ch` (chain number `chain`) at or after `from` that takes part in this
+    /// walk and meets `space`. The index knows the rules by the filter's spaces, so the rules
+    /// the overlay replaces are asked too.
     fn next_hit(
         &self,
-        ch: &Chain,
+        (chain, ch): (ChainId, &Chain),
         ix: Option<&RuleIndex>,
         space: &Space,
         from: usize,
     ) -> Option<usize> {
         let hits = |idx: &usize| {
             let rule = &ch.rules[*idx];
-            self.takes_part(rule) && rule.matches.iter().any(|m| space.intersects(m))
+            self.takes_part(rule)
+                && self
+                    .overlay
+                    .matches(chain, *idx, rule)
+                    .iter()
+                    .any(|m| space.intersects(m))
         };
         match ix {
-            Some(ix) => ix.candidates_from(space, from).find(hits),
+            Some(ix) => {
+                let indexed = ix.candidates_from(space, from).find(hits);
+                let replaced = self.overlay.rules(chain);
+                let start = replaced.partition_point(|r| r.0 < from);
+                let other = replaced[start..].iter().map(|r| r.0).find(hits);
+                match (indexed, other) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             None => (from..ch.rules.len()).find(hits),
         }
     }
@@ -158,13 +213,13 @@ impl Walker<'_> {
         while let Some(((space, via), from)) = stack.pop() {
             let me = place;
             place += 1;
-            let Some(idx) = self.next_hit(ch, ix, &space, from) else {
+            let Some(idx) = self.next_hit((chain, ch), ix, &space, from) else {
                 out.push(((usize::MAX, me), ((space, via), default_flow(ch, chain))));
                 continue;
             };
             let rule = &ch.rules[idx];
             let key = (idx, me);
-            let (hits, rest) = split(space, &rule.matches);
+            let (hits, rest) = split(space, self.overlay.matches(chain, idx, rule));
             pieces.extend(rest.into_iter().map(|r| (r, via.clone())));
             let mut via_hit = via;
             if !rule.unmodeled.is_empty() && !matches!(rule.action, Action::Continue) {
@@ -258,9 +313,33 @@ pub fn classify_indexed(
     max_depth: usize,
     mode: Mode,
 ) -> Vec<Part> {
+    classify_overlaid(
+        filter,
+        index,
+        &Overlay::default(),
+        entry,
+        input,
+        max_depth,
+        mode,
+    )
+}
+
+/// [`classify_indexed`] with some rules read with the match spaces `overlay` gives them: the
+/// parts [`classify_indexed`] gives on a copy of the filter with those rules changed (and an
+/// index built from it), without copying the filter or building an index.
+pub fn classify_overlaid(
+    filter: &Filter,
+    index: Option<&FilterIndex>,
+    overlay: &Overlay,
+    entry: &Entry,
+    input: &[Space],
+    max_depth: usize,
+    mode: Mode,
+) -> Vec<Part> {
     let walker = Walker {
         filter,
         index,
+        overlay,
         max_depth,
         mode,
     };
@@ -447,6 +526,179 @@ pub fn allowing_rules(
         }
     }
     Some((chain, out))
+}
+
+/// One protocol x port slice of a space: a protocol range and a destination port range.
+pub type Slice = (ProtoSet, PortSet);
+
+/// What [`slice_fates`] tells of one entry: the protocol x port slices of a space that each
+/// decider gets a share of, as the walk would credit them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SliceFates {
+    /// The slices that some allowing rule (or an allowing default) gets a share of.
+    pub allowed: Vec<Slice>,
+    /// The first part the walk allows (by deciding rule, the default last): its decider, and
+    /// every slice that decider gets a share of.
+    pub first_allow: Option<(Decider, Vec<Slice>)>,
+    /// For the slices nothing allows: every decider that gets a share, with its fate, in slice
+    /// order and within a slice in rule order, the default last.
+    pub blocked: Vec<(Decider, Fate, Slice)>,
+}
+
+/// Protocol x port slices above which [`slice_fates`] leaves the question to the walk.
+const MAX_FATE_SLICES: usize = 1024;
+
+/// Which protocols and destination ports of `space` the walk of `entry` allows for some
+/// packet, and what decides those it never allows, found without walking the parts (a walk of
+/// any source to any destination through a long chain of narrow rules fragments into a hundred
+/// thousand of them). It answers a required flow whose endpoints are not mapped, which projects
+/// the walk's parts onto protocols and destination ports.
+///
+/// `space` is cut into slices along the protocol and port boundaries of every rule that meets
+/// it, so that inside a slice each rule holds all of its protocols and ports or none: whether a
+/// packet of the slice reaches a rule then depends only on its other fields, and a decider gets
+/// a share of every protocol and port of a slice or of none. A rule gets a share of a slice
+/// when the rules before it do not hold all of its share ([`held_before`], as
+/// [`allowing_rules`]); the default gets one when the rules together do not hold the slice.
+/// Allowing rules are asked first, in order, and a slice stops at the first that gets a share;
+/// only slices no allowing decider gets are asked of the other rules and the default.
+///
+/// Exactly what [`classify_indexed`] gives in every [`Mode`], or `None` where that does not
+/// apply or costs too much, and the caller walks: an entry of more than one stage; among the
+/// rules that meet `space`, a jump, goto, continue or return, or a rule with conditions
+/// portaudit does not model (whose reading the modes change, and which the walk records on
+/// the parts); more than [`MAX_FATE_SLICES`] slices, or more than [`SLICE_BUDGET`] search
+/// steps.
+pub fn slice_fates(
+    filter: &Filter,
+    index: &FilterIndex,
+    entry: &Entry,
+    space: &Space,
+) -> Option<SliceFates> {
+    let &[chain] = entry.stages.as_slice() else {
+        return None;
+    };
+    let (ch, ix) = (filter.chains.get(chain)?, index.chains.get(chain)?);
+    if space.is_empty() {
+        return None;
+    }
+    let meeting: Vec<usize> = ix
+        .candidates_from(space, 0)
+        .filter(|&i| plays(&ch.rules[i]) && ch.rules[i].matches.iter().any(|m| m.intersects(space)))
+        .collect();
+    // The actions whose parts the walk decides at the rule itself. No wildcard: an action added
+    // to the model must be placed here, as in `Walker::walk`.
+    let decides = |a: &Action| match a {
+        Action::Allow => Some(Fate::Allow),
+        Action::Deny => Some(Fate::Deny),
+        Action::Unknown(_) => Some(Fate::Unknown),
+        Action::Return | Action::Jump(_) | Action::Goto(_) | Action::Continue => None,
+    };
+    if meeting.iter().any(|&i| {
+        let r = &ch.rules[i];
+        decides(&r.action).is_none() || !r.unmodeled.is_empty()
+    }) {
+        return None;
+    }
+    let met = || {
+        meeting
+            .iter()
+            .flat_map(|&i| ch.rules[i].matches.iter())
+            .filter(|m| m.intersects(space))
+    };
+    let protos = atoms(&space.proto, met().map(|m| &m.proto));
+    let ports = atoms(&space.dport, met().map(|m| &m.dport));
+    if protos.len().saturating_mul(ports.len()) > MAX_FATE_SLICES {
+        return None;
+    }
+    let spaces = |j: usize| -> &[Space] {
+        match ch.rules.get(j) {
+            Some(r) if plays(r) => &r.matches,
+            _ => &[],
+        }
+    };
+    let default = match ch.default.action {
+        Action::Allow => Fate::Allow,
+        Action::Deny => Fate::Deny,
+        _ => Fate::Unknown,
+    };
+    let mut budget = SLICE_BUDGET;
+    let mut out = SliceFates::default();
+    // Each slice's allowing decider.
+    let mut allowed: Vec<(Decider, Slice)> = Vec::new();
+    for &(plo, phi) in &protos {
+        for &(lo, hi) in &ports {
+            let mut slice = space.clone();
+            slice.proto = ProtoSet::range(plo, phi);
+            slice.dport = PortSet::range(lo, hi);
+            let rules: Vec<usize> = ix
+                .candidates_from(&slice, 0)
+                .filter(|&i| plays(&ch.rules[i]))
+                .collect();
+            // Whether rule `i` gets a share of the slice.
+            let mut gets = |i: usize| -> Option<bool> {
+                for m in ch.rules[i].matches.iter().filter(|m| m.intersects(&slice)) {
+                    if !held_before(ix, spaces, i, slice.intersect(m), &mut budget)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            };
+            let mut allow = None;
+            for &i in rules
+                .iter()
+                .filter(|&&i| ch.rules[i].action == Action::Allow)
+            {
+                if gets(i)? {
+                    allow = Some(Decider::Rule { chain, rule: i });
+                    break;
+                }
+            }
+            let mut blocked = Vec::new();
+            if allow.is_none() {
+                for &i in &rules {
+                    let r = &ch.rules[i];
+                    let Some(fate) = decides(&r.action).filter(|&f| f != Fate::Allow) else {
+                        continue;
+                    };
+                    if gets(i)? {
+                        let decider = match fate {
+                            Fate::Unknown => Decider::Unknown { chain, rule: i },
+                            _ => Decider::Rule { chain, rule: i },
+                        };
+                        blocked.push((decider, fate));
+                    }
+                }
+            }
+            let to_default = allow.is_none()
+                && !held_before(ix, spaces, ch.rules.len(), slice.clone(), &mut budget)?;
+            let this = (slice.proto, slice.dport);
+            if to_default && default == Fate::Allow {
+                allow = Some(Decider::Default { chain });
+            } else if to_default {
+                blocked.push((Decider::Default { chain }, default));
+            }
+            match allow {
+                Some(d) => allowed.push((d, this)),
+                None => out
+                    .blocked
+                    .extend(blocked.into_iter().map(|(d, f)| (d, f, this.clone()))),
+            }
+        }
+    }
+    // The walk puts parts in the order of their deciding rules, the default last; a rule that
+    // gets a share of a slice is that slice's first allowing rule, or an earlier one would have
+    // a share too and come first.
+    if let Some(first) = allowed.iter().map(|(d, _)| *d).min() {
+        let slices = allowed
+            .iter()
+            .filter(|(d, _)| *d == first)
+            .map(|(_, s)| s.clone())
+            .collect();
+        out.first_allow = Some((first, slices));
+    }
+    out.allowed = allowed.into_iter().map(|(_, s)| s).collect();
+    Some(out)
 }
 
 /// The entries that traffic of a flow can take, by hook.
@@ -871,6 +1123,227 @@ mod tests {
         assert!(allowing_rules(&f, &index, &two, &udp(5060, 5060)).is_none());
     }
 
+    /// Per protocol, the destination ports of some slices (protocols 6 and 17 only).
+    type PerProto = BTreeMap<u128, PortSet>;
+
+    fn per_proto<'s>(slices: impl Iterator<Item = (&'s ProtoSet, &'s PortSet)>) -> PerProto {
+        let mut out = PerProto::new();
+        for (p, d) in slices {
+            for proto in [6, 17] {
+                if p.contains(proto) {
+                    let e = out.entry(proto).or_insert_with(PortSet::empty);
+                    *e = e.union(d);
+                }
+            }
+        }
+        out
+    }
+
+    /// What the walk says and [`slice_fates`] must say: the protocols and ports some packet
+    /// is allowed on, the first allowing decider with what it allows, and for the rest, what
+    /// decides it (with its fate), by decider.
+    type Fates = (
+        PerProto,
+        Option<(Decider, PerProto)>,
+        Vec<(Decider, Fate, PerProto)>,
+    );
+
+    fn blocked_of<'s>(
+        allowed: &PerProto,
+        parts: impl Iterator<Item = (Decider, Fate, (&'s ProtoSet, &'s PortSet))>,
+    ) -> Vec<(Decider, Fate, PerProto)> {
+        let mut by: BTreeMap<Decider, (Fate, PerProto)> = BTreeMap::new();
+        for (d, fate, (p, ports)) in parts {
+            for (proto, set) in per_proto(std::iter::once((p, ports))) {
+                let rest = match allowed.get(&proto) {
+                    Some(a) => set.difference(a),
+                    None => set,
+                };
+                if !rest.is_empty() {
+                    let e = by.entry(d).or_insert_with(|| (fate, PerProto::new()));
+                    let s = e.1.entry(proto).or_insert_with(PortSet::empty);
+                    *s = s.union(&rest);
+                }
+            }
+        }
+        by.into_iter().map(|(d, (f, p))| (d, f, p)).collect()
+    }
+
+    fn fates_by_walk(parts: &[Part]) -> Fates {
+        let allow = || parts.iter().filter(|p| p.fate == Fate::Allow);
+        let allowed = per_proto(allow().map(|p| (&p.space.proto, &p.space.dport)));
+        let first = allow().next().map(|f| {
+            let mine = allow().filter(|p| p.decider == f.decider);
+            (
+                f.decider,
+                per_proto(mine.map(|p| (&p.space.proto, &p.space.dport))),
+            )
+        });
+        let blocked = blocked_of(
+            &allowed,
+            parts
+                .iter()
+                .filter(|p| p.fate != Fate::Allow)
+                .map(|p| (p.decider, p.fate, (&p.space.proto, &p.space.dport))),
+        );
+        (allowed, first, blocked)
+    }
+
+    fn fates_by_slices(s: &SliceFates) -> Fates {
+        let allowed = per_proto(s.allowed.iter().map(|(p, d)| (p, d)));
+        let first = s
+            .first_allow
+            .as_ref()
+            .map(|(d, slices)| (*d, per_proto(slices.iter().map(|(p, d)| (p, d)))));
+        let blocked = blocked_of(
+            &allowed,
+            s.blocked
+                .iter()
+                .map(|(d, f, (p, ports))| (*d, *f, (p, ports))),
+        );
+        (allowed, first, blocked)
+    }
+
+    /// On single chains of random rules of every ending action (disabled ones, ones for
+    /// established connections only, several spaces, zones, allowing, denying and returning
+    /// defaults), the slices say what the walk of the parts says, in every mode; a rule with
+    /// an unmodelled condition, a jump, goto, continue or return among the rules that meet the
+    /// traffic, or two stages, leave the question to the walk.
+    #[test]
+    fn slice_fates_are_the_walks() {
+        use crate::sets::NameSet;
+        let mut voice = udp(5058, 5062);
+        voice.proto = ProtoSet::from_ranges([(6, 6), (17, 17)]);
+        let mut tcp_udp = Space::all();
+        tcp_udp.proto = ProtoSet::from_ranges([(6, 6), (17, 17)]);
+        let inputs = [tcp_udp, udp(5058, 5064), voice, udp(5060, 5060)];
+        let (mut answered, mut first, mut blocked, mut left) = (0, 0, 0, 0);
+        for seed in 1..=80u64 {
+            let mut f = random_filter(seed * 6_571, 1, 10 + (seed % 6) as usize * 10);
+            let mut rng = Rng(seed);
+            let keep_odd = seed % 4 == 0;
+            for r in &mut f.chains[0].rules {
+                if matches!(
+                    r.action,
+                    Action::Jump(_) | Action::Goto(_) | Action::Continue | Action::Return
+                ) && !(keep_odd && rng.below(3) == 0)
+                {
+                    r.action = if rng.below(2) == 0 {
+                        Action::Allow
+                    } else {
+                        Action::Deny
+                    };
+                }
+                if !keep_odd {
+                    r.unmodeled.clear();
+                }
+                for m in &mut r.matches {
+                    match rng.below(6) {
+                        0 => m.src_zone = NameSet::only(["lan"]),
+                        1 => m.dst_zone = NameSet::only(["wan", "dmz"]),
+                        _ => {}
+                    }
+                }
+            }
+            let index = FilterIndex::new(&f);
+            for input in &inputs {
+                let got = slice_fates(&f, &index, &f.entries[0], input);
+                let odd = f.chains[0].rules.iter().any(|r| {
+                    plays(r)
+                        && r.matches.iter().any(|m| m.intersects(input))
+                        && (!r.unmodeled.is_empty()
+                            || !matches!(
+                                r.action,
+                                Action::Allow | Action::Deny | Action::Unknown(_)
+                            ))
+                });
+                let Some(got) = got else {
+                    assert!(odd, "seed {seed}, input {input:?}: no answer");
+                    left += 1;
+                    continue;
+                };
+                assert!(!odd, "seed {seed}, input {input:?}: answered");
+                let got = fates_by_slices(&got);
+                for mode in [Mode::AsWritten, Mode::MostPermissive, Mode::LeastPermissive] {
+                    let parts =
+                        classify_mode(&f, &f.entries[0], std::slice::from_ref(input), 6, mode);
+                    assert_eq!(
+                        got,
+                        fates_by_walk(&parts),
+                        "seed {seed}, input {input:?}, {mode:?}"
+                    );
+                }
+                answered += 1;
+                first += usize::from(got.1.is_some());
+                blocked += usize::from(!got.2.is_empty());
+            }
+        }
+        assert!(
+            answered > 200 && first > 100 && blocked > 100 && left > 10,
+            "{answered} answered ({first} allow some, {blocked} block some), {left} left to the walk"
+        );
+        let two = Entry {
+            hook: Hook::Forward,
+            stages: vec![0, 0],
+        };
+        let f = random_filter(5, 1, 20);
+        let index = FilterIndex::new(&f);
+        assert!(slice_fates(&f, &index, &two, &udp(5060, 5060)).is_none());
+    }
+
+    /// A walk through the filter's index with some rules read from an overlay (their
+    /// destinations widened, as `required-flow` does for a host name; or moved elsewhere) gives
+    /// the parts of a walk of a copy of the filter with those rules changed, whose index does
+    /// not know them as they were.
+    #[test]
+    fn an_overlaid_walk_is_the_walk_of_the_changed_copy() {
+        use crate::sets::AddrSet;
+        let inputs = [Space::all(), udp(5058, 5064)];
+        let (mut compared, mut differs) = (0, 0);
+        for seed in 1..=40u64 {
+            let f = random_filter(seed * 15_485_863, 1 + (seed % 3) as usize, 30);
+            let index = FilterIndex::new(&f);
+            let mut rng = Rng(seed);
+            let mut copy = f.clone();
+            let mut overlay = Overlay::default();
+            for (c, chain) in copy.chains.iter_mut().enumerate() {
+                for (i, r) in chain.rules.iter_mut().enumerate() {
+                    if rng.below(5) != 0 {
+                        continue;
+                    }
+                    for m in &mut r.matches {
+                        m.dst = if rng.below(2) == 0 {
+                            AddrSet::full()
+                        } else {
+                            AddrSet::range(300, 310)
+                        };
+                    }
+                    overlay.replace(c, i, r.matches.clone());
+                }
+            }
+            for mode in [Mode::AsWritten, Mode::MostPermissive, Mode::LeastPermissive] {
+                for input in &inputs {
+                    let input = std::slice::from_ref(input);
+                    let e = &f.entries[0];
+                    let got = classify_overlaid(&f, Some(&index), &overlay, e, input, 6, mode);
+                    let want = classify_mode(&copy, e, input, 6, mode);
+                    assert_eq!(
+                        format!("{got:?}"),
+                        format!("{want:?}"),
+                        "seed {seed} {mode:?}"
+                    );
+                    let plain = classify_mode(&f, e, input, 6, mode);
+                    differs += usize::from(format!("{plain:?}") != format!("{want:?}"));
+                    compared += 1;
+                }
+            }
+        }
+        assert!(
+            compared == 240 && differs > 100,
+            "{differs} of {compared} changed by the overlay"
+        );
+    }
+
     /// The walk that follows each part to its next rule through the index gives the reference
     /// walk's parts, fates, deciders and uncertain rules, in the same order, with and without
     /// the index and in every mode.
@@ -894,6 +1367,7 @@ mod tests {
                         let w = Walker {
                             filter: &f,
                             index: ix,
+                            overlay: &Overlay::default(),
                             max_depth: 6,
                             mode,
                         };
