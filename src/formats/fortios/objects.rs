@@ -284,6 +284,20 @@ pub struct Objects<'t> {
     addr_memo: [Memo<AddrSet>; 2],
     /// Service names resolved so far.
     svc_memo: Memo<Vec<Svc>>,
+    /// Interface lists resolved so far (keyed by [`list_key`]): thousands of policies name the
+    /// same few, and each set would otherwise be built and held again.
+    intf_memo: Mutex<HashMap<String, NameSet>>,
+}
+
+/// A key for a list of names that no other list shares: each name with its length before it.
+fn list_key(names: &[&str]) -> String {
+    let mut key = String::with_capacity(names.iter().map(|n| n.len() + 4).sum());
+    for n in names {
+        key.push_str(&n.len().to_string());
+        key.push(':');
+        key.push_str(n);
+    }
+    key
 }
 
 impl<'t> Objects<'t> {
@@ -349,6 +363,7 @@ impl<'t> Objects<'t> {
             too_deep: Default::default(),
             addr_memo: Default::default(),
             svc_memo: Default::default(),
+            intf_memo: Default::default(),
         };
         for (name, e) in map("system zone") {
             let members = e
@@ -404,6 +419,10 @@ impl<'t> Objects<'t> {
         if names.iter().any(|n| n.eq_ignore_ascii_case("any")) {
             return NameSet::Any;
         }
+        let key = list_key(names);
+        if let Some(hit) = locked(&self.intf_memo).get(&key) {
+            return hit.clone();
+        }
         let mut out = BTreeSet::new();
         for n in names {
             out.insert(n.to_string());
@@ -411,7 +430,10 @@ impl<'t> Objects<'t> {
                 out.extend(m.iter().cloned());
             }
         }
-        NameSet::Only(out.into())
+        locked(&self.intf_memo)
+            .entry(key)
+            .or_insert_with(|| NameSet::Only(out.into()))
+            .clone()
     }
 
     /// The union of the named address objects of a family.

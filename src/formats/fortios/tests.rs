@@ -849,3 +849,35 @@ fn a_service_without_port_range_is_reported_whatever_precedes_it() {
         "{reasons:?}"
     );
 }
+
+/// Policies naming the same interfaces share one set (a 100,000-policy file held one per
+/// policy and side, 73 MB), and a zone still stands for its members; lists that differ, or
+/// that only join to the same text, do not share.
+#[test]
+fn policies_naming_the_same_interfaces_share_one_set() {
+    let (_, cfg) = load(&format!(
+        "config system zone\n edit \"voice\"\n  set interface \"port3\" \"port4\"\n next\nend\n{}",
+        policies(
+            " edit 1\n  set srcintf \"port1\"\n  set dstintf \"voice\"\n  set srcaddr \"all\"\n  set dstaddr \"all\"\n  set service \"ALL\"\n  set action accept\n next\n \
+             edit 2\n  set srcintf \"port1\"\n  set dstintf \"voice\"\n  set srcaddr \"all\"\n  set dstaddr \"all\"\n  set service \"ALL\"\n  set action accept\n next\n \
+             edit 3\n  set srcintf \"port\" \"1\"\n  set dstintf \"port1\"\n  set srcaddr \"all\"\n  set dstaddr \"all\"\n  set service \"ALL\"\n  set action accept\n next\n"
+        )
+    ));
+    let zones = |name: &str| {
+        let m = &rule(&cfg, name).matches[0];
+        (m.src_zone.clone(), m.dst_zone.clone())
+    };
+    let (src1, dst1) = zones("policy 1");
+    let (src2, dst2) = zones("policy 2");
+    let (src3, dst3) = zones("policy 3");
+    let names = |s: &NameSet| match s {
+        NameSet::Only(n) => n.clone(),
+        other => panic!("not a list of names: {other:?}"),
+    };
+    assert!(Arc::ptr_eq(&names(&src1), &names(&src2)));
+    assert!(Arc::ptr_eq(&names(&dst1), &names(&dst2)));
+    assert_eq!(dst1, NameSet::only(["voice", "port3", "port4"]));
+    assert_eq!(src3, NameSet::only(["port", "1"]));
+    assert_ne!(src3, src1);
+    assert!(Arc::ptr_eq(&names(&dst3), &names(&src1)));
+}

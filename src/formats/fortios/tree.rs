@@ -204,6 +204,8 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
     fn close(stack: &mut Vec<Node>, roots: &mut Vec<Node>, end: Span) {
         if let Some(mut node) = stack.pop() {
             node.span = node.head.join(end);
+            // The tree is held whole while the policies are built: no room to grow is kept.
+            node.children.shrink_to_fit();
             attach(stack, roots, node);
         }
     }
@@ -214,6 +216,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
             return;
         }
         let verb = args.remove(0).text;
+        args.shrink_to_fit();
         let top = stack.last().map(|n| n.kind.clone());
         if skipped > 0 {
             match verb.as_str() {
