@@ -161,6 +161,9 @@ pub struct RuleIndex {
 /// lists of the first are short anyway and building another costs more than it saves.
 const SRC_GRID: usize = 256;
 
+/// Chains with at least this many rules build their two grids in parallel.
+const PARALLEL_GRIDS: usize = 2_048;
+
 /// Candidates from the first grid below which the second is not consulted.
 const ENOUGH: usize = 16;
 
@@ -269,36 +272,42 @@ impl Grid {
 }
 
 impl RuleIndex {
-    /// Index `rules`: (position, match spaces), in increasing position order.
+    /// Index `rules`: (position, match spaces), in increasing position order. The grids of a
+    /// chain of [`PARALLEL_GRIDS`] rules or more are built at once, one per thread.
     pub fn new<'a>(rules: impl IntoIterator<Item = (usize, &'a [Space])>) -> RuleIndex {
         let rules: Vec<(usize, &[Space])> = rules.into_iter().collect();
-        let mut ix = RuleIndex {
-            ports: Axis::new(
-                rules
-                    .iter()
-                    .flat_map(|(_, m)| m.iter())
-                    .map(|s| s.dport.ranges()),
-            ),
-            all: Vec::new(),
-            grids: if rules.len() > SRC_GRID {
-                vec![Grid::new(Side::Dst, &rules), Grid::new(Side::Src, &rules)]
-            } else {
-                vec![Grid::new(Side::Dst, &rules)]
-            },
-        };
-        for &(pos, matches) in &rules {
-            debug_assert!(
-                ix.all.last().is_none_or(|&p| p < pos),
-                "positions out of order"
-            );
-            ix.all.push(pos);
-            for m in matches.iter().filter(|m| !m.is_empty()) {
-                for g in &mut ix.grids {
-                    g.add(&ix.ports, pos, m);
+        debug_assert!(
+            rules.windows(2).all(|w| w[0].0 < w[1].0),
+            "positions out of order"
+        );
+        let ports = Axis::new(
+            rules
+                .iter()
+                .flat_map(|(_, m)| m.iter())
+                .map(|s| s.dport.ranges()),
+        );
+        let build = |side: Side| {
+            let mut g = Grid::new(side, &rules);
+            for &(pos, matches) in &rules {
+                for m in matches.iter().filter(|m| !m.is_empty()) {
+                    g.add(&ports, pos, m);
                 }
             }
+            g
+        };
+        let grids = if rules.len() >= PARALLEL_GRIDS {
+            let (dst, src) = rayon::join(|| build(Side::Dst), || build(Side::Src));
+            vec![dst, src]
+        } else if rules.len() > SRC_GRID {
+            vec![build(Side::Dst), build(Side::Src)]
+        } else {
+            vec![build(Side::Dst)]
+        };
+        RuleIndex {
+            ports,
+            all: rules.iter().map(|&(pos, _)| pos).collect(),
+            grids,
         }
-        ix
     }
 
     /// The lists that hold every indexed rule whose spaces may meet `q`, from the grid that
