@@ -82,21 +82,80 @@ const LEAF_VERBS: &[&str] = &[
 ];
 
 /// One statement: its tokens, span and first line.
+#[derive(Debug, PartialEq)]
 struct Stmt {
     tokens: Vec<Token>,
     span: Span,
     line: usize,
 }
 
+/// Files from this size on are split into statements by two threads (see [`statements`]).
+const PARALLEL_SPLIT: usize = 4 << 20;
+
 /// Split the file into statements (one per line, except that quoted values may span lines),
 /// handing each to `each` in file order; unclosed quotes go to `issues`.
-fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>, mut each: impl FnMut(Stmt)) {
+///
+/// A large file is split in two halves at a line start: this thread splits the first half
+/// into statements and hands them on as it goes while another splits the second half into a
+/// list. That is the split of the whole file when the first half's last statement ends before
+/// the second half begins (no quoted value runs over the cut); otherwise the second half's
+/// list is dropped and this thread carries on from where its last statement ended.
+fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>, each: impl FnMut(Stmt) + Send) {
+    statements_split(file, issues, each, PARALLEL_SPLIT);
+}
+
+/// [`statements`], splitting files of `parallel_at` bytes or more in two.
+fn statements_split(
+    file: &SourceFile,
+    issues: &mut Vec<InputIssue>,
+    mut each: impl FnMut(Stmt) + Send,
+    parallel_at: usize,
+) {
+    let len = file.text.len();
+    let cut = (len >= parallel_at)
+        .then(|| file.text[len / 2..].find('\n').map(|i| len / 2 + i + 1))
+        .flatten()
+        .filter(|&cut| cut < len);
+    let Some(cut) = cut else {
+        statements_from(file, (0, 1), len, issues, &mut each);
+        return;
+    };
+    let cut_line = file.line_index(cut) + 1;
+    let ((end, line), (second, second_issues)) = rayon::join(
+        || statements_from(file, (0, 1), cut, issues, &mut each),
+        || {
+            let (mut stmts, mut found) = (Vec::new(), Vec::new());
+            statements_from(file, (cut, cut_line), len, &mut found, &mut |st| {
+                stmts.push(st)
+            });
+            (stmts, found)
+        },
+    );
+    if end == cut {
+        second.into_iter().for_each(&mut each);
+        issues.extend(second_issues);
+    } else {
+        drop(second);
+        statements_from(file, (end, line), len, issues, &mut each);
+    }
+}
+
+/// [`statements`] from byte `from` (a line start, outside any quote) on line `line`, for the
+/// statements that start before `to` (the last may run past it): returns where the last one
+/// ended and the line there.
+fn statements_from(
+    file: &SourceFile,
+    (from, line): (usize, usize),
+    to: usize,
+    issues: &mut Vec<InputIssue>,
+    each: &mut impl FnMut(Stmt),
+) -> (usize, usize) {
     let text: &str = &file.text;
     let b = text.as_bytes();
     let id = file.id;
-    let mut i = 0;
-    let mut line = 1;
-    while i < b.len() {
+    let mut i = from;
+    let mut line = line;
+    while i < to {
         match b[i] {
             b'\n' => {
                 line += 1;
@@ -182,6 +241,7 @@ fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>, mut each: impl Fn
             line: first_line,
         });
     }
+    (i, line)
 }
 
 /// Parse a file into the generic tree. Never panics; truncated blocks are closed at the end of
@@ -531,4 +591,86 @@ pub fn leaves<'t>(blocks: &[&'t Node]) -> Vec<&'t Node> {
 /// The span of the first line of a file (for vendor defaults with nowhere better to point).
 pub fn first_line(file: &SourceFile) -> Span {
     file.line_span(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Encoding, FileStore};
+
+    fn split(text: &str, parallel_at: usize) -> (Vec<Stmt>, Vec<(Span, String)>) {
+        let mut store = FileStore::new();
+        let id = store.add_text("t.conf", None, text.to_string(), Encoding::Utf8);
+        let file = store.get(id).clone();
+        let (mut stmts, mut issues) = (Vec::new(), Vec::new());
+        statements_split(&file, &mut issues, |st| stmts.push(st), parallel_at);
+        (
+            stmts,
+            issues.into_iter().map(|i| (i.span, i.message)).collect(),
+        )
+    }
+
+    /// Split in two halves on two threads, a file gives the statements (tokens, spans, lines)
+    /// and quote issues of the split in one pass: with the cut between statements, after a
+    /// comment, inside a quoted value that runs over several lines (the second half's list is
+    /// then dropped), and with a quote never closed in either half.
+    #[test]
+    fn a_file_split_in_two_gives_the_statements_of_one_pass() {
+        let mut texts = Vec::new();
+        for fixture in ["fixtures/fortios", "fixtures/exports"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
+            let mut paths: Vec<_> = std::fs::read_dir(dir)
+                .expect("fixture folder")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+                .collect();
+            paths.sort();
+            texts.extend(
+                paths
+                    .iter()
+                    .map(|p| std::fs::read_to_string(p).expect("utf-8")),
+            );
+        }
+        assert!(texts.len() >= 5, "{} FortiOS fixtures", texts.len());
+        let policy = |i: usize| {
+            format!("    edit {i}\n        set name \"p{i}\"\n        set srcaddr \"a\" 'b c'\n    next\n")
+        };
+        let body: String = (0..40).map(policy).collect();
+        let cert = "        set certificate \"-----BEGIN-----\n".to_owned()
+            + &"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n".repeat(30)
+            + "-----END-----\"\n";
+        texts.push(format!("config firewall policy\n{body}end\n"));
+        texts.push(format!(
+            "config vpn certificate local\n    edit \"c\"\n{cert}    next\nend\n{body}"
+        ));
+        texts.push(format!(
+            "#config-version=x\n{body}# a comment in the middle\n{body}"
+        ));
+        texts.push(format!("{body}        set comments \"never closed\n{body}"));
+        texts.push(format!("{body}{body}        set comments \"never closed\n"));
+        let mut crossed = 0;
+        for text in &texts {
+            let whole = split(text, usize::MAX);
+            for at in [1, text.len() / 3, text.len()] {
+                assert_eq!(
+                    split(text, at),
+                    whole,
+                    "split at {at} of {} bytes",
+                    text.len()
+                );
+            }
+            // Whether the quote runs over the middle (the fallback was taken).
+            let mid = text.len() / 2;
+            crossed += usize::from(
+                whole
+                    .0
+                    .iter()
+                    .any(|s| s.span.start < mid && s.span.end > mid),
+            );
+        }
+        assert!(
+            crossed >= 2,
+            "{crossed} texts with a statement over the cut"
+        );
+    }
 }
