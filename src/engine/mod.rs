@@ -229,6 +229,9 @@ impl Run {
     }
 }
 
+/// Files from this size on have their secrets searched for while they are evaluated.
+const EARLY_SECRETS: usize = 1 << 20;
+
 /// Load configuration and every pack; select the packs to run.
 pub fn setup(
     opts: &Options,
@@ -261,14 +264,28 @@ pub fn setup(
     }
 
     let mut all: Vec<Pack> = Vec::new();
-    for (name, text) in pack::builtin_packs() {
-        let id = store.add_text(
-            *name,
-            None,
-            (*text).to_owned(),
-            crate::source::Encoding::Utf8,
-        );
-        match pack::load_pack(store.get(id), true, &cfg.parameters) {
+    let builtin: Vec<FileId> = pack::builtin_packs()
+        .iter()
+        .map(|(name, text)| {
+            store.add_text(
+                *name,
+                None,
+                (*text).to_owned(),
+                crate::source::Encoding::Utf8,
+            )
+        })
+        .collect();
+    // Every run loads every built-in pack (a fixed 80 M instructions, mostly YAML): on every
+    // thread, in order.
+    let loaded: Vec<_> = {
+        let store = &*store;
+        builtin
+            .par_iter()
+            .map(|&id| pack::load_pack(store.get(id), true, &cfg.parameters))
+            .collect()
+    };
+    for result in loaded {
+        match result {
             Ok(p) => all.push(p),
             Err(errs) => errors.extend(errs.into_iter().map(|e| SetupError {
                 span: Some(e.span),
@@ -1089,15 +1106,25 @@ fn process(
     };
     let mut source = SourceFile::from_bytes(id, name.clone(), Some(path.to_path_buf()), &bytes);
     drop(bytes);
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        evaluate_file(&source, packs, cfg, &limits.parse)
-    }));
+    // A large file's secrets are searched for while it is evaluated (the search only reads the
+    // text), on the thread its serial steps leave idle; a small file's only when needed.
+    let early = source.text.len() >= EARLY_SECRETS;
+    let (outcome, early_secrets) = rayon::join(
+        || {
+            catch_unwind(AssertUnwindSafe(|| {
+                evaluate_file(&source, packs, cfg, &limits.parse)
+            }))
+        },
+        || early.then(|| crate::redact::secret_ranges(&source.text)),
+    );
     match outcome {
         Ok((mut report, mut findings, results)) => {
             // The secrets of the file, found once: they mask the messages and the kept lines.
             let snippets = keep == Keep::Snippets;
-            let secrets = (snippets || !findings.is_empty() || !report.unparsed.is_empty())
-                .then(|| crate::redact::secret_ranges(&source.text));
+            let secrets =
+                (snippets || !findings.is_empty() || !report.unparsed.is_empty()).then(|| {
+                    early_secrets.unwrap_or_else(|| crate::redact::secret_ranges(&source.text))
+                });
             if let Some(secrets) = &secrets {
                 scrub_secrets(&source, secrets, &mut report, &mut findings);
             }

@@ -495,12 +495,16 @@ impl<'t> Entry<'t> {
     }
 }
 
+/// Entry names to their place in a table.
+type Names = HashMap<String, usize, foldhash::fast::FixedState>;
+
 /// The entries of a table, in CLI order, from its `config` blocks (in file order), applying
 /// `delete`, `purge`, `rename A to B` and `move A before|after B`.
 pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry<'t>> {
     let mut entries: Vec<Entry<'t>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    fn reindex(entries: &[Entry<'_>], index: &mut HashMap<String, usize>) {
+    // Looked up, never iterated: a fast hash with a fixed seed.
+    let mut index: Names = Names::default();
+    fn reindex(entries: &[Entry<'_>], index: &mut Names) {
         index.clear();
         for (i, e) in entries.iter().enumerate() {
             index.insert(e.name.clone(), i);
@@ -510,18 +514,18 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
         for child in &block.children {
             match &child.kind {
                 Kind::Edit => {
-                    let name = child.name().to_string();
-                    let i = match index.get(&name) {
+                    let name = child.name();
+                    let i = match index.get(name) {
                         Some(&i) => i,
                         None => {
                             entries.push(Entry {
-                                name: name.clone(),
+                                name: name.to_string(),
                                 span: child.span,
                                 head: child.head,
-                                stmts: Vec::new(),
+                                stmts: Vec::with_capacity(child.children.len()),
                                 subs: Vec::new(),
                             });
-                            index.insert(name, entries.len() - 1);
+                            index.insert(name.to_string(), entries.len() - 1);
                             entries.len() - 1
                         }
                     };
