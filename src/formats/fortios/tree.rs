@@ -14,15 +14,16 @@ use crate::model::{InputIssue, Unparsed};
 use crate::source::{SourceFile, Span};
 
 /// What a node of the tree is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// `config PATH...` ... `end`; `args` is the path.
     Config,
     /// `edit NAME` ... `next`; `args[0]` is the entry name.
     Edit,
-    /// A leaf statement; the verb (`set`, `unset`, `append`, `select`, `unselect`, `delete`,
-    /// `move`, `rename`, `purge`, `clone`) and its arguments.
-    Stmt(&'static str),
+    /// A leaf statement: its verb (`set`, `unset`, `append`, `select`, `unselect`, `delete`,
+    /// `move`, `rename`, `purge`, `clone`) by its place in [`LEAF_VERBS`] (one byte: a
+    /// 100,000-policy file holds a million nodes).
+    Stmt(u8),
 }
 
 /// One node: a block with its children, or a leaf statement.
@@ -33,8 +34,6 @@ pub struct Node {
     pub args: Vec<Token>,
     /// The opening line (the statement itself for a leaf).
     pub head: Span,
-    /// 1-based line of the opening statement.
-    pub line: usize,
     /// The whole block, from `config`/`edit` to its `end`/`next` (the statement for a leaf).
     pub span: Span,
     pub children: Vec<Node>,
@@ -62,7 +61,7 @@ impl Node {
     /// The verb of a leaf statement.
     pub fn verb(&self) -> Option<&str> {
         match &self.kind {
-            Kind::Stmt(v) => Some(v),
+            Kind::Stmt(v) => LEAF_VERBS.get(usize::from(*v)).copied(),
             _ => None,
         }
     }
@@ -81,12 +80,11 @@ const LEAF_VERBS: &[&str] = &[
     "set", "unset", "append", "select", "unselect", "delete", "move", "rename", "purge", "clone",
 ];
 
-/// One statement: its tokens, span and first line.
+/// One statement: its tokens and span.
 #[derive(Debug, PartialEq)]
 struct Stmt {
     tokens: Vec<Token>,
     span: Span,
-    line: usize,
 }
 
 /// Files from this size on are split into statements by two threads (see [`statements`]).
@@ -172,7 +170,6 @@ fn statements_from(
             }
             _ => {}
         }
-        let first_line = line;
         let start = i;
         let mut tokens = Vec::new();
         while i < b.len() && b[i] != b'\n' {
@@ -238,7 +235,6 @@ fn statements_from(
         each(Stmt {
             tokens,
             span: Span::new(id, start, end),
-            line: first_line,
         });
     }
     (i, line)
@@ -277,7 +273,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
         }
         let verb = args.remove(0).text;
         args.shrink_to_fit();
-        let top = stack.last().map(|n| n.kind.clone());
+        let top = stack.last().map(|n| n.kind);
         if skipped > 0 {
             match verb.as_str() {
                 "config" | "edit" => skipped += 1,
@@ -286,7 +282,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
             }
             return;
         }
-        let leaf = LEAF_VERBS.iter().copied().find(|&l| l == verb);
+        let leaf = LEAF_VERBS.iter().position(|&l| l == verb);
         match (verb.as_str(), leaf) {
             ("config" | "edit", _) => {
                 let kind = if verb == "config" {
@@ -316,7 +312,6 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                     kind,
                     args,
                     head: st.span,
-                    line: st.line,
                     span: st.span,
                     children: Vec::new(),
                 });
@@ -346,7 +341,8 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                     reason: "stray `end` (no open `config`)".into(),
                 }),
             },
-            (_, Some(verb)) => {
+            (_, Some(at)) => {
+                let verb = LEAF_VERBS[at];
                 if stack.is_empty() {
                     tree.unparsed.push(Unparsed {
                         span: st.span,
@@ -362,10 +358,9 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                         &mut stack,
                         &mut tree.roots,
                         Node {
-                            kind: Kind::Stmt(verb),
+                            kind: Kind::Stmt(at as u8),
                             args,
                             head: st.span,
-                            line: st.line,
                             span: st.span,
                             children: Vec::new(),
                         },
@@ -393,7 +388,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
             span: node.head,
             message: format!(
                 "{what} opened on line {} is never closed (truncated file?): settings after it are missing",
-                node.line
+                file.line_col(node.head.start).line
             ),
         });
         close(&mut stack, &mut tree.roots, eof);
@@ -536,9 +531,10 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
                         }
                     }
                 }
-                Kind::Stmt(verb) => {
+                Kind::Stmt(_) => {
+                    let verb = child.verb().unwrap_or_default();
                     let a: Vec<&str> = child.args.iter().map(|t| t.text.as_str()).collect();
-                    match (*verb, a.as_slice()) {
+                    match (verb, a.as_slice()) {
                         ("delete", [name]) => {
                             entries.retain(|e| e.name != *name);
                             reindex(&entries, &mut index);
