@@ -631,10 +631,12 @@ pub fn slice_fates(
             let mut slice = space.clone();
             slice.proto = ProtoSet::range(plo, phi);
             slice.dport = PortSet::range(lo, hi);
-            let rules: Vec<usize> = ix
-                .candidates_from(&slice, 0)
-                .filter(|&i| plays(&ch.rules[i]))
-                .collect();
+            // The rules that may meet the slice, lazily: a slice usually stops at one of the
+            // first allowing rules.
+            let rules = || {
+                ix.candidates_from(&slice, 0)
+                    .filter(|&i| plays(&ch.rules[i]))
+            };
             // Whether rule `i` gets a share of the slice.
             let mut gets = |i: usize| -> Option<bool> {
                 for m in ch.rules[i].matches.iter().filter(|m| m.intersects(&slice)) {
@@ -645,10 +647,7 @@ pub fn slice_fates(
                 Some(false)
             };
             let mut allow = None;
-            for &i in rules
-                .iter()
-                .filter(|&&i| ch.rules[i].action == Action::Allow)
-            {
+            for i in rules().filter(|&i| ch.rules[i].action == Action::Allow) {
                 if gets(i)? {
                     allow = Some(Decider::Rule { chain, rule: i });
                     break;
@@ -656,7 +655,7 @@ pub fn slice_fates(
             }
             let mut blocked = Vec::new();
             if allow.is_none() {
-                for &i in &rules {
+                for i in rules() {
                     let r = &ch.rules[i];
                     let Some(fate) = decides(&r.action).filter(|&f| f != Fate::Allow) else {
                         continue;
