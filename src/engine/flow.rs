@@ -435,6 +435,71 @@ fn atoms<'s, const MAX: u128>(
     out
 }
 
+/// What [`allowing_rules`] and [`slice_fates`] start from: the entry's one chain (number and
+/// rules) and its index, the rules that meet the space, and the protocol and port atoms of the
+/// space cut at every boundary of those rules.
+struct Slicing<'a> {
+    chain: ChainId,
+    ch: &'a Chain,
+    ix: &'a RuleIndex,
+    meeting: Vec<usize>,
+    protos: Vec<(u128, u128)>,
+    ports: Vec<(u128, u128)>,
+}
+
+impl<'a> Slicing<'a> {
+    /// `None` for an entry of several stages, a rule meeting `space` that `fits` refuses, or
+    /// more than `max` slices.
+    fn new(
+        (filter, index): (&'a Filter, &'a FilterIndex),
+        entry: &Entry,
+        space: &Space,
+        fits: impl Fn(&Rule) -> bool,
+        max: usize,
+    ) -> Option<Slicing<'a>> {
+        let &[chain] = entry.stages.as_slice() else {
+            return None;
+        };
+        let (ch, ix) = (filter.chains.get(chain)?, index.chains.get(chain)?);
+        let meeting: Vec<usize> = ix
+            .candidates_from(space, 0)
+            .filter(|&i| {
+                plays(&ch.rules[i]) && ch.rules[i].matches.iter().any(|m| m.intersects(space))
+            })
+            .collect();
+        if meeting.iter().any(|&i| !fits(&ch.rules[i])) {
+            return None;
+        }
+        let met = || {
+            meeting
+                .iter()
+                .flat_map(|&i| ch.rules[i].matches.iter())
+                .filter(|m| m.intersects(space))
+        };
+        let protos = atoms(&space.proto, met().map(|m| &m.proto));
+        let ports = atoms(&space.dport, met().map(|m| &m.dport));
+        if protos.len().saturating_mul(ports.len()) > max {
+            return None;
+        }
+        Some(Slicing {
+            chain,
+            ch,
+            ix,
+            meeting,
+            protos,
+            ports,
+        })
+    }
+
+    /// The match spaces of rule `j` for the cover search (none for a rule that takes no part).
+    fn spaces(&self, j: usize) -> &'a [Space] {
+        match self.ch.rules.get(j) {
+            Some(r) if plays(r) => &r.matches,
+            _ => &[],
+        }
+    }
+}
+
 /// What [`classify_indexed`] in [`Mode::AsWritten`] credits to each rule of `entry` that allows
 /// some of `space`: the rule's position in the entry's chain, with the protocols and the
 /// destination ports of the parts it decides. Found without walking the parts, which on a long
@@ -454,53 +519,29 @@ pub fn allowing_rules(
     entry: &Entry,
     space: &Space,
 ) -> Option<(ChainId, Credited)> {
-    let &[chain] = entry.stages.as_slice() else {
-        return None;
-    };
-    let (ch, ix) = (filter.chains.get(chain)?, index.chains.get(chain)?);
-    let meeting: Vec<usize> = ix
-        .candidates_from(space, 0)
-        .filter(|&i| plays(&ch.rules[i]) && ch.rules[i].matches.iter().any(|m| m.intersects(space)))
-        .collect();
     // Whether the walk stops at a rule for what it matches. No wildcard: an action added to the
     // model must be placed here, as in `Walker::walk`.
-    let ends = |a: &Action| match a {
+    let ends = |r: &Rule| match r.action {
         Action::Allow | Action::Deny | Action::Return | Action::Unknown(_) => true,
         Action::Jump(_) | Action::Goto(_) | Action::Continue => false,
     };
-    if meeting.iter().any(|&i| !ends(&ch.rules[i].action)) {
-        return None;
-    }
-    let met = || {
-        meeting
-            .iter()
-            .flat_map(|&i| ch.rules[i].matches.iter())
-            .filter(|m| m.intersects(space))
-    };
-    let protos = atoms(&space.proto, met().map(|m| &m.proto));
-    let ports = atoms(&space.dport, met().map(|m| &m.dport));
-    if protos.len().saturating_mul(ports.len()) > MAX_SLICES {
-        return None;
-    }
-    let spaces = |j: usize| -> &[Space] {
-        match ch.rules.get(j) {
-            Some(r) if plays(r) => &r.matches,
-            _ => &[],
-        }
-    };
+    let sl = Slicing::new((filter, index), entry, space, ends, MAX_SLICES)?;
+    let (chain, ch, ix) = (sl.chain, sl.ch, sl.ix);
+    let (meeting, protos, ports) = (&sl.meeting, &sl.protos, &sl.ports);
+    let spaces = |j: usize| sl.spaces(j);
     let mut budget = SLICE_BUDGET;
     let mut out = Credited::new();
-    for &i in &meeting {
+    for &i in meeting {
         if ch.rules[i].action != Action::Allow {
             continue;
         }
         for m in ch.rules[i].matches.iter().filter(|m| m.intersects(space)) {
             let share = space.intersect(m);
-            for &(plo, phi) in &protos {
+            for &(plo, phi) in protos {
                 if !share.proto.contains(plo) {
                     continue;
                 }
-                for &(lo, hi) in &ports {
+                for &(lo, hi) in ports {
                     if !share.dport.contains(lo) {
                         continue;
                     }
@@ -575,17 +616,9 @@ pub fn slice_fates(
     entry: &Entry,
     space: &Space,
 ) -> Option<SliceFates> {
-    let &[chain] = entry.stages.as_slice() else {
-        return None;
-    };
-    let (ch, ix) = (filter.chains.get(chain)?, index.chains.get(chain)?);
     if space.is_empty() {
         return None;
     }
-    let meeting: Vec<usize> = ix
-        .candidates_from(space, 0)
-        .filter(|&i| plays(&ch.rules[i]) && ch.rules[i].matches.iter().any(|m| m.intersects(space)))
-        .collect();
     // The actions whose parts the walk decides at the rule itself. No wildcard: an action added
     // to the model must be placed here, as in `Walker::walk`.
     let decides = |a: &Action| match a {
@@ -594,29 +627,11 @@ pub fn slice_fates(
         Action::Unknown(_) => Some(Fate::Unknown),
         Action::Return | Action::Jump(_) | Action::Goto(_) | Action::Continue => None,
     };
-    if meeting.iter().any(|&i| {
-        let r = &ch.rules[i];
-        decides(&r.action).is_none() || !r.unmodeled.is_empty()
-    }) {
-        return None;
-    }
-    let met = || {
-        meeting
-            .iter()
-            .flat_map(|&i| ch.rules[i].matches.iter())
-            .filter(|m| m.intersects(space))
-    };
-    let protos = atoms(&space.proto, met().map(|m| &m.proto));
-    let ports = atoms(&space.dport, met().map(|m| &m.dport));
-    if protos.len().saturating_mul(ports.len()) > MAX_FATE_SLICES {
-        return None;
-    }
-    let spaces = |j: usize| -> &[Space] {
-        match ch.rules.get(j) {
-            Some(r) if plays(r) => &r.matches,
-            _ => &[],
-        }
-    };
+    let fits = |r: &Rule| decides(&r.action).is_some() && r.unmodeled.is_empty();
+    let sl = Slicing::new((filter, index), entry, space, fits, MAX_FATE_SLICES)?;
+    let (chain, ch, ix) = (sl.chain, sl.ch, sl.ix);
+    let (protos, ports) = (&sl.protos, &sl.ports);
+    let spaces = |j: usize| sl.spaces(j);
     let default = match ch.default.action {
         Action::Allow => Fate::Allow,
         Action::Deny => Fate::Deny,
@@ -626,8 +641,8 @@ pub fn slice_fates(
     let mut out = SliceFates::default();
     // Each slice's allowing decider.
     let mut allowed: Vec<(Decider, Slice)> = Vec::new();
-    for &(plo, phi) in &protos {
-        for &(lo, hi) in &ports {
+    for &(plo, phi) in protos {
+        for &(lo, hi) in ports {
             let mut slice = space.clone();
             slice.proto = ProtoSet::range(plo, phi);
             slice.dport = PortSet::range(lo, hi);
@@ -1032,6 +1047,18 @@ mod tests {
         );
     }
 
+    /// Put some of a rule's spaces in a source zone or in destination zones.
+    fn with_zones(rng: &mut Rng, r: &mut Rule) {
+        use crate::sets::NameSet;
+        for m in &mut r.matches {
+            match rng.below(6) {
+                0 => m.src_zone = NameSet::only(["lan"]),
+                1 => m.dst_zone = NameSet::only(["wan", "dmz"]),
+                _ => {}
+            }
+        }
+    }
+
     /// What the walk in [`Mode::AsWritten`] credits to each allowing rule: its protocols and
     /// ports, from the parts it decides.
     fn credited_by_walk(
@@ -1058,7 +1085,6 @@ mod tests {
     /// no answer and the caller walks.
     #[test]
     fn allowing_rules_are_credited_as_by_the_walk() {
-        use crate::sets::NameSet;
         let mut udp_any = Space::all();
         udp_any.proto = ProtoSet::single(proto::UDP);
         let mut voice = udp(5058, 5062);
@@ -1085,13 +1111,7 @@ mod tests {
                         Action::Deny
                     };
                 }
-                for m in &mut r.matches {
-                    match rng.below(6) {
-                        0 => m.src_zone = NameSet::only(["lan"]),
-                        1 => m.dst_zone = NameSet::only(["wan", "dmz"]),
-                        _ => {}
-                    }
-                }
+                with_zones(&mut rng, r);
             }
             let index = FilterIndex::new(&f);
             for input in &inputs {
@@ -1210,7 +1230,6 @@ mod tests {
     /// traffic, or two stages, leave the question to the walk.
     #[test]
     fn slice_fates_are_the_walks() {
-        use crate::sets::NameSet;
         let mut voice = udp(5058, 5062);
         voice.proto = ProtoSet::from_ranges([(6, 6), (17, 17)]);
         let mut tcp_udp = Space::all();
@@ -1236,13 +1255,7 @@ mod tests {
                 if !keep_odd {
                     r.unmodeled.clear();
                 }
-                for m in &mut r.matches {
-                    match rng.below(6) {
-                        0 => m.src_zone = NameSet::only(["lan"]),
-                        1 => m.dst_zone = NameSet::only(["wan", "dmz"]),
-                        _ => {}
-                    }
-                }
+                with_zones(&mut rng, r);
             }
             let index = FilterIndex::new(&f);
             for input in &inputs {
