@@ -87,6 +87,18 @@ struct Stmt {
     span: Span,
 }
 
+/// The bytes that end a run of plain token bytes: white space, a line end and the quotes.
+static ENDS_PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let stops = [b' ', b'\t', b'\r', b'\n', b'"', b'\''];
+    while k < stops.len() {
+        t[stops[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Files from this size on are split into statements by two threads (see [`statements`]).
 const PARALLEL_SPLIT: usize = 4 << 20;
 
@@ -186,9 +198,11 @@ fn statements_from(
                     i += 1;
                     let mut closed = false;
                     // Copy runs of plain bytes between the escapes; the boundaries are ASCII, so
-                    // every run is whole UTF-8.
+                    // every run is whole UTF-8. Only the quote, a backslash and a line end stop
+                    // the scan.
                     let mut run = i;
-                    while i < b.len() {
+                    while let Some(k) = memchr::memchr3(q, b'\\', b'\n', &b[i..]) {
+                        i += k;
                         let c = b[i];
                         if c == q {
                             tok.push_str(&text[run..i]);
@@ -197,6 +211,7 @@ fn statements_from(
                             break;
                         }
                         if c == b'\\' && q == b'"' && i + 1 < b.len() {
+                            // The escaped byte is taken as it is, a quote or a line end too.
                             tok.push_str(&text[run..i]);
                             i += 1;
                             run = i;
@@ -207,6 +222,7 @@ fn statements_from(
                         i += 1;
                     }
                     if !closed {
+                        i = b.len();
                         tok.push_str(&text[run..]);
                         issues.push(InputIssue {
                             span: file.line_span(qline),
@@ -217,12 +233,15 @@ fn statements_from(
                     }
                 } else {
                     let run = i;
-                    while i < b.len()
-                        && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'')
-                    {
+                    while i < b.len() && !ENDS_PLAIN[usize::from(b[i])] {
                         i += 1;
                     }
-                    tok.push_str(&text[run..i]);
+                    if tok.is_empty() {
+                        // Most tokens are one plain run: one allocation of their size.
+                        tok = text[run..i].to_owned();
+                    } else {
+                        tok.push_str(&text[run..i]);
+                    }
                 }
             }
             tokens.push(Token {
@@ -608,6 +627,171 @@ mod tests {
             stmts,
             issues.into_iter().map(|i| (i.span, i.message)).collect(),
         )
+    }
+
+    /// The statement splitter as it was before it jumped over quoted values with `memchr3`
+    /// and looked plain bytes up in a table: the oracle of the test below.
+    fn old_statements_from(
+        file: &SourceFile,
+        (from, line): (usize, usize),
+        to: usize,
+        issues: &mut Vec<InputIssue>,
+        each: &mut impl FnMut(Stmt),
+    ) -> (usize, usize) {
+        let text: &str = &file.text;
+        let b = text.as_bytes();
+        let id = file.id;
+        let mut i = from;
+        let mut line = line;
+        while i < to {
+            match b[i] {
+                b'\n' => {
+                    line += 1;
+                    i += 1;
+                    continue;
+                }
+                b' ' | b'\t' | b'\r' => {
+                    i += 1;
+                    continue;
+                }
+                b'#' => {
+                    i = text[i..].find('\n').map(|e| i + e).unwrap_or(b.len());
+                    continue;
+                }
+                _ => {}
+            }
+            let start = i;
+            let mut tokens = Vec::new();
+            while i < b.len() && b[i] != b'\n' {
+                if matches!(b[i], b' ' | b'\t' | b'\r') {
+                    i += 1;
+                    continue;
+                }
+                let tstart = i;
+                let mut tok = String::new();
+                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+                    let q = b[i];
+                    if q == b'"' || q == b'\'' {
+                        let qline = line;
+                        i += 1;
+                        let mut closed = false;
+                        // Copy runs of plain bytes between the escapes; the boundaries are ASCII, so
+                        // every run is whole UTF-8.
+                        let mut run = i;
+                        while i < b.len() {
+                            let c = b[i];
+                            if c == q {
+                                tok.push_str(&text[run..i]);
+                                i += 1;
+                                closed = true;
+                                break;
+                            }
+                            if c == b'\\' && q == b'"' && i + 1 < b.len() {
+                                tok.push_str(&text[run..i]);
+                                i += 1;
+                                run = i;
+                            }
+                            if b[i] == b'\n' {
+                                line += 1;
+                            }
+                            i += 1;
+                        }
+                        if !closed {
+                            tok.push_str(&text[run..]);
+                            issues.push(InputIssue {
+                                span: file.line_span(qline),
+                                message: format!(
+                                    "quoted value opened on line {qline} is never closed (truncated file?)"
+                                ),
+                            });
+                        }
+                    } else {
+                        let run = i;
+                        while i < b.len()
+                            && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'')
+                        {
+                            i += 1;
+                        }
+                        tok.push_str(&text[run..i]);
+                    }
+                }
+                tokens.push(Token {
+                    text: tok,
+                    start: tstart,
+                    end: i,
+                });
+            }
+            let end = tokens.last().map(|t| t.end).unwrap_or(start);
+            each(Stmt {
+                tokens,
+                span: Span::new(id, start, end),
+            });
+        }
+        (i, line)
+    }
+
+    /// On 3,000 random texts of statements with plain, double- and single-quoted tokens,
+    /// escapes (of quotes, backslashes and line ends), quotes running over lines, unclosed
+    /// quotes, comments and CRs, the splitter gives the statements, spans, issues and end line
+    /// of the byte-by-byte one.
+    #[test]
+    fn the_splitter_splits_as_byte_by_byte() {
+        const PIECES: &[&str] = &[
+            "set",
+            "edit",
+            "next",
+            "end",
+            "config firewall policy",
+            " ",
+            " ",
+            "\t",
+            "\r",
+            "\n",
+            "\n",
+            "\"",
+            "\"",
+            "'",
+            "\\",
+            "\\\"",
+            "\\\n",
+            "abc",
+            "x\"y z\"",
+            "#c",
+            "ENC",
+            "é",
+            "\"\"",
+            "''",
+        ];
+        let mut rng = crate::testing::Rng(0x5eed_f00d);
+        let mut quoted = 0;
+        for round in 0..3_000 {
+            let text: String = (0..1 + rng.below(60))
+                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+                .collect();
+            let mut store = FileStore::new();
+            let id = store.add_text("t.conf", None, text.clone(), Encoding::Utf8);
+            let file = store.get(id).clone();
+            let run = |new: bool| {
+                let (mut stmts, mut issues) = (Vec::new(), Vec::new());
+                let mut each = |st: Stmt| stmts.push(st);
+                let end = if new {
+                    statements_from(&file, (0, 1), text.len(), &mut issues, &mut each)
+                } else {
+                    old_statements_from(&file, (0, 1), text.len(), &mut issues, &mut each)
+                };
+                let issues: Vec<(Span, String)> =
+                    issues.into_iter().map(|i| (i.span, i.message)).collect();
+                (stmts, issues, end)
+            };
+            let got = run(true);
+            assert_eq!(got, run(false), "round {round}: {text:?}");
+            quoted += usize::from(
+                got.0
+                    .iter()
+                    .any(|s| s.tokens.iter().any(|t| t.end - t.start > t.text.len())),
+            );
+        }
+        assert!(quoted > 1_000, "{quoted} texts with quoted tokens");
     }
 
     /// Split in two halves on two threads, a file gives the statements (tokens, spans, lines)
