@@ -83,7 +83,10 @@ const LEAF_VERBS: &[&str] = &[
 /// One statement: its tokens and span.
 #[derive(Debug, PartialEq)]
 struct Stmt {
-    tokens: Vec<Token>,
+    /// The first token (`set`, `edit`, ...), if any.
+    verb: Option<Token>,
+    /// The others, in a list of their number (the tree keeps it).
+    args: Vec<Token>,
     span: Span,
 }
 
@@ -165,6 +168,9 @@ fn statements_from(
     let id = file.id;
     let mut i = from;
     let mut line = line;
+    // The tokens of the statement being split: one list for all, so each statement's
+    // arguments are allocated once, at their number.
+    let mut tokens: Vec<Token> = Vec::new();
     while i < to {
         match b[i] {
             b'\n' => {
@@ -183,7 +189,7 @@ fn statements_from(
             _ => {}
         }
         let start = i;
-        let mut tokens = Vec::new();
+        tokens.clear();
         while i < b.len() && b[i] != b'\n' {
             if matches!(b[i], b' ' | b'\t' | b'\r') {
                 i += 1;
@@ -251,8 +257,10 @@ fn statements_from(
             });
         }
         let end = tokens.last().map(|t| t.end).unwrap_or(start);
+        let mut taken = tokens.drain(..);
         each(Stmt {
-            tokens,
+            verb: taken.next(),
+            args: taken.collect(),
             span: Span::new(id, start, end),
         });
     }
@@ -286,12 +294,10 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
     }
 
     statements(file, &mut quote_issues, |st| {
-        let mut args = st.tokens;
-        if args.is_empty() {
+        let Some(verb) = st.verb else {
             return;
-        }
-        let verb = args.remove(0).text;
-        args.shrink_to_fit();
+        };
+        let (verb, args) = (verb.text, st.args);
         let top = stack.last().map(|n| n.kind);
         if skipped > 0 {
             match verb.as_str() {
@@ -722,8 +728,10 @@ mod tests {
                 });
             }
             let end = tokens.last().map(|t| t.end).unwrap_or(start);
+            let mut tokens = tokens.into_iter();
             each(Stmt {
-                tokens,
+                verb: tokens.next(),
+                args: tokens.collect(),
                 span: Span::new(id, start, end),
             });
         }
@@ -788,7 +796,7 @@ mod tests {
             quoted += usize::from(
                 got.0
                     .iter()
-                    .any(|s| s.tokens.iter().any(|t| t.end - t.start > t.text.len())),
+                    .any(|s| s.args.iter().any(|t| t.end - t.start > t.text.len())),
             );
         }
         assert!(quoted > 1_000, "{quoted} texts with quoted tokens");
