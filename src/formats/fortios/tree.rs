@@ -125,9 +125,11 @@ fn statements_split(
     parallel_at: usize,
 ) {
     let len = file.text.len();
+    // Bytes, not a `str` slice: the middle may fall inside a character.
     let cut = (len >= parallel_at)
-        .then(|| file.text[len / 2..].find('\n').map(|i| len / 2 + i + 1))
+        .then(|| memchr::memchr(b'\n', &file.text.as_bytes()[len / 2..]))
         .flatten()
+        .map(|i| len / 2 + i + 1)
         .filter(|&cut| cut < len);
     let Some(cut) = cut else {
         statements_from(file, (0, 1), len, issues, &mut each);
@@ -840,6 +842,10 @@ mod tests {
         ));
         texts.push(format!("{body}        set comments \"never closed\n{body}"));
         texts.push(format!("{body}{body}        set comments \"never closed\n"));
+        // Two-byte characters all around the middle: the cut is searched for in bytes.
+        let accents = "        set comments \"é\"\n".repeat(40);
+        texts.push(format!("{body}{}{body}", "é".repeat(301)));
+        texts.push(format!("{accents}{accents}é"));
         let mut crossed = 0;
         for text in &texts {
             let whole = split(text, usize::MAX);
