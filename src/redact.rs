@@ -321,9 +321,8 @@ mod tests {
         let mut rng = crate::testing::Rng(0x5eed_cafe);
         let mut found = 0;
         for _ in 0..3000 {
-            let text: String = (0..rng.below(40))
-                .map(|_| pieces[rng.below(pieces.len() as u64) as usize])
-                .collect();
+            let count = rng.below(40);
+            let text = rng.text(&pieces, count);
             let want = whole_text_ranges(&text);
             assert_eq!(secret_ranges(&text), want, "{text:?}");
             found += want.len();

@@ -11,4 +11,12 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n
     }
+
+    /// `count` pieces drawn from `pieces`, joined: random texts made of the fragments that
+    /// matter to a parser.
+    pub fn text(&mut self, pieces: &[&str], count: u64) -> String {
+        (0..count)
+            .map(|_| pieces[self.below(pieces.len() as u64) as usize])
+            .collect()
+    }
 }

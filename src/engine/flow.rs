@@ -632,10 +632,11 @@ pub fn slice_fates(
     let (chain, ch, ix) = (sl.chain, sl.ch, sl.ix);
     let (protos, ports) = (&sl.protos, &sl.ports);
     let spaces = |j: usize| sl.spaces(j);
-    let default = match ch.default.action {
-        Action::Allow => Fate::Allow,
-        Action::Deny => Fate::Deny,
-        _ => Fate::Unknown,
+    // What reaches the end of the chain gets, as in the walk (a returning default of a base
+    // chain is not understood there).
+    let default = match default_flow(ch, chain) {
+        Flow::Done(fate, _) => fate,
+        Flow::Return => Fate::Unknown,
     };
     let mut budget = SLICE_BUDGET;
     let mut out = SliceFates::default();

@@ -80,7 +80,10 @@ const LEAF_VERBS: &[&str] = &[
     "set", "unset", "append", "select", "unselect", "delete", "move", "rename", "purge", "clone",
 ];
 
-/// One statement: its tokens and span.
+// A leaf's verb is kept as its place in `LEAF_VERBS`, in one byte.
+const _: () = assert!(LEAF_VERBS.len() <= u8::MAX as usize);
+
+/// One statement: its verb, its arguments and its span.
 #[derive(Debug, PartialEq)]
 struct Stmt {
     /// The first token (`set`, `edit`, ...), if any.
@@ -775,9 +778,8 @@ mod tests {
         let mut rng = crate::testing::Rng(0x5eed_f00d);
         let mut quoted = 0;
         for round in 0..3_000 {
-            let text: String = (0..1 + rng.below(60))
-                .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
-                .collect();
+            let count = 1 + rng.below(60);
+            let text = rng.text(PIECES, count);
             let mut store = FileStore::new();
             let id = store.add_text("t.conf", None, text.clone(), Encoding::Utf8);
             let file = store.get(id).clone();
