@@ -120,13 +120,13 @@ impl PolicyKind {
 /// One VDOM: its own `config` blocks and the global ones it sees.
 struct Scope<'t> {
     name: Option<String>,
-    own: Vec<&'t Node>,
-    global: Vec<&'t Node>,
+    own: Vec<&'t Node<'t>>,
+    global: Vec<&'t Node<'t>>,
 }
 
 impl<'t> Scope<'t> {
     /// Blocks of a path visible in this VDOM (global first, so the VDOM's own definitions win).
-    fn blocks(&self, path: &str) -> Vec<&'t Node> {
+    fn blocks(&self, path: &str) -> Vec<&'t Node<'t>> {
         self.global
             .iter()
             .chain(self.own.iter())
@@ -135,7 +135,7 @@ impl<'t> Scope<'t> {
             .collect()
     }
     /// Blocks of a path written in this VDOM itself.
-    fn own_blocks(&self, path: &str) -> Vec<&'t Node> {
+    fn own_blocks(&self, path: &str) -> Vec<&'t Node<'t>> {
         self.own
             .iter()
             .copied()
@@ -150,12 +150,12 @@ impl<'t> Scope<'t> {
     }
 }
 
-fn configs(nodes: &[Node]) -> impl Iterator<Item = &Node> {
+fn configs<'a>(nodes: &'a [Node<'a>]) -> impl Iterator<Item = &'a Node<'a>> {
     nodes.iter().filter(|n| n.kind == Kind::Config)
 }
 
 /// Split the top level into VDOM scopes.
-fn scopes(roots: &[Node]) -> Vec<Scope<'_>> {
+fn scopes<'a>(roots: &'a [Node<'a>]) -> Vec<Scope<'a>> {
     let mut global: Vec<&Node> = Vec::new();
     let mut vdoms: Vec<(String, Vec<&Node>)> = Vec::new();
     for n in configs(roots) {

@@ -267,14 +267,14 @@ fn predefined_icmp_type(name: &str) -> Option<&'static str> {
 /// The objects visible in one VDOM (its own, then global ones).
 #[derive(Default)]
 pub struct Objects<'t> {
-    addr: [HashMap<String, Entry<'t>>; 2],
-    grp: [HashMap<String, Entry<'t>>; 2],
-    vip: [HashMap<String, Entry<'t>>; 2],
-    vipgrp: [HashMap<String, Entry<'t>>; 2],
-    svc: HashMap<String, Entry<'t>>,
-    svcgrp: HashMap<String, Entry<'t>>,
+    addr: [HashMap<&'t str, Entry<'t>>; 2],
+    grp: [HashMap<&'t str, Entry<'t>>; 2],
+    vip: [HashMap<&'t str, Entry<'t>>; 2],
+    vipgrp: [HashMap<&'t str, Entry<'t>>; 2],
+    svc: HashMap<&'t str, Entry<'t>>,
+    svcgrp: HashMap<&'t str, Entry<'t>>,
     /// `firewall profile-group` entries (security profiles used with `profile-type group`).
-    pub profile_groups: HashMap<String, Entry<'t>>,
+    pub profile_groups: HashMap<&'t str, Entry<'t>>,
     /// Zone name → member interfaces.
     pub zones: HashMap<String, BTreeSet<String>>,
     max_depth: usize,
@@ -340,14 +340,14 @@ impl<'t> Objects<'t> {
     /// Build from the `config` blocks of a path (`blocks("firewall address")`), global blocks
     /// first so that a VDOM's own definition of a name wins.
     pub fn new(
-        blocks: &dyn Fn(&str) -> Vec<&'t Node>,
+        blocks: &dyn Fn(&str) -> Vec<&'t Node<'t>>,
         max_depth: usize,
         unparsed: &mut Vec<Unparsed>,
     ) -> Self {
-        let mut map = |path: &str| -> HashMap<String, Entry<'t>> {
+        let mut map = |path: &str| -> HashMap<&'t str, Entry<'t>> {
             table(&blocks(path), unparsed)
                 .into_iter()
-                .map(|e| (e.name.clone(), e))
+                .map(|e| (e.name, e))
                 .collect()
         };
         let mut o = Objects {
@@ -370,12 +370,12 @@ impl<'t> Objects<'t> {
                 .get("interface")
                 .map(|v| v.texts().into_iter().map(String::from).collect())
                 .unwrap_or_default();
-            o.zones.insert(name, members);
+            o.zones.insert(name.to_string(), members);
         }
         // SD-WAN members belong to an SD-WAN zone (`virtual-wan-link` by default).
         for path in ["system sdwan", "system virtual-wan-link"] {
             for block in blocks(path) {
-                let subs: Vec<&Node> = block
+                let subs: Vec<&Node<'_>> = block
                     .children
                     .iter()
                     .filter(|c| c.is_config("members"))

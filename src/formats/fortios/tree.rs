@@ -6,9 +6,9 @@
 //! Quoted values may span lines (certificates, replacement messages) and escape `\"` and `\\`.
 //! Whole-line `#` comments (the `#config-version=...` header included) are skipped.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::formats::util::Token;
 use crate::formats::Limits;
 use crate::model::{InputIssue, Unparsed};
 use crate::source::{SourceFile, Span};
@@ -26,32 +26,52 @@ pub enum Kind {
     Stmt(u8),
 }
 
+/// One token of a statement: its text, borrowed from the file unless unquoting changed it
+/// (a value with escapes, or one of several quoted and plain pieces), and its bytes in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Token<'a> {
+    pub text: Cow<'a, str>,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl<'a> Token<'a> {
+    /// Add a piece of the token's text: the first piece is borrowed, a second one makes it owned.
+    fn push(&mut self, piece: &'a str) {
+        if self.text.is_empty() {
+            self.text = Cow::Borrowed(piece);
+        } else {
+            self.text.to_mut().push_str(piece);
+        }
+    }
+}
+
 /// One node: a block with its children, or a leaf statement.
 #[derive(Clone, Debug)]
-pub struct Node {
+pub struct Node<'a> {
     pub kind: Kind,
     /// Arguments after the verb (`config firewall policy` → `firewall`, `policy`).
-    pub args: Vec<Token>,
+    pub args: Vec<Token<'a>>,
     /// The opening line (the statement itself for a leaf).
     pub head: Span,
     /// The whole block, from `config`/`edit` to its `end`/`next` (the statement for a leaf).
     pub span: Span,
-    pub children: Vec<Node>,
+    pub children: Vec<Node<'a>>,
 }
 
-impl Node {
+impl Node<'_> {
     /// The `config` path as one string (`firewall policy`).
     pub fn path(&self) -> String {
         self.args
             .iter()
-            .map(|t| t.text.as_str())
+            .map(|t| &*t.text)
             .collect::<Vec<_>>()
             .join(" ")
     }
 
     /// The `edit` name (the first argument).
     pub fn name(&self) -> &str {
-        self.args.first().map(|t| t.text.as_str()).unwrap_or("")
+        self.args.first().map(|t| &*t.text).unwrap_or("")
     }
 
     pub fn is_config(&self, path: &str) -> bool {
@@ -69,8 +89,8 @@ impl Node {
 
 /// A parsed file: top-level nodes and what went wrong.
 #[derive(Debug, Default)]
-pub struct Tree {
-    pub roots: Vec<Node>,
+pub struct Tree<'a> {
+    pub roots: Vec<Node<'a>>,
     pub issues: Vec<InputIssue>,
     pub unparsed: Vec<Unparsed>,
 }
@@ -85,11 +105,11 @@ const _: () = assert!(LEAF_VERBS.len() <= u8::MAX as usize);
 
 /// One statement: its verb, its arguments and its span.
 #[derive(Debug, PartialEq)]
-struct Stmt {
+struct Stmt<'a> {
     /// The first token (`set`, `edit`, ...), if any.
-    verb: Option<Token>,
+    verb: Option<Token<'a>>,
     /// The others, in a list of their number (the tree keeps it).
-    args: Vec<Token>,
+    args: Vec<Token<'a>>,
     span: Span,
 }
 
@@ -116,15 +136,19 @@ const PARALLEL_SPLIT: usize = 4 << 20;
 /// list. That is the split of the whole file when the first half's last statement ends before
 /// the second half begins (no quoted value runs over the cut); otherwise the second half's
 /// list is dropped and this thread carries on from where its last statement ended.
-fn statements(file: &SourceFile, issues: &mut Vec<InputIssue>, each: impl FnMut(Stmt) + Send) {
+fn statements<'a>(
+    file: &'a SourceFile,
+    issues: &mut Vec<InputIssue>,
+    each: impl FnMut(Stmt<'a>) + Send,
+) {
     statements_split(file, issues, each, PARALLEL_SPLIT);
 }
 
 /// [`statements`], splitting files of `parallel_at` bytes or more in two.
-fn statements_split(
-    file: &SourceFile,
+fn statements_split<'a>(
+    file: &'a SourceFile,
     issues: &mut Vec<InputIssue>,
-    mut each: impl FnMut(Stmt) + Send,
+    mut each: impl FnMut(Stmt<'a>) + Send,
     parallel_at: usize,
 ) {
     let len = file.text.len();
@@ -142,7 +166,9 @@ fn statements_split(
     let ((end, line), (second, second_issues)) = rayon::join(
         || statements_from(file, (0, 1), cut, issues, &mut each),
         || {
-            let (mut stmts, mut found) = (Vec::new(), Vec::new());
+            // At most a statement per line: room for all, so the list never moves.
+            let lines = file.line_index(len).saturating_sub(cut_line - 1) + 1;
+            let (mut stmts, mut found) = (Vec::with_capacity(lines), Vec::new());
             statements_from(file, (cut, cut_line), len, &mut found, &mut |st| {
                 stmts.push(st)
             });
@@ -161,21 +187,21 @@ fn statements_split(
 /// [`statements`] from byte `from` (a line start, outside any quote) on line `line`, for the
 /// statements that start before `to` (the last may run past it): returns where the last one
 /// ended and the line there.
-fn statements_from(
-    file: &SourceFile,
+fn statements_from<'a>(
+    file: &'a SourceFile,
     (from, line): (usize, usize),
     to: usize,
     issues: &mut Vec<InputIssue>,
-    each: &mut impl FnMut(Stmt),
+    each: &mut impl FnMut(Stmt<'a>),
 ) -> (usize, usize) {
-    let text: &str = &file.text;
+    let text: &'a str = &file.text;
     let b = text.as_bytes();
     let id = file.id;
     let mut i = from;
     let mut line = line;
     // The tokens of the statement being split: one list for all, so each statement's
     // arguments are allocated once, at their number.
-    let mut tokens: Vec<Token> = Vec::new();
+    let mut tokens: Vec<Token<'a>> = Vec::new();
     while i < to {
         match b[i] {
             b'\n' => {
@@ -200,30 +226,33 @@ fn statements_from(
                 i += 1;
                 continue;
             }
-            let tstart = i;
-            let mut tok = String::new();
+            let mut tok = Token {
+                text: Cow::Borrowed(""),
+                start: i,
+                end: i,
+            };
             while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
                 let q = b[i];
                 if q == b'"' || q == b'\'' {
                     let qline = line;
                     i += 1;
                     let mut closed = false;
-                    // Copy runs of plain bytes between the escapes; the boundaries are ASCII, so
-                    // every run is whole UTF-8. Only the quote, a backslash and a line end stop
-                    // the scan.
+                    // The runs of plain bytes between the escapes are the pieces of the text;
+                    // the boundaries are ASCII, so every run is whole UTF-8. Only the quote, a
+                    // backslash and a line end stop the scan.
                     let mut run = i;
                     while let Some(k) = memchr::memchr3(q, b'\\', b'\n', &b[i..]) {
                         i += k;
                         let c = b[i];
                         if c == q {
-                            tok.push_str(&text[run..i]);
+                            tok.push(&text[run..i]);
                             i += 1;
                             closed = true;
                             break;
                         }
                         if c == b'\\' && q == b'"' && i + 1 < b.len() {
                             // The escaped byte is taken as it is, a quote or a line end too.
-                            tok.push_str(&text[run..i]);
+                            tok.push(&text[run..i]);
                             i += 1;
                             run = i;
                         }
@@ -234,7 +263,7 @@ fn statements_from(
                     }
                     if !closed {
                         i = b.len();
-                        tok.push_str(&text[run..]);
+                        tok.push(&text[run..]);
                         issues.push(InputIssue {
                             span: file.line_span(qline),
                             message: format!(
@@ -247,19 +276,11 @@ fn statements_from(
                     while i < b.len() && !ENDS_PLAIN[usize::from(b[i])] {
                         i += 1;
                     }
-                    if tok.is_empty() {
-                        // Most tokens are one plain run: one allocation of their size.
-                        tok = text[run..i].to_owned();
-                    } else {
-                        tok.push_str(&text[run..i]);
-                    }
+                    tok.push(&text[run..i]);
                 }
             }
-            tokens.push(Token {
-                text: tok,
-                start: tstart,
-                end: i,
-            });
+            tok.end = i;
+            tokens.push(tok);
         }
         let end = tokens.last().map(|t| t.end).unwrap_or(start);
         let mut taken = tokens.drain(..);
@@ -274,38 +295,22 @@ fn statements_from(
 
 /// Parse a file into the generic tree. Never panics; truncated blocks are closed at the end of
 /// the file and reported as [`InputIssue`]s naming the line that opened them.
-pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
+pub fn parse_tree<'a>(file: &'a SourceFile, limits: &Limits) -> Tree<'a> {
     let mut tree = Tree::default();
     let mut quote_issues = Vec::new();
     let id = file.id;
-    // Open blocks, innermost last.
-    let mut stack: Vec<Node> = Vec::new();
+    let mut stack = Stack::default();
     // Blocks opened beyond the depth limit, skipped until closed.
     let mut skipped = 0usize;
-
-    fn attach(stack: &mut [Node], roots: &mut Vec<Node>, node: Node) {
-        match stack.last_mut() {
-            Some(parent) => parent.children.push(node),
-            None => roots.push(node),
-        }
-    }
-    fn close(stack: &mut Vec<Node>, roots: &mut Vec<Node>, end: Span) {
-        if let Some(mut node) = stack.pop() {
-            node.span = node.head.join(end);
-            // The tree is held whole while the policies are built: no room to grow is kept.
-            node.children.shrink_to_fit();
-            attach(stack, roots, node);
-        }
-    }
 
     statements(file, &mut quote_issues, |st| {
         let Some(verb) = st.verb else {
             return;
         };
         let (verb, args) = (verb.text, st.args);
-        let top = stack.last().map(|n| n.kind);
+        let top = stack.top().map(|n| n.kind);
         if skipped > 0 {
-            match verb.as_str() {
+            match &*verb {
                 "config" | "edit" => skipped += 1,
                 "end" | "next" => skipped -= 1,
                 _ => {}
@@ -313,7 +318,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
             return;
         }
         let leaf = LEAF_VERBS.iter().position(|&l| l == verb);
-        match (verb.as_str(), leaf) {
+        match (&*verb, leaf) {
             ("config" | "edit", _) => {
                 let kind = if verb == "config" {
                     Kind::Config
@@ -338,7 +343,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                     skipped = 1;
                     return;
                 }
-                stack.push(Node {
+                stack.open(Node {
                     kind,
                     args,
                     head: st.span,
@@ -348,7 +353,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
             }
             ("next", _) => {
                 if top == Some(Kind::Edit) {
-                    close(&mut stack, &mut tree.roots, st.span);
+                    stack.close(&mut tree.roots, st.span);
                 } else {
                     tree.unparsed.push(Unparsed {
                         span: st.span,
@@ -357,14 +362,14 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                 }
             }
             ("end", _) => match top {
-                Some(Kind::Config) => close(&mut stack, &mut tree.roots, st.span),
+                Some(Kind::Config) => stack.close(&mut tree.roots, st.span),
                 Some(Kind::Edit) => {
                     tree.unparsed.push(Unparsed {
                         span: st.span,
                         reason: "`end` closes an `edit` that has no `next`".into(),
                     });
-                    close(&mut stack, &mut tree.roots, st.span);
-                    close(&mut stack, &mut tree.roots, st.span);
+                    stack.close(&mut tree.roots, st.span);
+                    stack.close(&mut tree.roots, st.span);
                 }
                 _ => tree.unparsed.push(Unparsed {
                     span: st.span,
@@ -384,8 +389,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                         reason: format!("statement longer than {} bytes", limits.max_line_len),
                     });
                 } else {
-                    attach(
-                        &mut stack,
+                    stack.attach(
                         &mut tree.roots,
                         Node {
                             kind: Kind::Stmt(at as u8),
@@ -409,7 +413,7 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
     tree.issues = quote_issues;
     // Truncated file: report every block still open, then close it at the end of the file.
     let eof = Span::new(id, file.text.len(), file.text.len());
-    while let Some(node) = stack.last() {
+    while let Some(node) = stack.top() {
         let what = match node.kind {
             Kind::Config => format!("`config {}` block", node.path()),
             _ => "`edit` entry".to_string(),
@@ -421,15 +425,57 @@ pub fn parse_tree(file: &SourceFile, limits: &Limits) -> Tree {
                 file.line_col(node.head.start).line
             ),
         });
-        close(&mut stack, &mut tree.roots, eof);
+        stack.close(&mut tree.roots, eof);
     }
     tree
+}
+
+/// The blocks open while the tree is built, innermost last, and the children they have so far.
+#[derive(Default)]
+struct Stack<'a> {
+    /// Each open block with where its children start in `pending`.
+    open: Vec<(Node<'a>, usize)>,
+    /// The children of every open block, outermost block's first: a closing block takes the
+    /// tail, in a list of its size (no list grows and is copied child by child, and none keeps
+    /// room to grow while the tree is held).
+    pending: Vec<Node<'a>>,
+}
+
+impl<'a> Stack<'a> {
+    fn len(&self) -> usize {
+        self.open.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+    fn top(&self) -> Option<&Node<'a>> {
+        self.open.last().map(|(n, _)| n)
+    }
+    fn open(&mut self, node: Node<'a>) {
+        self.open.push((node, self.pending.len()));
+    }
+    /// Add a node to the innermost open block, or to the roots.
+    fn attach(&mut self, roots: &mut Vec<Node<'a>>, node: Node<'a>) {
+        if self.open.is_empty() {
+            roots.push(node);
+        } else {
+            self.pending.push(node);
+        }
+    }
+    /// Close the innermost open block at `end`.
+    fn close(&mut self, roots: &mut Vec<Node<'a>>, end: Span) {
+        if let Some((mut node, from)) = self.open.pop() {
+            node.span = node.head.join(end);
+            node.children = self.pending.drain(from..).collect();
+            self.attach(roots, node);
+        }
+    }
 }
 
 /// The effective value of a key after replaying the statements of an entry.
 #[derive(Clone, Debug)]
 pub struct Value<'t> {
-    pub tokens: Vec<&'t Token>,
+    pub tokens: Vec<&'t Token<'t>>,
     /// The last statement that set or extended the value.
     pub span: Span,
     /// Every statement that contributed, in order.
@@ -438,10 +484,10 @@ pub struct Value<'t> {
 
 impl<'t> Value<'t> {
     pub fn first(&self) -> &'t str {
-        self.tokens.first().map(|t| t.text.as_str()).unwrap_or("")
+        self.tokens.first().map(|t| &*t.text).unwrap_or("")
     }
     pub fn texts(&self) -> Vec<&'t str> {
-        self.tokens.iter().map(|t| t.text.as_str()).collect()
+        self.tokens.iter().map(|t| &*t.text).collect()
     }
     /// `enable`/`disable` as a bool.
     pub fn enabled(&self) -> bool {
@@ -451,11 +497,11 @@ impl<'t> Value<'t> {
 
 /// Replay `set`/`select` (replace), `append` (extend), `unselect` (remove items) and `unset`
 /// (back to the default) for `key` among leaf statements.
-pub fn value<'t>(stmts: &[&'t Node], key: &str) -> Option<Value<'t>> {
+pub fn value<'t>(stmts: &[&'t Node<'t>], key: &str) -> Option<Value<'t>> {
     let mut cur: Option<Value<'t>> = None;
     for st in stmts {
         let Some(verb) = st.verb() else { continue };
-        if st.args.first().map(|t| t.text.as_str()) != Some(key) {
+        if st.args.first().map(|t| &*t.text) != Some(key) {
             continue;
         }
         let vals = st.args.iter().skip(1);
@@ -483,8 +529,8 @@ pub fn value<'t>(stmts: &[&'t Node], key: &str) -> Option<Value<'t>> {
             },
             "unselect" => {
                 if let Some(v) = &mut cur {
-                    let drop: Vec<&str> = st.args.iter().skip(1).map(|t| t.text.as_str()).collect();
-                    v.tokens.retain(|t| !drop.contains(&t.text.as_str()));
+                    let drop: Vec<&str> = st.args.iter().skip(1).map(|t| &*t.text).collect();
+                    v.tokens.retain(|t| !drop.contains(&&*t.text));
                     v.lines.push(st.span);
                 }
             }
@@ -499,15 +545,15 @@ pub fn value<'t>(stmts: &[&'t Node], key: &str) -> Option<Value<'t>> {
 /// a later `edit` of an existing name modifies it in place, as the CLI does).
 #[derive(Clone, Debug)]
 pub struct Entry<'t> {
-    pub name: String,
+    pub name: &'t str,
     /// The first `edit ... next` block of this name.
     pub span: Span,
     /// The `edit` line of that block.
     pub head: Span,
     /// Leaf statements of every block of this name, in file order.
-    pub stmts: Vec<&'t Node>,
+    pub stmts: Vec<&'t Node<'t>>,
     /// Nested `config` blocks inside the entry.
-    pub subs: Vec<&'t Node>,
+    pub subs: Vec<&'t Node<'t>>,
 }
 
 impl<'t> Entry<'t> {
@@ -521,18 +567,18 @@ impl<'t> Entry<'t> {
 }
 
 /// Entry names to their place in a table.
-type Names = HashMap<String, usize, foldhash::fast::FixedState>;
+type Names<'t> = HashMap<&'t str, usize, foldhash::fast::FixedState>;
 
 /// The entries of a table, in CLI order, from its `config` blocks (in file order), applying
 /// `delete`, `purge`, `rename A to B` and `move A before|after B`.
-pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry<'t>> {
+pub fn table<'t>(blocks: &[&'t Node<'t>], unparsed: &mut Vec<Unparsed>) -> Vec<Entry<'t>> {
     let mut entries: Vec<Entry<'t>> = Vec::new();
     // Looked up, never iterated: a fast hash with a fixed seed.
-    let mut index: Names = Names::default();
-    fn reindex(entries: &[Entry<'_>], index: &mut Names) {
+    let mut index: Names<'t> = Names::default();
+    fn reindex<'t>(entries: &[Entry<'t>], index: &mut Names<'t>) {
         index.clear();
         for (i, e) in entries.iter().enumerate() {
-            index.insert(e.name.clone(), i);
+            index.insert(e.name, i);
         }
     }
     for block in blocks {
@@ -544,13 +590,13 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
                         Some(&i) => i,
                         None => {
                             entries.push(Entry {
-                                name: name.to_string(),
+                                name,
                                 span: child.span,
                                 head: child.head,
                                 stmts: Vec::with_capacity(child.children.len()),
                                 subs: Vec::new(),
                             });
-                            index.insert(name.to_string(), entries.len() - 1);
+                            index.insert(name, entries.len() - 1);
                             entries.len() - 1
                         }
                     };
@@ -563,7 +609,7 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
                 }
                 Kind::Stmt(_) => {
                     let verb = child.verb().unwrap_or_default();
-                    let a: Vec<&str> = child.args.iter().map(|t| t.text.as_str()).collect();
+                    let a: Vec<&str> = child.args.iter().map(|t| &*t.text).collect();
                     match (verb, a.as_slice()) {
                         ("delete", [name]) => {
                             entries.retain(|e| e.name != *name);
@@ -575,7 +621,7 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
                         }
                         ("rename", [from, "to", to]) => {
                             if let Some(&i) = index.get(*from) {
-                                entries[i].name = to.to_string();
+                                entries[i].name = to;
                                 reindex(&entries, &mut index);
                             }
                         }
@@ -610,7 +656,7 @@ pub fn table<'t>(blocks: &[&'t Node], unparsed: &mut Vec<Unparsed>) -> Vec<Entry
 }
 
 /// Leaf statements directly in settings-style blocks (`config system settings` ... `end`).
-pub fn leaves<'t>(blocks: &[&'t Node]) -> Vec<&'t Node> {
+pub fn leaves<'t>(blocks: &[&'t Node<'t>]) -> Vec<&'t Node<'t>> {
     blocks
         .iter()
         .flat_map(|b| b.children.iter())
@@ -628,12 +674,26 @@ mod tests {
     use super::*;
     use crate::source::{Encoding, FileStore};
 
-    fn split(text: &str, parallel_at: usize) -> (Vec<Stmt>, Vec<(Span, String)>) {
+    /// A statement that no longer borrows from its file.
+    fn owned(st: Stmt<'_>) -> Stmt<'static> {
+        let own = |t: Token<'_>| Token {
+            text: Cow::Owned(t.text.into_owned()),
+            start: t.start,
+            end: t.end,
+        };
+        Stmt {
+            verb: st.verb.map(own),
+            args: st.args.into_iter().map(own).collect(),
+            span: st.span,
+        }
+    }
+
+    fn split(text: &str, parallel_at: usize) -> (Vec<Stmt<'static>>, Vec<(Span, String)>) {
         let mut store = FileStore::new();
         let id = store.add_text("t.conf", None, text.to_string(), Encoding::Utf8);
         let file = store.get(id).clone();
         let (mut stmts, mut issues) = (Vec::new(), Vec::new());
-        statements_split(&file, &mut issues, |st| stmts.push(st), parallel_at);
+        statements_split(&file, &mut issues, |st| stmts.push(owned(st)), parallel_at);
         (
             stmts,
             issues.into_iter().map(|i| (i.span, i.message)).collect(),
@@ -647,7 +707,7 @@ mod tests {
         (from, line): (usize, usize),
         to: usize,
         issues: &mut Vec<InputIssue>,
-        each: &mut impl FnMut(Stmt),
+        each: &mut impl FnMut(Stmt<'static>),
     ) -> (usize, usize) {
         let text: &str = &file.text;
         let b = text.as_bytes();
@@ -727,7 +787,7 @@ mod tests {
                     }
                 }
                 tokens.push(Token {
-                    text: tok,
+                    text: Cow::Owned(tok),
                     start: tstart,
                     end: i,
                 });
@@ -785,7 +845,7 @@ mod tests {
             let file = store.get(id).clone();
             let run = |new: bool| {
                 let (mut stmts, mut issues) = (Vec::new(), Vec::new());
-                let mut each = |st: Stmt| stmts.push(st);
+                let mut each = |st: Stmt<'_>| stmts.push(owned(st));
                 let end = if new {
                     statements_from(&file, (0, 1), text.len(), &mut issues, &mut each)
                 } else {
@@ -804,6 +864,35 @@ mod tests {
             );
         }
         assert!(quoted > 1_000, "{quoted} texts with quoted tokens");
+    }
+
+    /// A token is borrowed from the file when its text is one piece of it (a plain word, or a
+    /// quoted value without escapes) and owned only when unquoting joined or changed pieces.
+    #[test]
+    fn tokens_borrow_from_the_file_unless_unquoting_changed_them() {
+        let text = "set a \"b c\" 'd' \"e\\\"f\" g\"h\" \"\"\n";
+        let mut store = FileStore::new();
+        let id = store.add_text("t.conf", None, text.to_string(), Encoding::Utf8);
+        let file = store.get(id).clone();
+        let mut stmts = Vec::new();
+        statements(&file, &mut Vec::new(), |st| {
+            stmts.push(
+                st.args
+                    .iter()
+                    .map(|t| (t.text.to_string(), matches!(t.text, Cow::Borrowed(_))))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let want = [
+            ("a", true),
+            ("b c", true),
+            ("d", true),
+            ("e\"f", false),
+            ("gh", false),
+            ("", true),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|&(t, b)| (t.to_string(), b)).collect();
+        assert_eq!(stmts, vec![want]);
     }
 
     /// Split in two halves on two threads, a file gives the statements (tokens, spans, lines)
