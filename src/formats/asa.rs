@@ -32,7 +32,7 @@ use crate::source::{SourceFile, Span};
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut score = 0u8;
     let mut ios = false;
-    for line in text.lines().take(5000) {
+    for line in super::util::text_lines(text).take(5000) {
         let l = line.trim_end();
         if l.starts_with("ASA Version ")
             || l.starts_with("PIX Version ")

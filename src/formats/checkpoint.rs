@@ -46,7 +46,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     if t.contains("# Language version:") && t.contains("set hostname ") {
         return 80;
     }
-    let gaia = t.lines().take(2000).any(|l| {
+    let gaia = super::util::text_lines(t).take(2000).any(|l| {
         l.starts_with("set installer policy ")
             || l.starts_with("set clienv ")
             || (l.starts_with("set interface eth") && l.contains(" ipv4-address "))

@@ -78,7 +78,7 @@ const STRONG_PATHS: &[&str] = &[
 /// paths holding `edit`/`set` statements and closed by `end`/`next`.
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let (mut strong, mut body, mut close) = (false, false, false);
-    for line in text.lines() {
+    for line in super::util::text_lines(text) {
         let t = line.trim();
         if t.starts_with("#config-version=") {
             return 100;

@@ -33,7 +33,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut score = 0u8;
     let mut hostname = false;
     let mut bang = false;
-    for line in text.lines().take(5000) {
+    for line in super::util::text_lines(text).take(5000) {
         let l = line.trim_end();
         if l.starts_with("ASA Version ") || l.starts_with("PIX Version ") {
             return 0;

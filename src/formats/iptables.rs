@@ -283,7 +283,7 @@ fn is_base(chain: &str) -> bool {
 /// moderate for bare `-A` lines, scaled down by the share of lines that are not iptables syntax.
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let (mut tables, mut commits, mut chain_lines, mut foreign) = (0u32, 0u32, 0u32, 0u32);
-    for line in text.lines().take(5000) {
+    for line in util::text_lines(text).take(5000) {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;

@@ -35,7 +35,7 @@ use super::Limits;
 /// Recognise a RouterOS export or script.
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut score = 0u8;
-    for (i, l) in text.lines().take(400).enumerate() {
+    for (i, l) in super::util::text_lines(text).take(400).enumerate() {
         let t = l.trim();
         if i < 5 && t.starts_with('#') && t.contains(" by RouterOS") {
             return 100;

@@ -51,7 +51,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut weak = 0usize;
     let mut junos = 0usize;
     let mut curly = 0usize;
-    for line in t.lines().take(4000) {
+    for line in util::text_lines(t).take(4000) {
         let l = line.trim_start();
         if l.starts_with("set deviceconfig ")
             || l.starts_with("set rulebase ")

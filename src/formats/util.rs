@@ -17,11 +17,29 @@ impl Line<'_> {
     }
 }
 
+/// The lines of a text with their terminators, as `str::split_inclusive('\n')` gives them, found
+/// with `memchr` (the standard splitter searches anew for each line, which costs more than the
+/// line on short lines).
+fn raw_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let end = ends.next().map_or(text.len(), |e| e + 1);
+        // A line ends after `\n` (ASCII) or at the end of the text: always a char boundary.
+        let raw = &text[start..end];
+        start = end;
+        Some(raw)
+    })
+}
+
 /// Lines with offsets.
 pub fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
     let mut start = 0;
     let mut number = 0;
-    text.split_inclusive('\n').map(move |raw| {
+    raw_lines(text).map(move |raw| {
         number += 1;
         let s = start;
         start += raw.len();
@@ -32,6 +50,15 @@ pub fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
             start: s,
             text: t,
         }
+    })
+}
+
+/// The lines of a text exactly as `str::lines` gives them (a `\r` is dropped only before a
+/// `\n`), found faster: what the format sniffers scan.
+pub fn text_lines(text: &str) -> impl Iterator<Item = &str> {
+    raw_lines(text).map(|raw| match raw.strip_suffix('\n') {
+        Some(line) => line.strip_suffix('\r').unwrap_or(line),
+        None => raw,
     })
 }
 
@@ -122,6 +149,35 @@ pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On random texts of line ends, CRs and multi-byte characters, `lines` splits and numbers
+    /// as `split_inclusive('\n')` with the terminator and a CR dropped, and `text_lines` gives
+    /// what `str::lines` gives.
+    #[test]
+    fn lines_split_as_the_standard_library() {
+        const PIECES: &[&str] = &["a", "bc", " ", "\n", "\r", "\r\n", "é", "\n\n"];
+        let mut rng = crate::testing::Rng(0x11e5);
+        for round in 0..2_000 {
+            let count = rng.below(12);
+            let text = rng.text(PIECES, count);
+            let want: Vec<&str> = text.lines().collect();
+            assert_eq!(text_lines(&text).collect::<Vec<_>>(), want, "{round}: {text:?}");
+            let mut at = 0;
+            let want: Vec<(usize, usize, &str)> = text
+                .split_inclusive('\n')
+                .enumerate()
+                .map(|(i, raw)| {
+                    let s = at;
+                    at += raw.len();
+                    let t = raw.strip_suffix('\n').unwrap_or(raw);
+                    (i + 1, s, t.strip_suffix('\r').unwrap_or(t))
+                })
+                .collect();
+            let got: Vec<(usize, usize, &str)> =
+                lines(&text).map(|l| (l.number, l.start, l.text)).collect();
+            assert_eq!(got, want, "{round}: {text:?}");
+        }
+    }
 
     /// The character-by-character tokenizer that `tokenize` replaced, as the reference.
     fn tokenize_by_char(line: &str, base: usize) -> Vec<Token> {

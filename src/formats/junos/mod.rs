@@ -111,7 +111,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
             })
         })
     };
-    for line in text.lines().take(4000) {
+    for line in crate::formats::util::text_lines(text).take(4000) {
         let line = line.trim_end();
         if line.starts_with("#RANCID-CONTENT-TYPE: juniper") {
             strong += 5;

@@ -44,7 +44,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
         return 0;
     }
     let mut score = 0u8;
-    for line in text.lines().take(400) {
+    for line in crate::formats::util::text_lines(text).take(400) {
         let t = line.trim();
         if t.starts_with("#!") && t.contains("nft") {
             return 90;
