@@ -69,7 +69,7 @@ pub struct SourceFile {
     /// The whole text; empty once the file is [compacted](SourceFile::compact) (use
     /// [`SourceFile::slice`], [`SourceFile::line_col`] and [`SourceFile::line_range`], which work
     /// either way).
-    pub text: Arc<str>,
+    pub text: String,
     pub encoding: Encoding,
     line_starts: Vec<usize>,
     compact: Option<Box<Compact>>,
@@ -191,24 +191,43 @@ impl SourceFile {
         text: String,
         encoding: Encoding,
     ) -> Self {
-        Self::new(id, name, path, Arc::from(text), encoding)
+        Self::new(id, name, path, text, encoding)
     }
 
-    /// Decode bytes into a file with a known id. UTF-8 is copied once, from the bytes into the
-    /// shared text (a 27 MB export used to be copied twice, through a `String`).
+    /// Decode bytes into a file with a known id ([`decode`]; the text is a copy).
     pub fn from_bytes(id: FileId, name: String, path: Option<PathBuf>, bytes: &[u8]) -> Self {
         let (text, enc) = decode(bytes);
-        Self::new(id, name, path, Arc::from(&*text), enc)
+        Self::new(id, name, path, text.into_owned(), enc)
+    }
+
+    /// [`SourceFile::from_bytes`] taking the bytes: UTF-8 (the usual case) becomes the text
+    /// where it lies, without a copy.
+    pub fn from_vec(id: FileId, name: String, path: Option<PathBuf>, bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(mut text) => {
+                let enc = if text.starts_with('\u{feff}') {
+                    text.drain(..'\u{feff}'.len_utf8());
+                    Encoding::Utf8Bom
+                } else {
+                    Encoding::Utf8
+                };
+                Self::new(id, name, path, text, enc)
+            }
+            Err(e) => Self::from_bytes(id, name, path, e.as_bytes()),
+        }
     }
 
     fn new(
         id: FileId,
         name: String,
         path: Option<PathBuf>,
-        text: Arc<str>,
+        text: String,
         encoding: Encoding,
     ) -> Self {
-        let mut line_starts = vec![0];
+        // Counted first (a fast pass) so the list is allocated once, at its size.
+        let mut line_starts =
+            Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+        line_starts.push(0);
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         SourceFile {
             id,
@@ -326,7 +345,7 @@ impl SourceFile {
             segments,
             secrets,
         }));
-        self.text = Arc::from("");
+        self.text = String::new();
         self.line_starts = Vec::new();
     }
 
@@ -542,7 +561,7 @@ impl FileStore {
             id,
             name.into(),
             path,
-            Arc::from(text),
+            text,
             encoding,
         )));
         id
@@ -579,7 +598,7 @@ impl FileStore {
                 id,
                 f.name.clone(),
                 f.path.clone(),
-                Arc::from(""),
+                String::new(),
                 f.encoding,
             ));
         }
@@ -669,6 +688,24 @@ mod tests {
             red.get(r.clone())
         );
         assert_eq!(full.redacted().get(r.clone()), red.get(r));
+    }
+
+    #[test]
+    fn a_file_from_owned_bytes_is_the_file_from_borrowed_ones() {
+        for bytes in [
+            &b"config\nend\n"[..],
+            b"\xEF\xBB\xBFconfig\r\nend",
+            b"\xEF\xBB\xBF",
+            b"caf\xE9 \x80\n",
+            b"\xEF\xBB\xBFcaf\xE9",
+            b"",
+            "é\n".as_bytes(),
+        ] {
+            let a = SourceFile::from_bytes(FileId(0), "a".into(), None, bytes);
+            let b = SourceFile::from_vec(FileId(0), "a".into(), None, bytes.to_vec());
+            assert_eq!((&a.text, a.encoding), (&b.text, b.encoding), "{bytes:?}");
+            assert_eq!(a.line_starts, b.line_starts, "{bytes:?}");
+        }
     }
 
     #[test]

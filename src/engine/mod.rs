@@ -1104,8 +1104,7 @@ fn process(
             Err(ReadError::Error(msg)) => return failed(msg),
         },
     };
-    let mut source = SourceFile::from_bytes(id, name.clone(), Some(path.to_path_buf()), &bytes);
-    drop(bytes);
+    let mut source = SourceFile::from_vec(id, name.clone(), Some(path.to_path_buf()), bytes);
     // A large file's secrets are searched for while it is evaluated (the search only reads the
     // text), on the thread its serial steps leave idle; a small file's only when needed.
     let early = source.text.len() >= EARLY_SECRETS;

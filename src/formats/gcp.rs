@@ -17,7 +17,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     if !json_spans::looks_like_json(text) || json_spans::foreign_json(text) {
         return 0;
     }
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = super::util::without_whitespace(text);
     if compact.contains("\"kind\":\"compute#firewall\"") {
         return 95;
     }

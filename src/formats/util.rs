@@ -62,6 +62,20 @@ pub fn text_lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The text without its white space (`char::is_whitespace`), byte by byte when it is ASCII (a
+/// JSON export's 64 KiB head, for the sniffers).
+pub fn without_whitespace(text: &str) -> String {
+    if !text.is_ascii() {
+        return text.chars().filter(|c| !c.is_whitespace()).collect();
+    }
+    // The ASCII white space of `char::is_whitespace`: tab, LF, vertical tab, form feed, CR and
+    // space (`u8::is_ascii_whitespace` leaves out the vertical tab).
+    text.bytes()
+        .filter(|b| !matches!(b, b'\t'..=b'\r' | b' '))
+        .map(char::from)
+        .collect()
+}
+
 /// A token of a line: its unquoted text and its byte range in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
@@ -161,7 +175,11 @@ mod tests {
             let count = rng.below(12);
             let text = rng.text(PIECES, count);
             let want: Vec<&str> = text.lines().collect();
-            assert_eq!(text_lines(&text).collect::<Vec<_>>(), want, "{round}: {text:?}");
+            assert_eq!(
+                text_lines(&text).collect::<Vec<_>>(),
+                want,
+                "{round}: {text:?}"
+            );
             let mut at = 0;
             let want: Vec<(usize, usize, &str)> = text
                 .split_inclusive('\n')
@@ -176,6 +194,28 @@ mod tests {
             let got: Vec<(usize, usize, &str)> =
                 lines(&text).map(|l| (l.number, l.start, l.text)).collect();
             assert_eq!(got, want, "{round}: {text:?}");
+        }
+    }
+
+    #[test]
+    fn without_whitespace_drops_what_is_whitespace_drops() {
+        const PIECES: &[&str] = &[
+            "a", "{", "\"k\":", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\u{a0}", "é",
+        ];
+        let mut rng = crate::testing::Rng(0xc0ffee);
+        for round in 0..2_000 {
+            let count = rng.below(16);
+            let text = rng.text(PIECES, count);
+            let want: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            assert_eq!(without_whitespace(&text), want, "{round}: {text:?}");
+        }
+        for b in 0u8..128 {
+            let t = char::from(b).to_string();
+            assert_eq!(
+                without_whitespace(&t).is_empty(),
+                char::from(b).is_whitespace(),
+                "{b}"
+            );
         }
     }
 
