@@ -270,7 +270,7 @@ fn expand(items: &[Item]) -> Vec<Vec<Tok>> {
 /// Parse a Junos configuration in either form into `set` statements.
 pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
     let mut tree = Tree::default();
-    let lexemes = lex(text, file, &mut tree.errors);
+    let mut lexemes = lex(text, file, &mut tree.errors);
     let mut cmds: Vec<Cmd> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut cur: Vec<Item> = Vec::new();
@@ -292,7 +292,9 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
 
     let mut i = 0;
     while i < lexemes.len() {
-        let lx = lexemes[i].clone();
+        // Each lexeme is taken once (a word's text moves into the command, not a copy of it);
+        // the one lexeme that is processed again is put back first.
+        let lx = std::mem::replace(&mut lexemes[i], Lex::Newline);
         i += 1;
         // Inside `[ ... ]`: collect words until `]`.
         if let Some((lstart, items)) = list.as_mut() {
@@ -318,6 +320,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
                     cur.push(Item::List(items));
                     // Re-process this lexeme normally.
                     i -= 1;
+                    lexemes[i] = lx;
                     continue;
                 }
             }
@@ -756,6 +759,20 @@ deactivate security policies from-zone trust to-zone untrust policy p2 match sou
         let tree = parse("set a p1\ninsert a p2 before p1\n", FileId(0), 64);
         assert_eq!(render(&tree), vec!["a p1"]);
         assert!(tree.errors[0].message.contains("insert"));
+    }
+
+    /// A list left open is closed at the next lexeme that cannot be in it, and that lexeme
+    /// is then read as usual: here the `;` still ends its statement and the `}` its block (the
+    /// words before it, with no `;`, make no statement).
+    #[test]
+    fn the_lexeme_that_ends_an_open_list_is_read_again() {
+        let t = "system {\n    a [ 1 2;\n    b c;\n    d [ 3 }\ne f;\n";
+        let tree = parse(t, FileId(0), 64);
+        assert_eq!(
+            render(&tree),
+            vec!["system a 1", "system a 2", "system b c", "e f"]
+        );
+        assert_eq!(tree.errors.len(), 2, "{:?}", tree.errors);
     }
 
     #[test]
