@@ -4,7 +4,6 @@
 //! [`SourceFile`]; parsed elements keep a [`Span`] (file id + byte range) into it, and reporters
 //! turn spans into line/column through the same store, so locations never depend on heuristics.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -194,27 +193,16 @@ impl SourceFile {
         Self::new(id, name, path, text, encoding)
     }
 
-    /// Decode bytes into a file with a known id ([`decode`]; the text is a copy).
+    /// Decode a copy of bytes into a file with a known id ([`decode`]).
     pub fn from_bytes(id: FileId, name: String, path: Option<PathBuf>, bytes: &[u8]) -> Self {
-        let (text, enc) = decode(bytes);
-        Self::new(id, name, path, text.into_owned(), enc)
+        Self::from_vec(id, name, path, bytes.to_vec())
     }
 
-    /// [`SourceFile::from_bytes`] taking the bytes: UTF-8 (the usual case) becomes the text
-    /// where it lies, without a copy.
+    /// Decode bytes into a file with a known id ([`decode`]: UTF-8, the usual case, becomes the
+    /// text where it lies, without a copy).
     pub fn from_vec(id: FileId, name: String, path: Option<PathBuf>, bytes: Vec<u8>) -> Self {
-        match String::from_utf8(bytes) {
-            Ok(mut text) => {
-                let enc = if text.starts_with('\u{feff}') {
-                    text.drain(..'\u{feff}'.len_utf8());
-                    Encoding::Utf8Bom
-                } else {
-                    Encoding::Utf8
-                };
-                Self::new(id, name, path, text, enc)
-            }
-            Err(e) => Self::from_bytes(id, name, path, e.as_bytes()),
-        }
+        let (text, enc) = decode(bytes);
+        Self::new(id, name, path, text, enc)
     }
 
     fn new(
@@ -507,18 +495,20 @@ impl Compact {
 }
 
 /// Decode raw bytes: UTF-8 (a BOM is dropped), otherwise Windows-1252 byte by byte, so that a
-/// stray Latin-1 byte in a comment never loses the file.
-/// UTF-8 text is borrowed, not copied: the caller copies it once, into its shared store.
-pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, Encoding) {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        if let Ok(s) = std::str::from_utf8(rest) {
-            return (Cow::Borrowed(s), Encoding::Utf8Bom);
+/// stray Latin-1 byte in a comment never loses the file. UTF-8 bytes become the text where they
+/// lie: a large export is not copied.
+pub fn decode(bytes: Vec<u8>) -> (String, Encoding) {
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+                (text, Encoding::Utf8Bom)
+            } else {
+                (text, Encoding::Utf8)
+            }
         }
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (Cow::Borrowed(s), Encoding::Utf8),
-        Err(_) => (
-            Cow::Owned(bytes.iter().map(|&b| cp1252(b)).collect()),
+        Err(e) => (
+            e.as_bytes().iter().map(|&b| cp1252(b)).collect(),
             Encoding::Windows1252,
         ),
     }
@@ -574,8 +564,8 @@ impl FileStore {
         path: Option<PathBuf>,
         bytes: &[u8],
     ) -> FileId {
-        let (text, enc) = decode(bytes);
-        self.add_text(name, path, text.into_owned(), enc)
+        let (text, enc) = decode(bytes.to_vec());
+        self.add_text(name, path, text, enc)
     }
 
     /// Insert a file built with [`SourceFile::from_text`]/[`SourceFile::from_bytes`]; its id must be
@@ -690,28 +680,31 @@ mod tests {
         assert_eq!(full.redacted().get(r.clone()), red.get(r));
     }
 
+    /// UTF-8 with or without a BOM, and anything else as Windows-1252 (a BOM before invalid
+    /// UTF-8 included, byte for byte).
     #[test]
-    fn a_file_from_owned_bytes_is_the_file_from_borrowed_ones() {
-        for bytes in [
-            &b"config\nend\n"[..],
-            b"\xEF\xBB\xBFconfig\r\nend",
-            b"\xEF\xBB\xBF",
-            b"caf\xE9 \x80\n",
-            b"\xEF\xBB\xBFcaf\xE9",
-            b"",
-            "é\n".as_bytes(),
+    fn decoding() {
+        for (bytes, text, enc) in [
+            (&b"config\nend\n"[..], "config\nend\n", Encoding::Utf8),
+            (
+                b"\xEF\xBB\xBFconfig\r\nend",
+                "config\r\nend",
+                Encoding::Utf8Bom,
+            ),
+            (b"\xEF\xBB\xBF", "", Encoding::Utf8Bom),
+            (b"caf\xE9 \x80\n", "café €\n", Encoding::Windows1252),
+            (b"\xEF\xBB\xBFcaf\xE9", "ï»¿café", Encoding::Windows1252),
+            (b"", "", Encoding::Utf8),
+            ("é\n".as_bytes(), "é\n", Encoding::Utf8),
         ] {
-            let a = SourceFile::from_bytes(FileId(0), "a".into(), None, bytes);
-            let b = SourceFile::from_vec(FileId(0), "a".into(), None, bytes.to_vec());
-            assert_eq!((&a.text, a.encoding), (&b.text, b.encoding), "{bytes:?}");
-            assert_eq!(a.line_starts, b.line_starts, "{bytes:?}");
+            assert_eq!(decode(bytes.to_vec()), (text.to_string(), enc), "{bytes:?}");
+            let f = SourceFile::from_bytes(FileId(0), "a".into(), None, bytes);
+            assert_eq!((f.text.as_str(), f.encoding), (text, enc), "{bytes:?}");
+            let ends = text.match_indices('\n').map(|(i, _)| i + 1);
+            assert_eq!(
+                f.line_starts,
+                std::iter::once(0).chain(ends).collect::<Vec<_>>()
+            );
         }
-    }
-
-    #[test]
-    fn bom_is_dropped() {
-        let (t, e) = decode(b"\xEF\xBB\xBFconfig");
-        assert_eq!(t, "config");
-        assert_eq!(e, Encoding::Utf8Bom);
     }
 }
