@@ -139,7 +139,7 @@ struct Parser<'a> {
     notes: std::collections::BTreeMap<&'static str, (Span, usize)>,
 }
 
-fn kw(t: Option<&String>, k: &str) -> bool {
+fn kw(t: Option<&&str>, k: &str) -> bool {
     t.is_some_and(|t| t.eq_ignore_ascii_case(k))
 }
 
@@ -227,7 +227,7 @@ impl Parser<'_> {
             if let Some(cut) = toks.iter().position(|t| t.text.starts_with('!')) {
                 toks.truncate(cut);
             }
-            let t: Vec<String> = toks.iter().map(|t| t.text.clone()).collect();
+            let t: Vec<&str> = toks.iter().map(|t| &*t.text).collect();
             if t.is_empty() {
                 continue;
             }
@@ -239,7 +239,7 @@ impl Parser<'_> {
             let k0 = t[0].to_ascii_lowercase();
             block = match k0.as_str() {
                 "hostname" => {
-                    self.cfg.name = t.get(1).cloned();
+                    self.cfg.name = t.get(1).map(|s| s.to_string());
                     Block::None
                 }
                 "interface" => {
@@ -252,8 +252,8 @@ impl Parser<'_> {
                     Block::Iface(self.ifaces.len() - 1)
                 }
                 "name" if t.len() >= 3 => {
-                    if let Some(a) = sets::parse_net(&t[1]) {
-                        self.names.insert(t[2].clone(), a);
+                    if let Some(a) = sets::parse_net(t[1]) {
+                        self.names.insert(t[2].to_string(), a);
                     }
                     Block::None
                 }
@@ -264,7 +264,7 @@ impl Parser<'_> {
                         _ => GroupKind::Other,
                     };
                     self.objects.objects.insert(
-                        t[2].clone(),
+                        t[2].to_string(),
                         Group {
                             kind,
                             proto: None,
@@ -272,7 +272,7 @@ impl Parser<'_> {
                             span,
                         },
                     );
-                    Block::Object(t[2].clone())
+                    Block::Object(t[2].to_string())
                 }
                 "object-group" => self.group_header(&t, span),
                 "access-list" => {
@@ -287,12 +287,12 @@ impl Parser<'_> {
                     if kw(t.get(1), "type") || t.len() < 2 {
                         Block::Other
                     } else {
-                        self.policy_maps.push((t[1].clone(), span));
-                        Block::Policy(t[1].clone())
+                        self.policy_maps.push((t[1].to_string(), span));
+                        Block::Policy(t[1].to_string())
                     }
                 }
                 "service-policy" if t.len() >= 3 => {
-                    self.service_policies.push((t[1].clone(), span));
+                    self.service_policies.push((t[1].to_string(), span));
                     Block::None
                 }
                 "same-security-traffic" => {
@@ -352,7 +352,7 @@ impl Parser<'_> {
         self.notes.entry(what).or_insert((span, 0)).1 += 1;
     }
 
-    fn group_header(&mut self, t: &[String], span: Span) -> Block {
+    fn group_header(&mut self, t: &[&str], span: Span) -> Block {
         // `object-group [group] KIND NAME [tcp|udp|tcp-udp]`
         let mut i = 1;
         if kw(t.get(i), "group") {
@@ -371,7 +371,7 @@ impl Parser<'_> {
         };
         let proto = t.get(i + 2).and_then(|p| cc::proto_set(p));
         self.objects.groups.insert(
-            name.clone(),
+            name.to_string(),
             Group {
                 kind,
                 proto,
@@ -379,10 +379,10 @@ impl Parser<'_> {
                 span,
             },
         );
-        Block::Group(name.clone())
+        Block::Group(name.to_string())
     }
 
-    fn sub_line(&mut self, block: &Block, class: &mut Option<String>, t: &[String], span: Span) {
+    fn sub_line(&mut self, block: &Block, class: &mut Option<String>, t: &[&str], span: Span) {
         let k0 = t[0].to_ascii_lowercase();
         if k0 == "description" {
             return;
@@ -393,7 +393,7 @@ impl Parser<'_> {
                 match k0.as_str() {
                     "nameif" => {
                         if let Some(iface) = self.ifaces.get_mut(i) {
-                            iface.nameif = t.get(1).cloned();
+                            iface.nameif = t.get(1).map(|s| s.to_string());
                             iface.nameif_span = span;
                         }
                     }
@@ -438,7 +438,7 @@ impl Parser<'_> {
                     // `fqdn [v4|v6] NAME`: matched by name (the pseudo address of
                     // `sets::host_addr`, the name in `Config::fqdns`).
                     (GroupKind::Network, "fqdn") => {
-                        let host = t.last().map(String::as_str).unwrap_or("");
+                        let host = t.last().copied().unwrap_or("");
                         if t.len() > 1 && sets::looks_like_fqdn(host) {
                             Some(Item::Addr(self.cfg.add_fqdn(host)))
                         } else {
@@ -487,13 +487,13 @@ impl Parser<'_> {
                 let items: Vec<Item> = match k0.as_str() {
                     "group-object" => t
                         .get(1)
-                        .map(|n| vec![Item::Group(n.clone())])
+                        .map(|n| vec![Item::Group(n.to_string())])
                         .unwrap_or_default(),
-                    "network-object" => match (t.get(1).map(|s| s.as_str()), t.get(2)) {
+                    "network-object" => match (t.get(1).copied(), t.get(2)) {
                         (Some("host"), Some(a)) => {
                             self.host(a).map(Item::Addr).into_iter().collect()
                         }
-                        (Some("object"), Some(n)) => vec![Item::Object(n.clone())],
+                        (Some("object"), Some(n)) => vec![Item::Object(n.to_string())],
                         (Some(a), Some(m)) => self
                             .name_or_addr(a)
                             .and_then(|_| sets::net_from_mask(&self.name_text(a), m))
@@ -504,7 +504,7 @@ impl Parser<'_> {
                         _ => vec![],
                     },
                     "port-object" => {
-                        let w: Vec<&str> = t.iter().map(String::as_str).collect();
+                        let w: Vec<&str> = t.to_vec();
                         match cc::port_op(&w, 1, false) {
                             Some(Ok((ports, _))) => vec![Item::Ports(ports)],
                             _ => vec![],
@@ -513,7 +513,7 @@ impl Parser<'_> {
                     "service-object" => {
                         if kw(t.get(1), "object") {
                             t.get(2)
-                                .map(|n| vec![Item::Object(n.clone())])
+                                .map(|n| vec![Item::Object(n.to_string())])
                                 .unwrap_or_default()
                         } else {
                             service_items(&t[1..])
@@ -527,7 +527,7 @@ impl Parser<'_> {
                         .collect(),
                     "icmp-object" => vec![Item::Note(format!(
                         "icmp type {}",
-                        t.get(1).map(String::as_str).unwrap_or("")
+                        t.get(1).copied().unwrap_or("")
                     ))],
                     _ => vec![],
                 };
@@ -545,13 +545,13 @@ impl Parser<'_> {
             }
             Block::Policy(policy) => {
                 if k0 == "class" {
-                    *class = t.get(1).cloned();
+                    *class = t.get(1).map(|s| s.to_string());
                 } else {
                     self.policy_lines.push(PolicyLine {
                         policy: policy.clone(),
                         class: class.clone(),
                         span,
-                        toks: t.to_vec(),
+                        toks: t.iter().map(|s| s.to_string()).collect(),
                     });
                 }
             }
@@ -579,7 +579,7 @@ impl Parser<'_> {
         sets::parse_net(a).or_else(|| self.names.get(a).cloned())
     }
 
-    fn access_list(&mut self, t: &[String], span: Span) {
+    fn access_list(&mut self, t: &[&str], span: Span) {
         let Some(acl) = t.get(1).cloned() else {
             self.unparsed(span, "access-list without a name");
             return;
@@ -588,7 +588,7 @@ impl Parser<'_> {
         if kw(t.get(i), "line") {
             i += 2;
         }
-        let n = self.acl_counts.entry(acl.clone()).or_insert(0);
+        let n = self.acl_counts.entry(acl.to_string()).or_insert(0);
         *n += 1;
         let line_no = *n;
         let kind = t.get(i).map(|k| k.to_ascii_lowercase()).unwrap_or_default();
@@ -607,15 +607,18 @@ impl Parser<'_> {
             }
         };
         self.acl_lines.push(AclLine {
-            acl,
+            acl: acl.to_string(),
             line_no,
             span,
-            toks: t[rest.min(t.len())..].to_vec(),
+            toks: t[rest.min(t.len())..]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             standard,
         });
     }
 
-    fn access_group(&mut self, t: &[String], span: Span) {
+    fn access_group(&mut self, t: &[&str], span: Span) {
         let Some(acl) = t.get(1).cloned() else {
             self.unparsed(span, "access-group without an ACL name");
             return;
@@ -650,11 +653,11 @@ impl Parser<'_> {
         }
         // A later access-group for the same interface and direction replaces the earlier one.
         self.bindings
-            .retain(|b| !(b.dir == dir && b.iface == iface));
+            .retain(|b| !(b.dir == dir && b.iface.as_deref() == iface));
         self.bindings.push(Binding {
-            acl,
+            acl: acl.to_string(),
             dir,
-            iface,
+            iface: iface.map(str::to_string),
             span,
         });
     }
@@ -1379,8 +1382,8 @@ impl Parser<'_> {
 
 /// Items of `service PROTO [source OP] [destination OP]` / `service-object ...` (tokens after
 /// the keyword).
-fn service_items(t: &[String]) -> Vec<Item> {
-    let w: Vec<&str> = t.iter().map(String::as_str).collect();
+fn service_items(t: &[&str]) -> Vec<Item> {
+    let w: Vec<&str> = t.to_vec();
     let Some(protos) = w.first().and_then(|p| cc::proto_set(p)) else {
         return vec![];
     };

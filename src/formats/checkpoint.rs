@@ -849,7 +849,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
             }
             let toks = util::tokenize(line.text, line.start);
             if toks.len() >= 3 && toks[0].text == "set" && toks[1].text == "hostname" {
-                cfg.name = Some(toks[2].text.clone());
+                cfg.name = Some(toks[2].text.to_string());
             }
         }
         cfg.unparsed.push(Unparsed {

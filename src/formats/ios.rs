@@ -167,7 +167,7 @@ struct Parser<'a> {
     notes: std::collections::BTreeMap<&'static str, (Span, usize)>,
 }
 
-fn kw(t: Option<&String>, k: &str) -> bool {
+fn kw(t: Option<&&str>, k: &str) -> bool {
     t.is_some_and(|t| t.eq_ignore_ascii_case(k))
 }
 
@@ -254,7 +254,7 @@ impl Parser<'_> {
         self.acls.len() - 1
     }
 
-    fn push_entry(&mut self, acl: usize, t: &[String], span: Span) {
+    fn push_entry(&mut self, acl: usize, t: &[&str], span: Span) {
         let Some(a) = self.acls.get_mut(acl) else {
             return;
         };
@@ -293,7 +293,7 @@ impl Parser<'_> {
         a.entries.push(AclEntry {
             seq,
             span,
-            toks: t.to_vec(),
+            toks: t.iter().map(|s| s.to_string()).collect(),
         });
     }
 
@@ -321,7 +321,7 @@ impl Parser<'_> {
             if let Some(cut) = toks.iter().position(|t| t.text.starts_with('!')) {
                 toks.truncate(cut);
             }
-            let t: Vec<String> = toks.iter().map(|t| t.text.clone()).collect();
+            let t: Vec<&str> = toks.iter().map(|t| &*t.text).collect();
             if t.is_empty() {
                 continue;
             }
@@ -351,12 +351,12 @@ impl Parser<'_> {
         }
     }
 
-    fn top_line(&mut self, t: &[String], span: Span) -> Block {
+    fn top_line(&mut self, t: &[&str], span: Span) -> Block {
         let k0 = t[0].to_ascii_lowercase();
         let k1 = t.get(1).map(|s| s.to_ascii_lowercase()).unwrap_or_default();
         match (k0.as_str(), k1.as_str()) {
             ("hostname", _) => {
-                self.cfg.name = t.get(1).cloned();
+                self.cfg.name = t.get(1).map(|s| s.to_string());
                 Block::None
             }
             ("interface", _) if t.len() >= 2 => {
@@ -369,8 +369,8 @@ impl Parser<'_> {
             ("ip", "access-list") | ("ipv6", "access-list") => {
                 let fam = if k0 == "ipv6" { Fam::V6 } else { Fam::V4 };
                 let (kind, name) = match (t.get(2).map(|s| s.to_ascii_lowercase()), t.get(3)) {
-                    (Some(k), Some(n)) if k == "extended" => (Kind::Extended, n.clone()),
-                    (Some(k), Some(n)) if k == "standard" => (Kind::Standard, n.clone()),
+                    (Some(k), Some(n)) if k == "extended" => (Kind::Extended, *n),
+                    (Some(k), Some(n)) if k == "standard" => (Kind::Standard, *n),
                     (Some(k), Some(_)) if k == "role-based" || k == "logging" => {
                         self.unparsed(span, format!("ip access-list {k} not modelled"));
                         return Block::Other;
@@ -379,7 +379,7 @@ impl Parser<'_> {
                         self.unparsed(span, "ip access-list line not understood");
                         return Block::Other;
                     }
-                    (Some(_), _) => (Kind::Extended, t[2].clone()),
+                    (Some(_), _) => (Kind::Extended, t[2]),
                     (None, _) => {
                         self.unparsed(span, "access-list without a name");
                         return Block::Other;
@@ -390,7 +390,7 @@ impl Parser<'_> {
                 } else {
                     format!("ip access-list {name}")
                 };
-                Block::Acl(self.acl_index(&name, label, fam, kind, span))
+                Block::Acl(self.acl_index(name, label, fam, kind, span))
             }
             ("no", _) => {
                 let w: Vec<String> = t.iter().map(|x| x.to_ascii_lowercase()).collect();
@@ -456,14 +456,14 @@ impl Parser<'_> {
         self.notes.entry(what).or_insert((span, 0)).1 += 1;
     }
 
-    fn numbered(&mut self, t: &[String], span: Span) {
-        let name = t[1].clone();
+    fn numbered(&mut self, t: &[&str], span: Span) {
+        let name = t[1];
         let kind = match name.parse::<u32>().ok().and_then(numbered_kind) {
             Some(k) => k,
             None if kw(t.get(2), "extended") => {
                 // ASA-style `access-list NAME extended ...` accepted by some IOS-like images.
                 let i = self.acl_index(
-                    &name,
+                    name,
                     format!("access-list {name}"),
                     Fam::V4,
                     Kind::Extended,
@@ -484,11 +484,11 @@ impl Parser<'_> {
             );
             return;
         }
-        let i = self.acl_index(&name, format!("access-list {name}"), Fam::V4, kind, span);
+        let i = self.acl_index(name, format!("access-list {name}"), Fam::V4, kind, span);
         self.push_entry(i, &t[2..], span);
     }
 
-    fn group_header(&mut self, t: &[String], span: Span) -> Block {
+    fn group_header(&mut self, t: &[&str], span: Span) -> Block {
         let mut i = 1;
         let kind = match t.get(i).map(|k| k.to_ascii_lowercase()).as_deref() {
             Some("network") => GroupKind::Network,
@@ -507,7 +507,7 @@ impl Parser<'_> {
             return Block::Other;
         };
         self.objects.groups.insert(
-            name.clone(),
+            name.to_string(),
             Group {
                 kind,
                 proto: None,
@@ -515,10 +515,10 @@ impl Parser<'_> {
                 span,
             },
         );
-        Block::Group(name.clone())
+        Block::Group(name.to_string())
     }
 
-    fn sub_line(&mut self, block: &Block, t: &[String], span: Span) {
+    fn sub_line(&mut self, block: &Block, t: &[&str], span: Span) {
         let k0 = t[0].to_ascii_lowercase();
         if k0 == "description" {
             return;
@@ -539,7 +539,7 @@ impl Parser<'_> {
                         let inbound = *dir == "in";
                         f.acls
                             .retain(|(_, fa, d, _)| !(*fa == fam && *d == inbound));
-                        f.acls.push((t[2].clone(), fam, inbound, span));
+                        f.acls.push((t[2].to_string(), fam, inbound, span));
                     }
                     ["ip", "nat", "inside" | "outside" | "enable", ..] => {
                         let what = format!("ip nat {} on interface {}", ws[2], f.name);
@@ -550,7 +550,7 @@ impl Parser<'_> {
                         self.ips.push((span, what));
                     }
                     ["zone-member", "security", ..] => {
-                        f.zone = Some((t.get(2).cloned().unwrap_or_default(), span));
+                        f.zone = Some((t.get(2).cloned().unwrap_or_default().to_string(), span));
                     }
                     _ => {}
                 }
@@ -560,11 +560,11 @@ impl Parser<'_> {
                 let Some(kind) = self.objects.group_kind(name) else {
                     return;
                 };
-                let w: Vec<&str> = t.iter().map(String::as_str).collect();
+                let w: Vec<&str> = t.to_vec();
                 let items: Vec<Item> = match (kind, k0.as_str()) {
                     (_, "group-object") => t
                         .get(1)
-                        .map(|n| vec![Item::Group(n.clone())])
+                        .map(|n| vec![Item::Group(n.to_string())])
                         .unwrap_or_default(),
                     (GroupKind::Network, "host") => t
                         .get(1)

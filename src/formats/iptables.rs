@@ -487,7 +487,7 @@ impl Parser<'_> {
             return;
         };
         let in_filter = self.table() == Some("filter");
-        match cmd.text.as_str() {
+        match &*cmd.text {
             "-A" | "--append" | "-I" | "--insert" => {
                 let Some((chain, mut rest)) = rest.split_first() else {
                     self.unparsed(span, "rule without a chain name");
@@ -495,7 +495,7 @@ impl Parser<'_> {
                 };
                 // `-I CHAIN [N]` inserts at position N (1 by default); `-A` appends.
                 let mut position = None;
-                if matches!(cmd.text.as_str(), "-I" | "--insert") {
+                if matches!(&*cmd.text, "-I" | "--insert") {
                     position = Some(1);
                     if let Some((n, r)) = rest.split_first() {
                         if let Ok(n) = n.text.parse::<usize>() {
@@ -820,13 +820,13 @@ impl TargetRef {
 /// An option with its values and whether a `!` negates it.
 struct OptGroup<'t> {
     neg: bool,
-    name: &'t Token,
-    vals: Vec<&'t Token>,
+    name: &'t Token<'t>,
+    vals: Vec<&'t Token<'t>>,
 }
 
 /// Unquoted tokens starting with `-` are options; a `!` negates the next option, or (old syntax
 /// `--dport ! 22`) the option it follows. Returns the groups and the stray tokens.
-fn group_options<'t>(toks: &'t [Token], src: &str) -> (Vec<OptGroup<'t>>, Vec<&'t Token>) {
+fn group_options<'t>(toks: &'t [Token<'t>], src: &str) -> (Vec<OptGroup<'t>>, Vec<&'t Token<'t>>) {
     let unquoted = |t: &Token, c: u8| src.as_bytes().get(t.start) == Some(&c);
     let is_option = |t: &Token| t.text.len() > 1 && t.text.starts_with('-') && unquoted(t, b'-');
     let mut groups: Vec<OptGroup<'t>> = Vec::new();
@@ -934,7 +934,7 @@ impl RuleBuilder<'_> {
     }
 
     /// The single value of an option (extra values are reported).
-    fn value<'t>(&mut self, g: &OptGroup<'t>) -> Option<&'t Token> {
+    fn value<'t>(&mut self, g: &OptGroup<'t>) -> Option<&'t Token<'t>> {
         for extra in g.vals.iter().skip(1) {
             self.bad(extra, "unexpected value");
         }
@@ -949,17 +949,17 @@ impl RuleBuilder<'_> {
         // Everything after `-j TARGET` is an option of the target.
         if let Some(t) = self.target.as_mut().filter(|t| !t.goto) {
             t.opts.push((
-                g.name.text.clone(),
-                g.vals.iter().map(|v| v.text.clone()).collect(),
+                g.name.text.to_string(),
+                g.vals.iter().map(|v| v.text.to_string()).collect(),
             ));
             return;
         }
-        let opt = g.name.text.as_str();
+        let opt = &*g.name.text;
         match opt {
             "-j" | "--jump" | "-g" | "--goto" => {
                 if let Some(v) = self.value(g) {
                     self.target = Some(TargetRef {
-                        name: v.text.clone(),
+                        name: v.text.to_string(),
                         goto: matches!(opt, "-g" | "--goto"),
                         opts: Vec::new(),
                     });
@@ -992,7 +992,7 @@ impl RuleBuilder<'_> {
             "--state" | "--ctstate" => self.state(g),
             "--comment" => {
                 if let Some(v) = self.value(g) {
-                    self.comment.get_or_insert_with(|| v.text.clone());
+                    self.comment.get_or_insert_with(|| v.text.to_string());
                 }
             }
             // A flow begins with a SYN: `--syn` does not restrict new flows, `! --syn` only
@@ -1064,7 +1064,7 @@ impl RuleBuilder<'_> {
         let Some(v) = self.value(g) else {
             return;
         };
-        let name = v.text.as_str();
+        let name = &*v.text;
         let set = if name == "+" {
             NameSet::Any
         } else {

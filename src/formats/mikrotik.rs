@@ -186,7 +186,7 @@ fn commands(
             let mut words: Vec<String> = Vec::new();
             while i < toks.len() {
                 let w = &toks[i].text;
-                if w.contains('=') || (i > 0 && VERBS.contains(&w.as_str())) || w.starts_with('[') {
+                if w.contains('=') || (i > 0 && VERBS.contains(&&**w)) || w.starts_with('[') {
                     break;
                 }
                 words.extend(w.split('/').filter(|s| !s.is_empty()).map(str::to_string));
@@ -208,7 +208,7 @@ fn commands(
             }
         }
         let Some(verb) = toks.get(i) else { continue };
-        let verb = verb.text.clone();
+        let verb = verb.text.to_string();
         push_cmd(&mut out, &path, verb, &toks[i + 1..], &lg, file, idx);
     }
     (out, headers)
@@ -236,7 +236,7 @@ fn push_cmd(
                     },
                 );
             }
-            _ => pos.push(t.text.clone()),
+            _ => pos.push(t.text.to_string()),
         }
     }
     out.push(Cmd {

@@ -9,6 +9,7 @@
 //! per known zone) and `interzone-default` (deny) rules, which `default-security-rules` may
 //! override.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use quick_xml::events::Event;
@@ -425,7 +426,7 @@ fn insert(root: &mut PNode, path: &[util::Token], values: &[util::Token], span: 
     for v in values {
         if !cur.values.iter().any(|x| x.text == v.text) {
             cur.values.push(Val {
-                text: v.text.clone(),
+                text: v.text.to_string(),
                 span: v.span(id),
             });
         } else if let Some(x) = cur.values.iter_mut().find(|x| x.text == v.text) {
@@ -435,11 +436,13 @@ fn insert(root: &mut PNode, path: &[util::Token], values: &[util::Token], span: 
 }
 
 /// Split the words of a statement into path and values (`[ a b ]` lists, or the last word).
-fn split_statement(toks: &[util::Token]) -> Option<(&[util::Token], &[util::Token])> {
+fn split_statement<'t, 'a>(
+    toks: &'t [util::Token<'a>],
+) -> Option<(&'t [util::Token<'a>], &'t [util::Token<'a>])> {
     if toks.is_empty() {
         return None;
     }
-    if toks.last().map(|t| t.text.as_str()) == Some("]") {
+    if toks.last().map(|t| &*t.text) == Some("]") {
         let open = toks.iter().rposition(|t| t.text == "[")?;
         return Some((&toks[..open], &toks[open + 1..toks.len() - 1]));
     }
@@ -505,7 +508,7 @@ fn parse_set(file: &SourceFile, limits: &Limits) -> TreeOut {
             });
             continue;
         }
-        match first.text.as_str() {
+        match &*first.text {
             "set" => match split_statement(rest) {
                 Some((path, values)) => insert(&mut root, path, values, span, id),
                 None => unparsed.push(Unparsed {
@@ -536,7 +539,7 @@ fn short(s: &str) -> String {
 }
 
 /// Tokens of the curly-brace form, with `{ } ; [ ]` as their own tokens.
-fn curly_tokens(text: &str) -> Vec<util::Token> {
+fn curly_tokens(text: &str) -> Vec<util::Token<'_>> {
     let mut out = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;
@@ -554,7 +557,7 @@ fn curly_tokens(text: &str) -> Vec<util::Token> {
         }
         if matches!(c, b'{' | b'}' | b';' | b'[' | b']') {
             out.push(util::Token {
-                text: (c as char).to_string(),
+                text: Cow::Borrowed(&text[i..i + 1]),
                 start: i,
                 end: i + 1,
             });
@@ -562,7 +565,6 @@ fn curly_tokens(text: &str) -> Vec<util::Token> {
             continue;
         }
         let start = i;
-        let mut s = String::new();
         if c == b'"' {
             i += 1;
             while i < b.len() && b[i] != b'"' {
@@ -573,10 +575,9 @@ fn curly_tokens(text: &str) -> Vec<util::Token> {
             }
             let end = (i + 1).min(b.len());
             let inner_end = i.min(b.len());
-            s.push_str(text.get(start + 1..inner_end).unwrap_or(""));
             i = end;
             out.push(util::Token {
-                text: s,
+                text: Cow::Borrowed(text.get(start + 1..inner_end).unwrap_or("")),
                 start,
                 end,
             });
@@ -588,9 +589,8 @@ fn curly_tokens(text: &str) -> Vec<util::Token> {
         {
             i += 1;
         }
-        s.push_str(text.get(start..i).unwrap_or(""));
         out.push(util::Token {
-            text: s,
+            text: Cow::Borrowed(text.get(start..i).unwrap_or("")),
             start,
             end: i,
         });
@@ -610,7 +610,7 @@ fn parse_curly(file: &SourceFile, limits: &Limits) -> TreeOut {
     let mut stmt: Vec<util::Token> = Vec::new();
     let mut depth_error = false;
     for tok in toks {
-        match tok.text.as_str() {
+        match &*tok.text {
             ";" => {
                 if let Some(first) = stmt.first() {
                     let span = Span::new(id, first.start, tok.end);

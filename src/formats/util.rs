@@ -1,6 +1,8 @@
 //! Helpers shared by line-oriented parsers: iterating lines with their byte offsets, and
 //! shell-like tokenising with spans.
 
+use std::borrow::Cow;
+
 use crate::source::{FileId, Span};
 
 /// A line of a file with its byte offset (terminator excluded, trailing `\r` dropped).
@@ -76,64 +78,114 @@ pub fn without_whitespace(text: &str) -> String {
         .collect()
 }
 
-/// A token of a line: its unquoted text and its byte range in the file.
+/// A token of a line: its unquoted text and its byte range in the file. The text borrows from
+/// the line unless unquoting joined several pieces or dropped an escape (`d\\"e`, `a"b c"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
-    pub text: String,
+pub struct Token<'a> {
+    pub text: Cow<'a, str>,
     pub start: usize,
     pub end: usize,
 }
 
-impl Token {
+impl Token<'_> {
     pub fn span(&self, file: FileId) -> Span {
         Span::new(file, self.start, self.end)
     }
 }
 
+/// The text of a token as its pieces come: borrowed while there is one.
+enum Pieces<'a> {
+    None,
+    One(&'a str),
+    Joined(String),
+}
+
+impl<'a> Pieces<'a> {
+    fn push(&mut self, piece: &'a str) {
+        match self {
+            Pieces::None => *self = Pieces::One(piece),
+            Pieces::One(first) => {
+                let mut joined = String::with_capacity(first.len() + piece.len());
+                joined.push_str(first);
+                joined.push_str(piece);
+                *self = Pieces::Joined(joined);
+            }
+            Pieces::Joined(joined) => joined.push_str(piece),
+        }
+    }
+
+    fn finish(self) -> Cow<'a, str> {
+        match self {
+            Pieces::None => Cow::Borrowed(""),
+            Pieces::One(s) => Cow::Borrowed(s),
+            Pieces::Joined(s) => Cow::Owned(s),
+        }
+    }
+}
+
+/// The length of the UTF-8 character that starts with byte `b`.
+fn char_len(b: u8) -> usize {
+    match b {
+        0..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// Whether the character at byte `i` of `line` (a character boundary) is white space
+/// (`char::is_whitespace`), byte by byte when it is ASCII.
+fn whitespace_at(line: &str, i: usize) -> bool {
+    match line.as_bytes()[i] {
+        b'\t'..=b'\r' | b' ' => true,
+        0..=0x7f => false,
+        _ => line[i..].chars().next().is_some_and(char::is_whitespace),
+    }
+}
+
 /// Split a line into whitespace-separated tokens, honouring double and single quotes and
 /// backslash escapes inside double quotes. `base` is the line's offset in the file.
-pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
+pub fn tokenize(line: &str, base: usize) -> Vec<Token<'_>> {
+    let b = line.as_bytes();
+    let n = b.len();
     let mut out = Vec::new();
-    let mut chars = line.char_indices().peekable();
-    while let Some(&(i, c)) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
+    let mut i = 0;
+    while i < n {
+        if whitespace_at(line, i) {
+            i += char_len(b[i]);
             continue;
         }
         let start = i;
-        let mut text = String::new();
-        let mut end = i;
+        let mut text = Pieces::None;
         // Characters taken as they are are copied in runs: where the current run began.
         let mut run: Option<usize> = None;
-        while let Some(&(j, c)) = chars.peek() {
-            if c.is_whitespace() {
-                break;
-            }
-            chars.next();
-            end = j + c.len_utf8();
-            if c == '"' || c == '\'' {
+        while i < n && !whitespace_at(line, i) {
+            let j = i;
+            i += char_len(b[j]);
+            if b[j] == b'"' || b[j] == b'\'' {
                 if let Some(r) = run.take() {
-                    text.push_str(&line[r..j]);
+                    text.push(&line[r..j]);
                 }
-                let q = c;
+                let q = b[j];
                 let mut closed = false;
-                while let Some((k, c2)) = chars.next() {
-                    end = k + c2.len_utf8();
-                    if c2 == q {
+                while i < n {
+                    let k = i;
+                    i += char_len(b[k]);
+                    if b[k] == q {
                         closed = true;
                         if let Some(r) = run.take() {
-                            text.push_str(&line[r..k]);
+                            text.push(&line[r..k]);
                         }
                         break;
                     }
-                    if c2 == '\\' && q == '"' {
+                    if b[k] == b'\\' && q == b'"' {
                         if let Some(r) = run.take() {
-                            text.push_str(&line[r..k]);
+                            text.push(&line[r..k]);
                         }
                         // The escaped character starts the next run.
-                        if let Some((k2, c3)) = chars.next() {
-                            end = k2 + c3.len_utf8();
-                            run = Some(k2);
+                        if i < n {
+                            run = Some(i);
+                            i += char_len(b[i]);
                         }
                         continue;
                     }
@@ -141,7 +193,7 @@ pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
                 }
                 if !closed {
                     if let Some(r) = run.take() {
-                        text.push_str(&line[r..end]);
+                        text.push(&line[r..i]);
                     }
                 }
             } else {
@@ -149,12 +201,12 @@ pub fn tokenize(line: &str, base: usize) -> Vec<Token> {
             }
         }
         if let Some(r) = run {
-            text.push_str(&line[r..end]);
+            text.push(&line[r..i]);
         }
         out.push(Token {
-            text,
+            text: text.finish(),
             start: base + start,
-            end: base + end,
+            end: base + i,
         });
     }
     out
@@ -220,7 +272,7 @@ mod tests {
     }
 
     /// The character-by-character tokenizer that `tokenize` replaced, as the reference.
-    fn tokenize_by_char(line: &str, base: usize) -> Vec<Token> {
+    fn tokenize_by_char(line: &str, base: usize) -> Vec<Token<'_>> {
         let mut out = Vec::new();
         let mut chars = line.char_indices().peekable();
         while let Some(&(i, c)) = chars.peek() {
@@ -258,7 +310,7 @@ mod tests {
                 }
             }
             out.push(Token {
-                text,
+                text: Cow::Owned(text),
                 start: base + start,
                 end: base + end,
             });
@@ -283,6 +335,27 @@ mod tests {
                 .collect();
             assert_eq!(tokenize(&line, 7), tokenize_by_char(&line, 7), "{line:?}");
         }
+    }
+
+    /// A token is a slice of the line unless unquoting joined pieces or dropped an escape.
+    #[test]
+    fn tokens_borrow_from_the_line_unless_unquoting_changed_them() {
+        let t = tokenize(r#"set "A B" 'c' "a\"b" a"b c" "open"#, 0);
+        let owned: Vec<(&str, bool)> = t
+            .iter()
+            .map(|t| (&*t.text, matches!(t.text, Cow::Owned(_))))
+            .collect();
+        assert_eq!(
+            owned,
+            [
+                ("set", false),
+                ("A B", false),
+                ("c", false),
+                ("a\"b", true),
+                ("ab c", true),
+                ("open", false),
+            ]
+        );
     }
 
     #[test]
