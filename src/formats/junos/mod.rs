@@ -278,13 +278,17 @@ fn describe(s: &Stmt, n: usize) -> String {
 /// Reference expansions allowed per policy.
 const MAX_EXPANSIONS: usize = 20_000;
 
+/// Only looked up, never walked: hashed (an ordered map compared whole paths, word by word,
+/// some fourteen times per block).
+type BlockIndex = std::collections::HashMap<Vec<String>, Vec<Span>, foldhash::fast::FixedState>;
+
 struct Parser<'a> {
     file: &'a SourceFile,
     fid: FileId,
     limits: &'a Limits,
     tree: Tree,
     /// Block path -> spans (a path may be opened several times).
-    block_index: BTreeMap<Vec<String>, Vec<Span>>,
+    block_index: BlockIndex,
     /// `security idp active-policy` (names the IPS policy of `application-services idp`).
     idp_active: Option<String>,
     /// Reference expansions done for the current policy.
@@ -303,7 +307,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     let mut cfg = Config::new(Format::Junos, file_span);
     cfg.errors.extend(tree.errors.iter().cloned());
     cfg.unparsed.extend(tree.unparsed.iter().cloned());
-    let mut block_index: BTreeMap<Vec<String>, Vec<Span>> = BTreeMap::new();
+    let mut block_index = BlockIndex::default();
     for b in &tree.blocks {
         block_index.entry(b.path.clone()).or_default().push(b.span);
     }
@@ -1014,12 +1018,9 @@ impl Parser<'_> {
         let mut actions: Vec<(Action, Span)> = Vec::new();
         let idp_active = self.idp_active.clone();
         self.steps.set(0);
-        let stmts: Vec<Stmt> = p
-            .stmts
-            .iter()
-            .map(|&i| self.tree.stmts[i].clone())
-            .collect();
-        for s in &stmts {
+        // Statements not understood, reported once the loop no longer borrows the tree.
+        let mut not_understood: Vec<(Span, String)> = Vec::new();
+        for s in p.stmts.iter().map(|&i| &self.tree.stmts[i]) {
             if s.inactive_within(depth) {
                 rule.enabled = false;
             } else if s.inactive_at.is_some() {
@@ -1078,9 +1079,12 @@ impl Parser<'_> {
                 (other, _) => {
                     let d = describe(s, depth + 2);
                     let _ = other;
-                    self.unparsed(s.span, format!("policy statement not understood: {d}"));
+                    not_understood.push((s.span, format!("policy statement not understood: {d}")));
                 }
             }
+        }
+        for (span, reason) in not_understood {
+            self.unparsed(span, reason);
         }
         let mut kinds: Vec<&Action> = actions.iter().map(|(a, _)| a).collect();
         kinds.dedup();
