@@ -7,6 +7,8 @@
 //! statement records the depth of the node that disabled it, so callers can tell "this policy is
 //! inactive" from "one match item of this policy is inactive".
 
+use std::collections::HashMap;
+
 use crate::model::{InputIssue, Unparsed};
 use crate::source::{FileId, Span};
 
@@ -646,14 +648,43 @@ fn apply_commands(cmds: Vec<Cmd>, tree: &mut Tree) {
             Cmd::Change(_, _, _) => {}
         }
     }
-    for s in &mut stmts {
-        for d in &deactivated {
-            if has_prefix(s, d) {
-                s.inactive_at = Some(s.inactive_at.map_or(d.len(), |x| x.min(d.len())));
+    mark_deactivated(&mut stmts, &deactivated);
+    tree.stmts = stmts;
+}
+
+/// Mark the statements under deactivated paths inactive from the shortest such path's depth.
+fn mark_deactivated(stmts: &mut [Stmt], deactivated: &[Vec<String>]) {
+    let has_prefix = |s: &Stmt, p: &[String]| {
+        s.path.len() >= p.len() && s.path.iter().zip(p).all(|(t, w)| t.text == *w)
+    };
+    // A statement is under a deactivated path only if its word at that path's last position is
+    // the path's last word: the paths are looked up by (length, last word), shortest first (the
+    // statement's inactive depth is the shortest such path), instead of every path being
+    // compared with every statement.
+    let mut by_end: HashMap<(usize, &str), Vec<&[String]>, foldhash::fast::FixedState> =
+        HashMap::default();
+    for d in deactivated {
+        if let Some(last) = d.last() {
+            by_end.entry((d.len(), last)).or_default().push(d);
+        }
+    }
+    let mut lens: Vec<usize> = by_end.keys().map(|&(n, _)| n).collect();
+    lens.sort_unstable();
+    lens.dedup();
+    for s in stmts {
+        for &n in &lens {
+            if s.path.len() < n {
+                break;
+            }
+            let hit = by_end
+                .get(&(n, s.path[n - 1].text.as_str()))
+                .is_some_and(|ds| ds.iter().any(|d| has_prefix(s, d)));
+            if hit {
+                s.inactive_at = Some(s.inactive_at.map_or(n, |x| x.min(n)));
+                break;
             }
         }
     }
-    tree.stmts = stmts;
 }
 
 #[cfg(test)]
@@ -671,6 +702,62 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// Statements and deactivated paths drawn from a few words (so paths share prefixes and end
+    /// words): the lookup by length and last word marks every statement as comparing it with
+    /// every path does.
+    #[test]
+    fn deactivated_paths_mark_as_comparing_every_path() {
+        let words = ["security", "policies", "p1", "p2", "match", "then"];
+        let mut rng = crate::testing::Rng(0x5EED_1234_ABCD);
+        let mut path = |rng: &mut crate::testing::Rng, len: u64| -> Vec<String> {
+            (0..len)
+                .map(|_| words[rng.below(words.len() as u64) as usize].to_string())
+                .collect()
+        };
+        let mut marked = 0;
+        for _ in 0..300 {
+            let mut stmts: Vec<Stmt> = (0..20)
+                .map(|_| {
+                    let len = 1 + rng.below(5);
+                    Stmt {
+                        path: path(&mut rng, len)
+                            .into_iter()
+                            .map(|text| Tok {
+                                text,
+                                start: 0,
+                                end: 0,
+                                quoted: false,
+                            })
+                            .collect(),
+                        span: Span::new(FileId(0), 0, 0),
+                        inactive_at: (rng.below(4) == 0).then(|| 1 + rng.below(4) as usize),
+                    }
+                })
+                .collect();
+            let deactivated: Vec<Vec<String>> = (0..rng.below(6))
+                .map(|_| {
+                    let len = 1 + rng.below(3);
+                    path(&mut rng, len)
+                })
+                .collect();
+            let mut expected = stmts.clone();
+            for s in &mut expected {
+                for d in &deactivated {
+                    let under =
+                        s.path.len() >= d.len() && s.path.iter().zip(d).all(|(t, w)| t.text == *w);
+                    if under {
+                        s.inactive_at = Some(s.inactive_at.map_or(d.len(), |x| x.min(d.len())));
+                        marked += 1;
+                    }
+                }
+            }
+            mark_deactivated(&mut stmts, &deactivated);
+            let depths = |v: &[Stmt]| v.iter().map(|s| s.inactive_at).collect::<Vec<_>>();
+            assert_eq!(depths(&stmts), depths(&expected), "{deactivated:?}");
+        }
+        assert!(marked > 100, "the cases must mark statements ({marked})");
     }
 
     const CURLY: &str = "## Last commit\n\
