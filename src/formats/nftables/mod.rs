@@ -278,16 +278,19 @@ impl Builder<'_> {
     ) -> Cons {
         let mut space = Space::all();
         let mut established_only = false;
-        let shown = format!(
-            "{} {}{}",
-            left_text(left),
-            if op == Op::Ne { "!= " } else { "" },
-            vals.iter().map(val_text).collect::<Vec<_>>().join(",")
-        );
+        // The constraint as written, for the unmodelled list: only formatted when needed.
+        let shown = || {
+            format!(
+                "{} {}{}",
+                left_text(left),
+                if op == Op::Ne { "!= " } else { "" },
+                vals.iter().map(val_text).collect::<Vec<_>>().join(",")
+            )
+        };
         let resolved = self.resolve(fam, table, vals, unmodeled);
         let ordered = matches!(op, Op::Lt | Op::Gt | Op::Le | Op::Ge);
         if op == Op::Other {
-            unmodeled.push(shown.clone());
+            unmodeled.push(shown());
         }
         match left {
             Left::Saddr(f) | Left::Daddr(f) => {
@@ -310,7 +313,7 @@ impl Builder<'_> {
                 }
                 let dim = if !ok {
                     if op != Op::Other {
-                        unmodeled.push(shown.clone());
+                        unmodeled.push(shown());
                     }
                     uni
                 } else if op == Op::Ne {
@@ -343,7 +346,7 @@ impl Builder<'_> {
                 }
                 if !ok {
                     if op != Op::Other {
-                        unmodeled.push(shown.clone());
+                        unmodeled.push(shown());
                     }
                 } else if op == Op::Ne {
                     space.proto = set.complement();
@@ -353,7 +356,7 @@ impl Builder<'_> {
             }
             Left::IcmpField(p, _) => {
                 space.proto = ProtoSet::single(*p);
-                unmodeled.push(shown.clone());
+                unmodeled.push(shown());
             }
             Left::NfProto => {
                 let mut set = AddrSet::empty();
@@ -368,7 +371,7 @@ impl Builder<'_> {
                 }
                 if !ok {
                     if op != Op::Other {
-                        unmodeled.push(shown.clone());
+                        unmodeled.push(shown());
                     }
                 } else if op == Op::Ne {
                     space.src = set.complement();
@@ -416,7 +419,7 @@ impl Builder<'_> {
                 }
                 let dim = if !ok {
                     if op != Op::Other {
-                        unmodeled.push(shown.clone());
+                        unmodeled.push(shown());
                     }
                     PortSet::full()
                 } else if op == Op::Ne {
@@ -443,7 +446,7 @@ impl Builder<'_> {
                     && resolved.iter().flatten().all(|v| matches!(v, Val::One(_)));
                 let dim = if !ok {
                     if op != Op::Other {
-                        unmodeled.push(shown.clone());
+                        unmodeled.push(shown());
                     }
                     NameSet::Any
                 } else if op == Op::Ne {
@@ -465,7 +468,7 @@ impl Builder<'_> {
                     .collect();
                 if resolved.is_none() || ordered || op == Op::Other {
                     if op != Op::Other {
-                        unmodeled.push(shown.clone());
+                        unmodeled.push(shown());
                     }
                 } else {
                     let has_new = states.iter().any(|s| s == "new");
@@ -484,7 +487,7 @@ impl Builder<'_> {
                     None => unmodeled.push(text.clone()),
                 }
             }
-            Left::Other(_) => unmodeled.push(shown.clone()),
+            Left::Other(_) => unmodeled.push(shown()),
         }
         Cons {
             space,
