@@ -182,7 +182,7 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
 pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
     use serde::ser::{SerializeMap, Serializer as _};
     let mut w = std::io::BufWriter::new(w);
-    let mut ser = serde_json::Serializer::pretty(&mut w);
+    let mut ser = super::pretty::serializer(&mut w);
     let mut map = (&mut ser).serialize_map(None)?;
     map.serialize_entry(
         "tool",

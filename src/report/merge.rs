@@ -47,7 +47,7 @@ impl Merged {
     /// Write the report (pretty-printed, with a final newline, as `check` writes it).
     pub fn write(&self, w: &mut dyn Write) -> std::io::Result<()> {
         let mut w = std::io::BufWriter::new(w);
-        serde_json::to_writer_pretty(&mut w, &self.report)?;
+        super::pretty::to_writer(&mut w, &self.report)?;
         w.write_all(b"\n")?;
         w.flush()
     }

@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod merge;
 pub mod policies;
+pub mod pretty;
 pub mod sarif;
 pub mod text;
 

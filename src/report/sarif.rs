@@ -378,7 +378,7 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
         files: RefCell::new(files),
     };
     let mut w = std::io::BufWriter::new(w);
-    serde_json::to_writer_pretty(&mut w, &log)?;
+    super::pretty::to_writer(&mut w, &log)?;
     w.write_all(b"\n")?;
     w.flush()
 }

@@ -711,7 +711,7 @@ mod tests {
     fn deactivated_paths_mark_as_comparing_every_path() {
         let words = ["security", "policies", "p1", "p2", "match", "then"];
         let mut rng = crate::testing::Rng(0x5EED_1234_ABCD);
-        let mut path = |rng: &mut crate::testing::Rng, len: u64| -> Vec<String> {
+        let path = |rng: &mut crate::testing::Rng, len: u64| -> Vec<String> {
             (0..len)
                 .map(|_| words[rng.below(words.len() as u64) as usize].to_string())
                 .collect()
