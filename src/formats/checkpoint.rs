@@ -249,6 +249,20 @@ impl JsonParser<'_> {
     fn string(&mut self) -> Result<String, (usize, String)> {
         // at '"'
         self.pos += 1;
+        // Characters other than `"` and `\` are copied in runs (both are ASCII, so a run ends
+        // on a character boundary); a string without escapes is one run.
+        let run = |p: &Self, from: usize| {
+            from + p.b[from..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .unwrap_or(p.b.len() - from)
+        };
+        let end = run(self, self.pos);
+        if self.b.get(end) == Some(&b'"') {
+            let out = self.text[self.pos..end].to_owned();
+            self.pos = end + 1;
+            return Ok(out);
+        }
         let mut out = String::new();
         loop {
             let Some(&c) = self.b.get(self.pos) else {
@@ -303,17 +317,9 @@ impl JsonParser<'_> {
                     }
                 }
                 _ => {
-                    // Copy one UTF-8 character.
-                    let rest = self.text.get(self.pos..).unwrap_or("");
-                    match rest.chars().next() {
-                        Some(ch) => {
-                            out.push(ch);
-                            self.pos += ch.len_utf8();
-                        }
-                        None => {
-                            self.pos += 1;
-                        }
-                    }
+                    let end = run(self, self.pos);
+                    out.push_str(&self.text[self.pos..end]);
+                    self.pos = end;
                 }
             }
         }

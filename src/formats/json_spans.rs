@@ -289,6 +289,12 @@ impl P<'_> {
                 self.i += 1;
             }
             // Runs stop at ASCII bytes only, so the slice is on char boundaries.
+            if out.is_empty() && self.b.get(self.i) == Some(&b'"') {
+                // No escape: the string is this one run.
+                let whole = self.s[run_start..self.i].to_owned();
+                self.i += 1;
+                return Ok(whole);
+            }
             out.push_str(&self.s[run_start..self.i]);
             match self.b.get(self.i) {
                 Some(b'"') => {
@@ -460,6 +466,35 @@ mod tests {
         assert_eq!(&t[inner.start..inner.end], r#"{"b": "x\"y"}"#);
         assert_eq!(inner.get("b").unwrap().as_str(), Some("x\"y"));
         assert!(v.get("c").unwrap().is_null());
+    }
+
+    /// Strings of quotes, backslashes, control characters, multi-byte and astral characters,
+    /// written by serde_json (escapes as `\\uXXXX` and surrogate pairs included), read back.
+    #[test]
+    fn strings_read_back_what_serde_json_wrote() {
+        let pieces = [
+            "a", "\"", "\\", "/", "\n", "\t", "\u{1}", "é", "€", "😀", " ", "xyz",
+        ];
+        let mut rng = crate::testing::Rng(0xC0FF_EE12_3456);
+        for _ in 0..2_000 {
+            let n = rng.below(8);
+            let s = rng.text(&pieces, n);
+            for written in [
+                serde_json::to_string(&s).unwrap(),
+                // Every character as a \u escape (astral ones as surrogate pairs).
+                format!(
+                    "\"{}\"",
+                    s.encode_utf16()
+                        .map(|u| format!("\\u{u:04x}"))
+                        .collect::<String>()
+                ),
+            ] {
+                let v = parse(&written, 8).unwrap();
+                assert_eq!(v.as_str(), Some(s.as_str()), "{written}");
+            }
+        }
+        assert!(parse("\"abc", 8).is_err());
+        assert!(parse("\"ab\\", 8).is_err());
     }
 
     #[test]

@@ -415,3 +415,40 @@ fn paged_export_is_incomplete() {
     assert_eq!(f.slice(c.errors[0].span), "120");
     assert!(c.errors[0].message.contains("missing"));
 }
+
+/// Strings of quotes, backslashes, control characters, multi-byte and astral characters,
+/// written by serde_json (and once with every character as a `\\u` escape), read back by the
+/// Check Point reader; an unterminated string is an error at the end of the text.
+#[test]
+fn json_strings_read_back_what_serde_json_wrote() {
+    let pieces = [
+        "a", "\"", "\\", "/", "\n", "\t", "\u{1}", "é", "€", "😀", " ", "xyz",
+    ];
+    let mut rng = crate::testing::Rng(0xC0FF_EE65_4321);
+    let read = |text: &str| {
+        let mut p = JsonParser {
+            b: text.as_bytes(),
+            text,
+            pos: 0,
+            max_depth: 8,
+        };
+        p.string().map(|s| (s, p.pos))
+    };
+    for _ in 0..2_000 {
+        let n = rng.below(8);
+        let s = rng.text(&pieces, n);
+        for written in [
+            serde_json::to_string(&s).unwrap(),
+            format!(
+                "\"{}\"",
+                s.encode_utf16()
+                    .map(|u| format!("\\u{u:04x}"))
+                    .collect::<String>()
+            ),
+        ] {
+            assert_eq!(read(&written), Ok((s.clone(), written.len())), "{written}");
+        }
+    }
+    assert_eq!(read("\"abc").unwrap_err().0, 4);
+    assert!(read("\"ab\\").is_err());
+}
