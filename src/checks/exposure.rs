@@ -18,12 +18,15 @@ const LOOPBACK: &[&str] = &["lo", "lo0", "loopback", "Loopback0"];
 
 /// Every public address: all but [`non_public_v4`] and [`NON_PUBLIC_V6`].
 pub fn untrusted_default() -> AddrSet {
-    NON_PUBLIC_V6
-        .iter()
-        .filter_map(|n| parse_net(n))
-        .fold(AddrSet::full().difference(&non_public_v4()), |acc, n| {
-            acc.difference(&n)
-        })
+    static PUBLIC: std::sync::LazyLock<AddrSet> = std::sync::LazyLock::new(|| {
+        NON_PUBLIC_V6
+            .iter()
+            .filter_map(|n| parse_net(n))
+            .fold(AddrSet::full().difference(&non_public_v4()), |acc, n| {
+                acc.difference(&n)
+            })
+    });
+    PUBLIC.clone()
 }
 
 /// Zone and interface names that say "untrusted".
@@ -78,7 +81,13 @@ pub fn check(
     match &ep.zones {
         Some(z) => space.src_zone = z.clone(),
         None => {
-            let zones = guessed_untrusted_zones(&ctx.config.filter);
+            let zones = match ctx.index {
+                Some(index) => index
+                    .untrusted_zones
+                    .get_or_init(|| guessed_untrusted_zones(&ctx.config.filter))
+                    .clone(),
+                None => guessed_untrusted_zones(&ctx.config.filter),
+            };
             if zones.is_empty() {
                 space.src_zone =
                     NameSet::Except(Names::new(LOOPBACK.iter().map(|s| s.to_string()).collect()));

@@ -20,6 +20,9 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>
 /// parsed configuration and shared by every check.
 pub struct FilterIndex {
     pub chains: Vec<RuleIndex>,
+    /// The source zones whose names say "untrusted", found by the first exposure check that
+    /// needs them (every rule is read once per file, not once per requirement).
+    pub untrusted_zones: std::sync::OnceLock<std::collections::BTreeSet<String>>,
 }
 
 impl FilterIndex {
@@ -37,6 +40,7 @@ impl FilterIndex {
                     )
                 })
                 .collect(),
+            untrusted_zones: std::sync::OnceLock::new(),
         }
     }
 }
