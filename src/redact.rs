@@ -65,35 +65,69 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, Regex)>> = LazyLock::new(|| {
 /// letters of either case: a line of ASCII without any cannot start a match. (Unicode case
 /// folding lets a few other letters match, `K` for `k`, `ſ` for `s`; lines with anything but
 /// ASCII are therefore always searched.)
-static KEYWORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i-u)pass|pwd|psk|secret|key|community|ascii-text|hexadecimal|hash|token|akia")
-        .expect("valid keyword pattern")
+const KEYWORDS: [&str; 11] = [
+    "pass",
+    "pwd",
+    "psk",
+    "secret",
+    "key",
+    "community",
+    "ascii-text",
+    "hexadecimal",
+    "hash",
+    "token",
+    "akia",
+];
+
+/// The keywords' searchers (SIMD substring search, over lower-cased text).
+static FINDERS: LazyLock<Vec<memchr::memmem::Finder<'static>>> = LazyLock::new(|| {
+    KEYWORDS
+        .iter()
+        .map(|k| memchr::memmem::Finder::new(k.as_bytes()))
+        .collect()
 });
+
+/// Bytes of text lower-cased and searched at a time: a copy of the whole text would double a
+/// large configuration's memory.
+const CHUNK: usize = 64 * 1024;
+
+/// Where the keywords start in `text`, ASCII case ignored (as `(?i-u)` would), in order and
+/// each position once. The text is lower-cased `chunk` bytes at a time, each chunk with the
+/// bytes after it that a keyword starting inside it can reach.
+fn keyword_starts(text: &[u8], chunk: usize) -> Vec<usize> {
+    let reach = KEYWORDS.iter().map(|k| k.len()).max().unwrap_or(1) - 1;
+    let mut low = Vec::with_capacity(chunk.min(text.len()) + reach);
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let end = (at + chunk + reach).min(text.len());
+        low.clear();
+        low.extend(text[at..end].iter().map(u8::to_ascii_lowercase));
+        let first = starts.len();
+        for f in FINDERS.iter() {
+            // Starts past the chunk are found again by the next one.
+            starts.extend(f.find_iter(&low).take_while(|&h| h < chunk).map(|h| at + h));
+        }
+        starts[first..].sort_unstable();
+        at += chunk;
+    }
+    starts.dedup();
+    starts
+}
 
 /// The lines of `text` (byte ranges, a line with its `\n`) that may start a secret: those with a
 /// keyword or a byte outside ASCII, in order.
 fn candidate_lines(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let line_of = |at: usize| {
-        let start = bytes[..at]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        let end = bytes[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| at + i + 1);
-        (start, end)
-    };
     let mut lines: Vec<(usize, usize)> = Vec::new();
-    let mut from = 0;
-    while let Some(m) = KEYWORDS.find_at(text, from) {
-        let line = line_of(m.start());
-        from = line.1;
-        lines.push(line);
-        if from >= text.len() {
-            break;
+    let mut line_end = 0;
+    for at in keyword_starts(bytes, CHUNK) {
+        if at < line_end {
+            continue;
         }
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+        lines.push((start, line_end));
     }
     if !text.is_ascii() {
         let mut start = 0;
@@ -239,6 +273,67 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Random texts of keyword pieces in mixed case, searched in chunks of several sizes
+    /// (keywords across chunk ends included): the lines with a keyword are the lines where
+    /// the case-insensitive regex of the keywords matches.
+    #[test]
+    fn keyword_lines_are_the_case_insensitive_regex_lines() {
+        let re = Regex::new(&format!("(?i-u){}", KEYWORDS.join("|"))).unwrap();
+        let pieces = [
+            "PaSs", "pw", "d", "Ps", "k", "SECRET", "ey", "commun", "ity", "ascii-", "TEXT",
+            "hexa", "decimal", "HaSh", "tok", "en", "AKIA", "\n", " ", "x", "=", "\n",
+        ];
+        let mut rng = crate::testing::Rng(0x0DDB_A11C_0FFE);
+        let mut found = 0;
+        for _ in 0..500 {
+            let n = rng.below(60);
+            let text = rng.text(&pieces, n);
+            let mut expected = Vec::new();
+            let mut from = 0;
+            while let Some(m) = re.find_at(&text, from) {
+                let b = text.as_bytes();
+                let start = b[..m.start()]
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |i| i + 1);
+                from = b[m.start()..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(b.len(), |i| m.start() + i + 1);
+                expected.push((start, from));
+            }
+            found += expected.len();
+            assert_eq!(candidate_lines(&text), expected, "{text:?}");
+            let all: Vec<usize> = {
+                let mut v: Vec<usize> = KEYWORDS
+                    .iter()
+                    .flat_map(|k| {
+                        let k = Regex::new(&format!("(?i-u){}", regex::escape(k))).unwrap();
+                        // Overlapping starts: search again from each start + 1.
+                        let mut out = Vec::new();
+                        let mut at = 0;
+                        while let Some(m) = k.find_at(&text, at) {
+                            out.push(m.start());
+                            at = m.start() + 1;
+                        }
+                        out
+                    })
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            for chunk in [1, 3, 7, 16, 64] {
+                assert_eq!(
+                    keyword_starts(text.as_bytes(), chunk),
+                    all,
+                    "{chunk} {text:?}"
+                );
+            }
+        }
+        assert!(found > 500, "the texts must hold keywords ({found})");
+    }
 
     /// The search [`secret_ranges`] replaced: every pattern over the whole text.
     fn whole_text_ranges(text: &str) -> Vec<(usize, usize)> {
