@@ -236,7 +236,7 @@ impl Grid {
 
     /// The lists that hold every rule whose spaces may meet `q` (each in increasing order; a
     /// rule may be in several), or `false` when `q` is wide on both axes.
-    fn lists_for<'a>(&'a self, ports: &Axis, q: &Space, out: &mut Vec<&'a [usize]>) -> bool {
+    fn lists_for<'a>(&'a self, ports: &Axis, q: &Space, out: &mut Lists<'a>) -> bool {
         let mut take = |list: Option<&'a Vec<usize>>| {
             if let Some(list) = list {
                 out.push(list.as_slice());
@@ -321,11 +321,11 @@ impl RuleIndex {
         &'a self,
         q: &Space,
         size: impl Fn(&[usize]) -> usize,
-        out: &mut Vec<&'a [usize]>,
+        out: &mut Lists<'a>,
     ) -> bool {
-        let mut best: Option<(usize, Vec<&'a [usize]>)> = None;
+        let mut best: Option<(usize, Lists<'a>)> = None;
         for g in &self.grids {
-            let mut lists = Vec::new();
+            let mut lists = Lists::new();
             if g.lists_for(&self.ports, q, &mut lists) {
                 let n: usize = lists.iter().map(|l| size(l)).sum();
                 if best.as_ref().is_none_or(|(b, _)| n < *b) {
@@ -354,7 +354,7 @@ impl RuleIndex {
         pos: usize,
     ) -> Candidates<'_> {
         let before = |l: &[usize]| l.partition_point(|&i| i < pos);
-        let mut lists = Vec::new();
+        let mut lists = Lists::new();
         for q in spaces {
             if !self.lists_for(q, before, &mut lists) {
                 return self.all_before(pos);
@@ -368,14 +368,16 @@ impl RuleIndex {
 
     /// Every indexed rule before `pos`, in order.
     pub fn all_before(&self, pos: usize) -> Candidates<'_> {
-        Candidates::new(vec![&self.all[..self.all.partition_point(|&i| i < pos)]])
+        let mut lists = Lists::new();
+        lists.push(&self.all[..self.all.partition_point(|&i| i < pos)]);
+        Candidates::new(lists)
     }
 
     /// The indexed rules at or after `from` that may meet `q`, lazily in increasing order and
     /// without repeats (a superset of those that do, never missing one): the flow walker stops
     /// at the first that does, so only the lists' heads are ever looked at.
     pub fn candidates_from(&self, q: &Space, from: usize) -> Candidates<'_> {
-        let mut lists = Vec::new();
+        let mut lists = Lists::new();
         if !self.lists_for(
             q,
             |l| l.len() - l.partition_point(|&i| i < from),
@@ -391,25 +393,35 @@ impl RuleIndex {
     }
 }
 
+/// The lists a query takes its candidates from (most queries take a few: kept inline).
+type Lists<'a> = SmallVec<[&'a [usize]; 8]>;
+
+/// Above this many lists the candidates are merged through a heap of the lists' heads; below
+/// it, the smallest head is found by looking at each.
+const HEAP_AT: usize = 8;
+
 /// The rules of [`RuleIndex::candidates`] and [`RuleIndex::candidates_from`]: a k-way merge
-/// of the sorted lists that can hold them (a heap of the lists' heads), each rule once.
+/// of the sorted lists that can hold them, each rule once.
 pub struct Candidates<'a> {
-    lists: Vec<&'a [usize]>,
-    heads: BinaryHeap<Reverse<(usize, usize)>>,
+    lists: Lists<'a>,
+    /// The lists' heads when there are more than [`HEAP_AT`] lists.
+    heads: Option<BinaryHeap<Reverse<(usize, usize)>>>,
     last: Option<usize>,
 }
 
 impl<'a> Candidates<'a> {
-    fn new(mut lists: Vec<&'a [usize]>) -> Candidates<'a> {
+    fn new(mut lists: Lists<'a>) -> Candidates<'a> {
         lists.retain(|l| !l.is_empty());
         // The same list (the wide ones) is often taken for several cells or spaces.
         lists.sort_unstable_by_key(|l| (l.as_ptr(), l.len()));
         lists.dedup_by_key(|l| (l.as_ptr(), l.len()));
-        let heads = lists
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Reverse((l[0], i)))
-            .collect();
+        let heads = (lists.len() > HEAP_AT).then(|| {
+            lists
+                .iter()
+                .enumerate()
+                .map(|(i, l)| Reverse((l[0], i)))
+                .collect()
+        });
         Candidates {
             lists,
             heads,
@@ -422,12 +434,22 @@ impl Iterator for Candidates<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
+        let Some(heads) = self.heads.as_mut() else {
+            // Each list is strictly increasing: every list whose head is the smallest moves on.
+            let min = self.lists.iter().filter_map(|l| l.first().copied()).min()?;
+            for list in &mut self.lists {
+                if list.first() == Some(&min) {
+                    *list = &list[1..];
+                }
+            }
+            return Some(min);
+        };
         loop {
-            let Reverse((pos, i)) = self.heads.pop()?;
+            let Reverse((pos, i)) = heads.pop()?;
             let list = &mut self.lists[i];
             *list = &list[1..];
             if let Some(&n) = list.first() {
-                self.heads.push(Reverse((n, i)));
+                heads.push(Reverse((n, i)));
             }
             if self.last != Some(pos) {
                 self.last = Some(pos);
@@ -570,5 +592,46 @@ mod tests {
                 .sum();
             assert!(total * 2 < pairs, "seed {seed}: {total} of {pairs} pairs");
         }
+    }
+
+    /// Sorted lists, some repeated and some sharing rules: both ways of merging them give
+    /// every rule once, in order.
+    #[test]
+    fn candidates_merge_lists_by_heap_and_by_scan_alike() {
+        let mut rng = Rng(0xA11C_E5ED);
+        let (mut by_heap, mut by_scan) = (0, 0);
+        for _ in 0..2_000 {
+            let owned: Vec<Vec<usize>> = (0..rng.below(20))
+                .map(|_| {
+                    let mut l: Vec<usize> =
+                        (0..rng.below(12)).map(|_| rng.below(60) as usize).collect();
+                    l.sort_unstable();
+                    l.dedup();
+                    l
+                })
+                .collect();
+            let mut lists: Lists = owned.iter().map(Vec::as_slice).collect();
+            if let Some(first) = owned.first() {
+                lists.push(first.as_slice());
+            }
+            let expected: Vec<usize> = owned
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<std::collections::BTreeSet<usize>>()
+                .into_iter()
+                .collect();
+            let merge = Candidates::new(lists);
+            if merge.heads.is_some() {
+                by_heap += 1;
+            } else {
+                by_scan += 1;
+            }
+            assert_eq!(merge.collect::<Vec<_>>(), expected);
+        }
+        assert!(
+            by_heap > 100 && by_scan > 100,
+            "{by_heap} by heap, {by_scan} by scan"
+        );
     }
 }
