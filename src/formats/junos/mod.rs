@@ -268,7 +268,7 @@ fn describe(s: &Stmt, n: usize) -> String {
             if t.quoted || t.text.starts_with('$') || t.text.len() > 64 {
                 "…".to_string()
             } else {
-                t.text.clone()
+                t.text.to_string()
             }
         })
         .collect::<Vec<_>>()
@@ -286,7 +286,7 @@ struct Parser<'a> {
     file: &'a SourceFile,
     fid: FileId,
     limits: &'a Limits,
-    tree: Tree,
+    tree: Tree<'a>,
     /// Block path -> spans (a path may be opened several times).
     block_index: BlockIndex,
     /// `security idp active-policy` (names the IPS policy of `application-services idp`).
@@ -356,7 +356,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
 impl Parser<'_> {
     /// Where a set is defined: the block `path[..n]` in curly form, else the statement.
     fn def_span(&self, s: &Stmt, n: usize) -> Span {
-        let key: Vec<String> = s.path.iter().take(n).map(|t| t.text.clone()).collect();
+        let key: Vec<String> = s.path.iter().take(n).map(|t| t.text.to_string()).collect();
         self.block_index
             .get(&key)
             .and_then(|v| v.first().copied())
@@ -383,7 +383,7 @@ impl Parser<'_> {
                     .iter()
                     .position(|t| t.text == "apply-groups")
                     .and_then(|p| s.path.get(p + 1))
-                    .map(|t| t.text.clone())
+                    .map(|t| t.text.to_string())
                     .unwrap_or_default();
                 // `junos-defaults` is always applied (it defines the junos-* objects, which
                 // are built in); `${node}` selects node0/node1 of a cluster.

@@ -7,6 +7,7 @@
 //! statement records the depth of the node that disabled it, so callers can tell "this policy is
 //! inactive" from "one match item of this policy is inactive".
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::model::{InputIssue, Unparsed};
@@ -14,8 +15,8 @@ use crate::source::{FileId, Span};
 
 /// A path token: its unquoted text and its byte range in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tok {
-    pub text: String,
+pub struct Tok<'a> {
+    pub text: Cow<'a, str>,
     pub start: usize,
     pub end: usize,
     /// Written between double quotes.
@@ -24,8 +25,8 @@ pub struct Tok {
 
 /// One `set` statement: the full path from the top of the hierarchy.
 #[derive(Clone, Debug)]
-pub struct Stmt {
-    pub path: Vec<Tok>,
+pub struct Stmt<'a> {
+    pub path: Vec<Tok<'a>>,
     /// The line (set form) or the statement up to its `;` (curly form).
     pub span: Span,
     /// When the statement is inactive: the path length of the node that was deactivated (a
@@ -34,9 +35,9 @@ pub struct Stmt {
     pub inactive_at: Option<usize>,
 }
 
-impl Stmt {
+impl Stmt<'_> {
     pub fn word(&self, i: usize) -> &str {
-        self.path.get(i).map(|t| t.text.as_str()).unwrap_or("")
+        self.path.get(i).map(|t| &*t.text).unwrap_or("")
     }
     pub fn len(&self) -> usize {
         self.path.len()
@@ -68,16 +69,16 @@ pub struct Block {
 
 /// The result of the generic layer.
 #[derive(Clone, Debug, Default)]
-pub struct Tree {
-    pub stmts: Vec<Stmt>,
+pub struct Tree<'a> {
+    pub stmts: Vec<Stmt<'a>>,
     pub blocks: Vec<Block>,
     pub errors: Vec<InputIssue>,
     pub unparsed: Vec<Unparsed>,
 }
 
 #[derive(Clone, Debug)]
-enum Lex {
-    Word(Tok),
+enum Lex<'a> {
+    Word(Tok<'a>),
     LBrace(usize),
     RBrace(usize),
     Semi(usize),
@@ -91,7 +92,7 @@ fn is_special(c: u8) -> bool {
 }
 
 /// Split the text into lexemes, dropping comments.
-fn lex(text: &str, file: FileId, errors: &mut Vec<InputIssue>) -> Vec<Lex> {
+fn lex<'a>(text: &'a str, file: FileId, errors: &mut Vec<InputIssue>) -> Vec<Lex<'a>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -148,6 +149,7 @@ fn lex(text: &str, file: FileId, errors: &mut Vec<InputIssue>) -> Vec<Lex> {
                 let mut s = String::new();
                 let mut j = i + 1;
                 let mut closed = false;
+                let mut escaped = false;
                 while j < b.len() {
                     match b[j] {
                         b'"' => {
@@ -156,13 +158,19 @@ fn lex(text: &str, file: FileId, errors: &mut Vec<InputIssue>) -> Vec<Lex> {
                             break;
                         }
                         b'\\' if j + 1 < b.len() => {
+                            if !escaped {
+                                escaped = true;
+                                s.push_str(&text[start + 1..j]);
+                            }
                             let ch = text[j + 1..].chars().next().unwrap_or('\\');
                             s.push(ch);
                             j += 1 + ch.len_utf8();
                         }
                         _ => {
                             let ch = text[j..].chars().next().unwrap_or(' ');
-                            s.push(ch);
+                            if escaped {
+                                s.push(ch);
+                            }
                             j += ch.len_utf8();
                         }
                     }
@@ -173,8 +181,15 @@ fn lex(text: &str, file: FileId, errors: &mut Vec<InputIssue>) -> Vec<Lex> {
                         message: "quoted string is never closed (truncated file?)".into(),
                     });
                 }
+                // Without escapes the text is the slice between the quotes.
+                let inner_end = if closed { j - 1 } else { j };
+                let text = if escaped {
+                    Cow::Owned(s)
+                } else {
+                    Cow::Borrowed(&text[start + 1..inner_end])
+                };
                 out.push(Lex::Word(Tok {
-                    text: s,
+                    text,
                     start,
                     end: j,
                     quoted: true,
@@ -199,7 +214,7 @@ fn lex(text: &str, file: FileId, errors: &mut Vec<InputIssue>) -> Vec<Lex> {
                     j += 1;
                 }
                 out.push(Lex::Word(Tok {
-                    text: text[start..j].to_string(),
+                    text: Cow::Borrowed(&text[start..j]),
                     start,
                     end: j,
                     quoted: false,
@@ -224,29 +239,29 @@ enum Op {
 }
 
 #[derive(Clone, Debug)]
-enum Item {
-    One(Tok),
-    List(Vec<Tok>),
+enum Item<'a> {
+    One(Tok<'a>),
+    List(Vec<Tok<'a>>),
 }
 
-struct Frame {
+struct Frame<'a> {
     /// Path length before this block's header.
     base: usize,
-    header: Vec<Tok>,
+    header: Vec<Tok<'a>>,
     start: usize,
     inactive_at: Option<usize>,
     children: bool,
 }
 
 /// A command of the set form, kept for the post-pass.
-enum Cmd {
-    Set(Stmt),
+enum Cmd<'a> {
+    Set(Stmt<'a>),
     Change(Op, Vec<String>, Span),
 }
 
 /// Expand `[ ]` lists into the product of their items (bounded).
-fn expand(items: &[Item]) -> Vec<Vec<Tok>> {
-    let mut out: Vec<Vec<Tok>> = vec![Vec::new()];
+fn expand<'a>(items: &[Item<'a>]) -> Vec<Vec<Tok<'a>>> {
+    let mut out: Vec<Vec<Tok<'a>>> = vec![Vec::new()];
     for it in items {
         match it {
             Item::One(t) => out.iter_mut().for_each(|p| p.push(t.clone())),
@@ -270,7 +285,7 @@ fn expand(items: &[Item]) -> Vec<Vec<Tok>> {
 }
 
 /// Parse a Junos configuration in either form into `set` statements.
-pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
+pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree<'_> {
     let mut tree = Tree::default();
     let mut lexemes = lex(text, file, &mut tree.errors);
     let mut cmds: Vec<Cmd> = Vec::new();
@@ -283,12 +298,12 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
     let mut list: Option<(usize, Vec<Tok>)> = None;
     let mut depth_exceeded_at: Option<usize> = None;
 
-    let prefix = |stack: &Vec<Frame>| -> Vec<Tok> {
+    fn prefix<'a>(stack: &[Frame<'a>]) -> Vec<Tok<'a>> {
         stack
             .iter()
             .flat_map(|f| f.header.iter().cloned())
             .collect()
-    };
+    }
     let inherited =
         |stack: &Vec<Frame>| -> Option<usize> { stack.iter().filter_map(|f| f.inactive_at).min() };
 
@@ -331,7 +346,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
             Lex::Word(t) => {
                 if cur.is_empty() && mode.is_none() && !t.quoted {
                     if stack.is_empty() {
-                        let op = match t.text.as_str() {
+                        let op = match &*t.text {
                             "set" => Some(Op::Set),
                             "delete" => Some(Op::Delete),
                             "deactivate" => Some(Op::Deactivate),
@@ -350,7 +365,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
                             }
                         }
                     }
-                    match t.text.as_str() {
+                    match &*t.text {
                         "inactive:" => {
                             inactive_flag = true;
                             cur_start.get_or_insert(t.start);
@@ -513,7 +528,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
                     }));
                 }
                 tree.blocks.push(Block {
-                    path: path.into_iter().map(|t| t.text).collect(),
+                    path: path.into_iter().map(|t| t.text.into_owned()).collect(),
                     span,
                 });
             }
@@ -545,7 +560,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree {
         });
     }
     for f in stack.iter().rev() {
-        let name: Vec<&str> = f.header.iter().map(|t| t.text.as_str()).take(4).collect();
+        let name: Vec<&str> = f.header.iter().map(|t| &*t.text).take(4).collect();
         tree.errors.push(InputIssue {
             span: Span::new(file, f.start, f.start + 1),
             message: format!(
@@ -569,14 +584,14 @@ fn op_name(op: Op) -> &'static str {
     }
 }
 
-fn finish_command(
+fn finish_command<'a>(
     op: Op,
-    cur: &mut Vec<Item>,
+    cur: &mut Vec<Item<'a>>,
     start: usize,
     end: usize,
     file: FileId,
-    cmds: &mut Vec<Cmd>,
-    tree: &mut Tree,
+    cmds: &mut Vec<Cmd<'a>>,
+    tree: &mut Tree<'a>,
 ) {
     let items = std::mem::take(cur);
     let span = Span::new(file, start, end);
@@ -613,8 +628,8 @@ fn finish_command(
             let path: Vec<String> = items
                 .iter()
                 .flat_map(|it| match it {
-                    Item::One(t) => vec![t.text.clone()],
-                    Item::List(l) => l.iter().map(|t| t.text.clone()).collect(),
+                    Item::One(t) => vec![t.text.to_string()],
+                    Item::List(l) => l.iter().map(|t| t.text.to_string()).collect(),
                 })
                 .collect();
             cmds.push(Cmd::Change(op, path, span));
@@ -624,7 +639,7 @@ fn finish_command(
 
 /// Apply `delete` (removes what was set before it), then `deactivate`/`activate` (mark
 /// subtrees inactive, whenever they were set).
-fn apply_commands(cmds: Vec<Cmd>, tree: &mut Tree) {
+fn apply_commands<'a>(cmds: Vec<Cmd<'a>>, tree: &mut Tree<'a>) {
     let mut stmts: Vec<Stmt> = Vec::new();
     let mut deactivated: Vec<Vec<String>> = Vec::new();
     let has_prefix = |s: &Stmt, p: &[String]| {
@@ -653,7 +668,7 @@ fn apply_commands(cmds: Vec<Cmd>, tree: &mut Tree) {
 }
 
 /// Mark the statements under deactivated paths inactive from the shortest such path's depth.
-fn mark_deactivated(stmts: &mut [Stmt], deactivated: &[Vec<String>]) {
+fn mark_deactivated(stmts: &mut [Stmt<'_>], deactivated: &[Vec<String>]) {
     let has_prefix = |s: &Stmt, p: &[String]| {
         s.path.len() >= p.len() && s.path.iter().zip(p).all(|(t, w)| t.text == *w)
     };
@@ -677,7 +692,7 @@ fn mark_deactivated(stmts: &mut [Stmt], deactivated: &[Vec<String>]) {
                 break;
             }
             let hit = by_end
-                .get(&(n, s.path[n - 1].text.as_str()))
+                .get(&(n, &*s.path[n - 1].text))
                 .is_some_and(|ds| ds.iter().any(|d| has_prefix(s, d)));
             if hit {
                 s.inactive_at = Some(s.inactive_at.map_or(n, |x| x.min(n)));
@@ -695,13 +710,43 @@ mod tests {
         t.stmts
             .iter()
             .map(|s| {
-                let p: Vec<&str> = s.path.iter().map(|t| t.text.as_str()).collect();
+                let p: Vec<&str> = s.path.iter().map(|t| &*t.text).collect();
                 match s.inactive_at {
                     Some(d) => format!("{} (inactive@{d})", p.join(" ")),
                     None => p.join(" "),
                 }
             })
             .collect()
+    }
+
+    /// Words and quoted strings are slices of the file; only a quoted string with an escape is
+    /// a copy (of its unescaped text).
+    #[test]
+    fn words_borrow_from_the_file_unless_unescaped() {
+        let t = parse(
+            "set system host-name \"fw 1\"\nset snmp description \"a\\\"b\"\nset x \"open",
+            FileId(0),
+            16,
+        );
+        let words: Vec<(&str, bool)> = t
+            .stmts
+            .iter()
+            .flat_map(|s| &s.path)
+            .map(|w| (&*w.text, matches!(w.text, Cow::Owned(_))))
+            .collect();
+        assert_eq!(
+            words,
+            [
+                ("system", false),
+                ("host-name", false),
+                ("fw 1", false),
+                ("snmp", false),
+                ("description", false),
+                ("a\"b", true),
+                ("x", false),
+                ("open", false),
+            ]
+        );
     }
 
     /// Statements and deactivated paths drawn from a few words (so paths share prefixes and end
@@ -725,7 +770,7 @@ mod tests {
                         path: path(&mut rng, len)
                             .into_iter()
                             .map(|text| Tok {
-                                text,
+                                text: text.into(),
                                 start: 0,
                                 end: 0,
                                 quoted: false,
