@@ -261,7 +261,8 @@ enum Cmd<'a> {
 
 /// Expand `[ ]` lists into the product of their items (bounded).
 fn expand<'a>(items: &[Item<'a>]) -> Vec<Vec<Tok<'a>>> {
-    let mut out: Vec<Vec<Tok<'a>>> = vec![Vec::new()];
+    // Each path gets one word per item.
+    let mut out: Vec<Vec<Tok<'a>>> = vec![Vec::with_capacity(items.len())];
     for it in items {
         match it {
             Item::One(t) => out.iter_mut().for_each(|p| p.push(t.clone())),
@@ -272,7 +273,8 @@ fn expand<'a>(items: &[Item<'a>]) -> Vec<Vec<Tok<'a>>> {
                         if next.len() >= 4096 {
                             break;
                         }
-                        let mut q = p.clone();
+                        let mut q = Vec::with_capacity(items.len());
+                        q.extend_from_slice(p);
                         q.push(t.clone());
                         next.push(q);
                     }
@@ -298,11 +300,14 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree<'_> {
     let mut list: Option<(usize, Vec<Tok>)> = None;
     let mut depth_exceeded_at: Option<usize> = None;
 
-    fn prefix<'a>(stack: &[Frame<'a>]) -> Vec<Tok<'a>> {
-        stack
-            .iter()
-            .flat_map(|f| f.header.iter().cloned())
-            .collect()
+    /// The words of the open blocks' headers, with room for `more`.
+    fn prefix<'a>(stack: &[Frame<'a>], more: usize) -> Vec<Tok<'a>> {
+        let len = stack.iter().map(|f| f.header.len()).sum::<usize>();
+        let mut words = Vec::with_capacity(len + more);
+        for f in stack {
+            words.extend_from_slice(&f.header);
+        }
+        words
     }
     let inherited =
         |stack: &Vec<Frame>| -> Option<usize> { stack.iter().filter_map(|f| f.inactive_at).min() };
@@ -419,7 +424,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree<'_> {
                     continue;
                 }
                 let start = cur_start.take().unwrap_or(p);
-                let base = prefix(&stack);
+                let base = prefix(&stack, 0);
                 let mut inactive_at = inherited(&stack);
                 if inactive_flag {
                     let d = base.len() + cur.len().max(1);
@@ -433,7 +438,8 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree<'_> {
                     continue;
                 }
                 for tail in expand(&cur) {
-                    let mut path = base.clone();
+                    let mut path = Vec::with_capacity(base.len() + tail.len());
+                    path.extend_from_slice(&base);
                     path.extend(tail);
                     cmds.push(Cmd::Set(Stmt {
                         path,
@@ -511,7 +517,7 @@ pub fn parse(text: &str, file: FileId, max_depth: usize) -> Tree<'_> {
                     });
                     continue;
                 };
-                let mut path: Vec<Tok> = prefix(&stack);
+                let mut path: Vec<Tok> = prefix(&stack, frame.header.len());
                 path.extend(frame.header.iter().cloned());
                 let span = Span::new(file, frame.start, p + 1);
                 debug_assert!(frame.base <= path.len());
