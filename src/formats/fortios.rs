@@ -79,7 +79,7 @@ const STRONG_PATHS: &[&str] = &[
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let (mut strong, mut body, mut close) = (false, false, false);
     for line in super::util::text_lines(text) {
-        let t = line.trim();
+        let t = super::util::trim(line);
         if t.starts_with("#config-version=") {
             return 100;
         }

@@ -284,7 +284,7 @@ fn is_base(chain: &str) -> bool {
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let (mut tables, mut commits, mut chain_lines, mut foreign) = (0u32, 0u32, 0u32, 0u32);
     for line in util::text_lines(text).take(5000) {
-        let t = line.trim();
+        let t = util::trim(line);
         if t.is_empty() || t.starts_with('#') {
             continue;
         }

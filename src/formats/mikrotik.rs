@@ -36,7 +36,7 @@ use super::Limits;
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let mut score = 0u8;
     for (i, l) in super::util::text_lines(text).take(400).enumerate() {
-        let t = l.trim();
+        let t = super::util::trim(l);
         if i < 5 && t.starts_with('#') && t.contains(" by RouterOS") {
             return 100;
         }

@@ -330,7 +330,7 @@ fn parse_xml(file: &SourceFile, limits: &Limits) -> TreeOut {
             Ok(Event::Text(t)) => {
                 if let Some(top) = stack.last_mut() {
                     let s: String = t.to_string();
-                    if !s.trim().is_empty() {
+                    if !util::trim(&s).is_empty() {
                         let raw = text.get(before..after).unwrap_or("");
                         let lead = raw.len() - raw.trim_start().len();
                         let trail = raw.len() - raw.trim_end().len();
@@ -398,7 +398,7 @@ fn close(stack: &mut [Open], mut open: Open, span: Span) {
     let Some(parent) = stack.last_mut() else {
         return;
     };
-    let txt = open.text.trim().to_string();
+    let txt = util::trim(&open.text).to_string();
     if open.member {
         if !txt.is_empty() {
             parent.node.values.push(Val {
@@ -476,7 +476,7 @@ fn parse_set(file: &SourceFile, limits: &Limits) -> TreeOut {
     let mut unparsed = Vec::new();
     let mut errors = Vec::new();
     for line in util::lines(&file.text) {
-        let t = line.text.trim();
+        let t = util::trim(line.text);
         if t.is_empty() || t.starts_with('#') {
             continue;
         }

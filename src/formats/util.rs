@@ -64,6 +64,25 @@ pub fn text_lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// `str::trim`, byte by byte while the ends are ASCII (most lines of most exports); a line
+/// with anything else at either end is trimmed by `str::trim`.
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let white = |c: u8| matches!(c, b'\t'..=b'\r' | b' ');
+    let mut i = 0;
+    while i < b.len() && white(b[i]) {
+        i += 1;
+    }
+    let mut j = b.len();
+    while j > i && white(b[j - 1]) {
+        j -= 1;
+    }
+    if i < j && (!b[i].is_ascii() || !b[j - 1].is_ascii()) {
+        return s.trim();
+    }
+    &s[i..j]
+}
+
 /// The text without its white space (`char::is_whitespace`), byte by byte when it is ASCII (a
 /// JSON export's 64 KiB head, for the sniffers).
 pub fn without_whitespace(text: &str) -> String {
@@ -334,6 +353,21 @@ mod tests {
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
             assert_eq!(tokenize(&line, 7), tokenize_by_char(&line, 7), "{line:?}");
+        }
+    }
+
+    /// Random strings of ASCII and Unicode white space and other characters: trimmed as
+    /// `str::trim` trims them.
+    #[test]
+    fn trim_is_str_trim() {
+        let pieces = [
+            " ", "\t", "\u{b}", "\r", "\n", "a", "é", "\u{a0}", "\u{3000}", "\u{85}", "x y",
+        ];
+        let mut rng = crate::testing::Rng(0x7E1A_A11B);
+        for _ in 0..5_000 {
+            let n = rng.below(7);
+            let s = rng.text(&pieces, n);
+            assert_eq!(trim(&s), s.trim(), "{s:?}");
         }
     }
 
