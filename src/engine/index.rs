@@ -338,7 +338,7 @@ impl RuleIndex {
         }
         match best {
             Some((_, lists)) => {
-                out.extend(lists);
+                out.extend_from_slice(&lists);
                 true
             }
             None => false,
