@@ -388,6 +388,24 @@ impl JumpDepths {
             .enumerate()
             .max_by_key(|&(_, d)| d)
     }
+
+    /// Each loop as an input error at the rule that closes it: `loader` (the tool that loads
+    /// the rules) rejects the whole ruleset, so what was exported never ran as written.
+    pub fn loop_issues(&self, chains: &[Chain], loader: &str) -> Vec<InputIssue> {
+        self.loops
+            .iter()
+            .map(|l| {
+                let rule = &chains[l.chain].rules[l.rule];
+                InputIssue {
+                    span: rule.span,
+                    message: format!(
+                        "{} leads back into chain {}: a jump loop, which {loader} rejects",
+                        rule.name, chains[l.target].name
+                    ),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Walk the jumps and gotos between `chains` (iteratively, so a hostile nesting cannot overflow

@@ -416,13 +416,21 @@ fn reference_depth_limit() {
             accepted_with: Some(&["--max-reference-depth", "3"]),
             no_unparsed: false,
         },
-        // nftables: input -> c1 -> c2 -> c1 (back into the caller) is three levels too.
+        // nftables: input -> c1 -> c2 -> c1 (back into the caller) is three levels too, and
+        // a loop, which nft rejects at load time: an input error at the jump that closes it
+        // (line 10) whatever the limit.
         DepthCase {
             case: "nftables loop into a calling chain",
             file: s(&nft_loop),
             limit: "2",
-            errors: &[(Some(2), "nests jumps 3 levels deep")],
-            accepted_with: Some(&["--max-reference-depth", "3"]),
+            errors: &[
+                (Some(2), "nests jumps 3 levels deep"),
+                (
+                    Some(10),
+                    "leads back into chain inet filter c1: a jump loop, which nft rejects",
+                ),
+            ],
+            accepted_with: None,
             no_unparsed: false,
         },
         // nftables defines: at a limit of 2, $c is left unexpanded in the rule (line 7).

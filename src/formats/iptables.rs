@@ -722,20 +722,7 @@ impl Parser<'_> {
     fn check_jumps(&mut self) {
         let chains = &self.cfg.filter.chains;
         let walk = model::jump_depths(chains);
-        let mut issues: Vec<InputIssue> = walk
-            .loops
-            .iter()
-            .map(|l| {
-                let rule = &chains[l.chain].rules[l.rule];
-                InputIssue {
-                    span: rule.span,
-                    message: format!(
-                        "{} leads back into chain {}: a jump loop, which iptables-restore rejects",
-                        rule.name, chains[l.target].name
-                    ),
-                }
-            })
-            .collect();
+        let mut issues = walk.loop_issues(chains, "iptables-restore");
         let limit = self.limits.max_reference_depth;
         if let Some((c, d)) = walk.deepest() {
             if d > limit {

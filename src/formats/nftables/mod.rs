@@ -76,18 +76,27 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
         text::parse_text(file, limits)
     };
     let mut cfg = build(file, rs);
-    if let Some(issue) = jump_depth(&cfg.filter.chains, limits.max_reference_depth) {
-        cfg.errors.push(issue);
-    }
+    let walk = crate::model::jump_depths(&cfg.filter.chains);
+    let mut issues = walk.loop_issues(&cfg.filter.chains, "nft");
+    issues.extend(jump_depth(
+        &cfg.filter.chains,
+        &walk,
+        limits.max_reference_depth,
+    ));
+    cfg.errors.extend(issues);
     cfg
 }
 
 /// The chain starting the longest run of jump/goto past the reference-depth limit, as an input
-/// error at its definition. Levels count as in iptables (`model::jump_depths`): a loop, which
-/// nft rejects at load time, is not followed twice and its jump counts one level, into the
-/// chain itself or back into a calling chain.
-fn jump_depth(chains: &[Chain], limit: usize) -> Option<crate::model::InputIssue> {
-    let (c, d) = crate::model::jump_depths(chains).deepest()?;
+/// error at its definition. Levels count as in iptables (`model::jump_depths`): a loop (an input
+/// error of its own: nft rejects it at load time) is not followed twice and its jump counts one
+/// level, into the chain itself or back into a calling chain.
+fn jump_depth(
+    chains: &[Chain],
+    walk: &crate::model::JumpDepths,
+    limit: usize,
+) -> Option<crate::model::InputIssue> {
+    let (c, d) = walk.deepest()?;
     (d > limit).then(|| crate::model::InputIssue {
         span: chains[c].span,
         message: format!(

@@ -469,3 +469,24 @@ fn json_helper_reason_names_the_rule() {
         s.reason
     );
 }
+
+/// A jump loop (here a chain jumping to itself), which nft rejects at load time: an input error
+/// at the jump that closes it, at any reference limit.
+#[test]
+fn jump_loops_are_input_errors() {
+    let (f, c) = cfg("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tjump a\n\t}\n\tchain a {\n\t\ttcp dport 22 accept\n\t\tjump a\n\t}\n}\n");
+    let loops: Vec<_> = c
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("a jump loop, which nft rejects"))
+        .collect();
+    assert_eq!(loops.len(), 1, "{:?}", c.errors);
+    assert!(
+        loops[0]
+            .message
+            .contains("leads back into chain inet filter a"),
+        "{}",
+        loops[0].message
+    );
+    assert_eq!(f.line_col(loops[0].span.start).line, 8);
+}
