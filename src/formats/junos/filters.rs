@@ -375,8 +375,7 @@ fn filter_chain(
         let mut port: Option<PortSet> = None;
         let mut terminating: Option<Action> = None;
         let mut next_term = false;
-        let stmts: Vec<Stmt> = t.stmts.iter().map(|&i| p.tree.stmts[i].clone()).collect();
-        for s in &stmts {
+        for s in t.stmts.iter().map(|&i| &p.tree.stmts[i]) {
             if s.inactive_within(at) {
                 rule.enabled = false;
             } else if s.inactive_at.is_some() {

@@ -45,8 +45,14 @@ impl Stmt<'_> {
     pub fn is_empty(&self) -> bool {
         self.path.is_empty()
     }
-    pub fn starts_with(&self, prefix: &[&str]) -> bool {
-        self.path.len() >= prefix.len() && self.path.iter().zip(prefix).all(|(t, p)| t.text == *p)
+    /// Whether the path begins with these words (`&str` or `String`).
+    pub fn starts_with<W: AsRef<str>>(&self, prefix: &[W]) -> bool {
+        self.path.len() >= prefix.len()
+            && self
+                .path
+                .iter()
+                .zip(prefix)
+                .all(|(t, p)| t.text == p.as_ref())
     }
     /// Inactive as a whole when the deactivated node is at depth `depth` or above.
     pub fn inactive_within(&self, depth: usize) -> bool {
@@ -648,13 +654,10 @@ fn finish_command<'a>(
 fn apply_commands<'a>(cmds: Vec<Cmd<'a>>, tree: &mut Tree<'a>) {
     let mut stmts: Vec<Stmt> = Vec::new();
     let mut deactivated: Vec<Vec<String>> = Vec::new();
-    let has_prefix = |s: &Stmt, p: &[String]| {
-        s.path.len() >= p.len() && s.path.iter().zip(p).all(|(t, w)| t.text == *w)
-    };
     for c in cmds {
         match c {
             Cmd::Set(s) => stmts.push(s),
-            Cmd::Change(Op::Delete, p, _) => stmts.retain(|s| !has_prefix(s, &p)),
+            Cmd::Change(Op::Delete, p, _) => stmts.retain(|s| !s.starts_with(&p)),
             Cmd::Change(Op::Deactivate, p, span) => {
                 if p.is_empty() {
                     tree.unparsed.push(Unparsed {
@@ -675,9 +678,6 @@ fn apply_commands<'a>(cmds: Vec<Cmd<'a>>, tree: &mut Tree<'a>) {
 
 /// Mark the statements under deactivated paths inactive from the shortest such path's depth.
 fn mark_deactivated(stmts: &mut [Stmt<'_>], deactivated: &[Vec<String>]) {
-    let has_prefix = |s: &Stmt, p: &[String]| {
-        s.path.len() >= p.len() && s.path.iter().zip(p).all(|(t, w)| t.text == *w)
-    };
     // A statement is under a deactivated path only if its word at that path's last position is
     // the path's last word: the paths are looked up by (length, last word), shortest first (the
     // statement's inactive depth is the shortest such path), instead of every path being
@@ -699,7 +699,7 @@ fn mark_deactivated(stmts: &mut [Stmt<'_>], deactivated: &[Vec<String>]) {
             }
             let hit = by_end
                 .get(&(n, &*s.path[n - 1].text))
-                .is_some_and(|ds| ds.iter().any(|d| has_prefix(s, d)));
+                .is_some_and(|ds| ds.iter().any(|d| s.starts_with(d)));
             if hit {
                 s.inactive_at = Some(s.inactive_at.map_or(n, |x| x.min(n)));
                 break;
