@@ -45,7 +45,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     }
     let mut score = 0u8;
     for line in crate::formats::util::text_lines(text).take(400) {
-        let t = line.trim();
+        let t = crate::formats::util::trim(line);
         if t.starts_with("#!") && t.contains("nft") {
             return 90;
         }
@@ -77,13 +77,9 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Config {
     };
     let mut cfg = build(file, rs);
     let walk = crate::model::jump_depths(&cfg.filter.chains);
-    let mut issues = walk.loop_issues(&cfg.filter.chains, "nft");
-    issues.extend(jump_depth(
-        &cfg.filter.chains,
-        &walk,
-        limits.max_reference_depth,
-    ));
-    cfg.errors.extend(issues);
+    let loops = walk.loop_issues(&cfg.filter.chains, "nft");
+    let too_deep = jump_depth(&cfg.filter.chains, &walk, limits.max_reference_depth);
+    cfg.errors.extend(loops.into_iter().chain(too_deep));
     cfg
 }
 
