@@ -91,10 +91,10 @@ pub fn without_whitespace(text: &str) -> String {
     }
     // The ASCII white space of `char::is_whitespace`: tab, LF, vertical tab, form feed, CR and
     // space (`u8::is_ascii_whitespace` leaves out the vertical tab).
-    text.bytes()
-        .filter(|b| !matches!(b, b'\t'..=b'\r' | b' '))
-        .map(char::from)
-        .collect()
+    let mut out = Vec::with_capacity(text.len());
+    out.extend(text.bytes().filter(|b| !matches!(b, b'\t'..=b'\r' | b' ')));
+    // ASCII without some of its bytes is still ASCII.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A token of a line: its unquoted text and its byte range in the file. The text borrows from
