@@ -239,8 +239,13 @@ struct Objects {
     app_set_spans: BTreeMap<String, Span>,
 }
 
-/// (zone pair or None for global, policy name) -> index in the policy list.
-type PolicyIndex = BTreeMap<(Option<(String, String)>, String), usize>;
+/// (zone pair or None for global, policy name) -> index in the policy list. Only looked up,
+/// never iterated: the order of policies is the order of `policies`, so hashing is safe.
+type PolicyIndex<'s> = std::collections::HashMap<
+    (Option<(&'s str, &'s str)>, &'s str),
+    usize,
+    foldhash::fast::FixedState,
+>;
 
 struct Policy {
     name: String,
@@ -373,7 +378,7 @@ impl Parser<'_> {
     /// First pass: objects, and the list of policies with their statements.
     fn read_statements(&mut self) -> Vec<Policy> {
         let mut policies: Vec<Policy> = Vec::new();
-        let mut index: PolicyIndex = BTreeMap::new();
+        let mut index = PolicyIndex::default();
         let mut unknown_top: BTreeSet<String> = BTreeSet::new();
         let stmts = std::mem::take(&mut self.tree.stmts);
         for (i, s) in stmts.iter().enumerate() {
@@ -495,23 +500,22 @@ impl Parser<'_> {
         policies
     }
 
-    fn read_security(
+    fn read_security<'s>(
         &mut self,
         i: usize,
-        s: &Stmt,
+        s: &'s Stmt,
         policies: &mut Vec<Policy>,
-        index: &mut PolicyIndex,
+        index: &mut PolicyIndex<'s>,
     ) {
         let active = s.inactive_at.is_none();
         match s.word(1) {
             "policies" => match s.word(2) {
                 "from-zone" if s.word(4) == "to-zone" && s.word(6) == "policy" && s.len() > 7 => {
-                    let pair = Some((s.word(3).to_string(), s.word(5).to_string()));
-                    let key = (pair.clone(), s.word(7).to_string());
+                    let key = (Some((s.word(3), s.word(5))), s.word(7));
                     let n = *index.entry(key).or_insert_with(|| {
                         policies.push(Policy {
                             name: s.word(7).to_string(),
-                            pair,
+                            pair: Some((s.word(3).to_string(), s.word(5).to_string())),
                             stmts: Vec::new(),
                         });
                         policies.len() - 1
@@ -519,7 +523,7 @@ impl Parser<'_> {
                     policies[n].stmts.push(i);
                 }
                 "global" if s.word(3) == "policy" && s.len() > 4 => {
-                    let key = (None, s.word(4).to_string());
+                    let key = (None, s.word(4));
                     let n = *index.entry(key).or_insert_with(|| {
                         policies.push(Policy {
                             name: s.word(4).to_string(),
