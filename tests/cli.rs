@@ -191,6 +191,33 @@ fn json_snapshot() {
     insta::assert_snapshot!("example_json", out);
 }
 
+/// The JSON report (its root object and findings are written by hand) is serde_json's pretty
+/// layout of its own content: with findings, waivers and related locations, and with none.
+#[test]
+fn json_report_is_serde_json_pretty() {
+    let empty = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["check", "fixtures/exports", "--format", "json"],
+        vec!["check", "fixtures", "--no-config", "--format", "json"],
+        vec![
+            "check",
+            empty.path().to_str().unwrap(),
+            "--no-config",
+            "--format",
+            "json",
+        ],
+    ] {
+        let (_, out, err) = run(&args);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        assert_eq!(
+            out,
+            serde_json::to_string_pretty(&v).unwrap() + "\n",
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn sarif_snapshot() {
     let (_, out, _) = run(&["check", "fixtures/exports", "--format", "sarif"]);

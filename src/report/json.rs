@@ -5,11 +5,9 @@
 //! no tree of values, and with a streamed check no findings, held for a whole fleet); the field
 //! order is the contract's.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde::ser::SerializeSeq;
 use serde::Serialize;
 
 use super::{location, Files, Location, Replay};
@@ -19,6 +17,8 @@ use crate::finding::Finding;
 use crate::pack::Severity;
 use crate::source::{FileId, FileStore};
 
+/// A related location of a finding; written by [`write_finding`] (the derived `Serialize` is the
+/// reference its test compares with).
 #[derive(Serialize)]
 struct RelatedOut<'a> {
     file: &'a str,
@@ -27,6 +27,8 @@ struct RelatedOut<'a> {
     message: &'a str,
 }
 
+/// A finding as the report shows it; written by [`write_finding`] (the derived `Serialize` is the
+/// reference its test compares with).
 #[derive(Serialize)]
 struct FindingOut<'a> {
     rule: &'a str,
@@ -127,19 +129,135 @@ struct ShardOut<'a> {
     fail_on: Option<&'static str>,
 }
 
-/// The findings, converted one at a time as the files come.
-struct Findings<'a, 'b>(&'a RefCell<&'b mut dyn Files>);
-
-impl Serialize for Findings<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut files = self.0.borrow_mut();
-        let mut seq = s.serialize_seq(None)?;
-        while let Some(v) = files.next_file() {
-            for f in v.findings {
-                seq.serialize_element(&finding(v.store, f))?;
-            }
+/// The `findings` array, converted and written one finding at a time as the files come, at the
+/// depth it has in the report (an element of the root object's array).
+fn write_findings<W: Write>(files: &mut dyn Files, w: &mut W) -> std::io::Result<()> {
+    let mut first = true;
+    w.write_all(b"[")?;
+    while let Some(v) = files.next_file() {
+        for f in v.findings {
+            w.write_all(if first {
+                &b"\n    "[..]
+            } else {
+                &b",\n    "[..]
+            })?;
+            first = false;
+            write_finding(w, &finding(v.store, f))?;
         }
-        seq.end()
+    }
+    w.write_all(if first { &b"]"[..] } else { &b"\n  ]"[..] })
+}
+
+/// One finding as serde_json's pretty printer writes [`FindingOut`] at the depth of an element
+/// of `findings` (its fields indented by six spaces), without serde: the report's strings were
+/// escaped byte by byte, most of writing a large report, and almost none needs escaping
+/// ([`string`]). `the_hand_written_finding_is_serde_json_pretty` holds the two to the same bytes.
+fn write_finding<W: Write>(w: &mut W, f: &FindingOut) -> std::io::Result<()> {
+    const I: &[u8] = b",\n      ";
+    w.write_all(b"{\n      \"rule\": ")?;
+    string(w, f.rule)?;
+    w.write_all(b",\n      \"pack\": ")?;
+    string(w, f.pack)?;
+    w.write_all(b",\n      \"category\": ")?;
+    string(w, f.category)?;
+    w.write_all(b",\n      \"severity\": ")?;
+    string(w, f.severity)?;
+    w.write_all(b",\n      \"file\": ")?;
+    string(w, f.file)?;
+    location_fields(w, I, &f.loc)?;
+    w.write_all(I)?;
+    w.write_all(b"\"message\": ")?;
+    string(w, f.message)?;
+    if let Some(help) = f.help {
+        w.write_all(b",\n      \"help\": ")?;
+        string(w, help)?;
+    }
+    w.write_all(b",\n      \"references\": ")?;
+    if f.references.is_empty() {
+        w.write_all(b"[]")?;
+    } else {
+        for (i, r) in f.references.iter().enumerate() {
+            w.write_all(if i == 0 {
+                &b"[\n        "[..]
+            } else {
+                &b",\n        "[..]
+            })?;
+            string(w, r)?;
+        }
+        w.write_all(b"\n      ]")?;
+    }
+    w.write_all(b",\n      \"related\": ")?;
+    if f.related.is_empty() {
+        w.write_all(b"[]")?;
+    } else {
+        const J: &[u8] = b",\n          ";
+        for (i, r) in f.related.iter().enumerate() {
+            w.write_all(if i == 0 {
+                &b"[\n        {"[..]
+            } else {
+                &b",\n        {"[..]
+            })?;
+            w.write_all(b"\n          \"file\": ")?;
+            string(w, r.file)?;
+            location_fields(w, J, &r.loc)?;
+            w.write_all(J)?;
+            w.write_all(b"\"message\": ")?;
+            string(w, r.message)?;
+            w.write_all(b"\n        }")?;
+        }
+        w.write_all(b"\n      ]")?;
+    }
+    for (key, value) in [
+        (&b",\n      \"approximate\": "[..], f.approximate),
+        (b",\n      \"uncertain\": ", f.uncertain),
+        (b",\n      \"default\": ", f.default),
+        (b",\n      \"waived\": ", f.waived),
+    ] {
+        w.write_all(key)?;
+        w.write_all(if value { b"true" } else { b"false" })?;
+    }
+    if let Some(waiver) = f.waiver {
+        w.write_all(b",\n      \"waiver\": ")?;
+        string(w, waiver)?;
+    }
+    w.write_all(b",\n      \"fingerprint\": ")?;
+    string(w, f.fingerprint)?;
+    w.write_all(b"\n    }")
+}
+
+/// `"line"`, `"column"`, `"end_line"` and `"end_column"`, each after `sep` (a comma, a line
+/// break and the fields' indentation).
+fn location_fields<W: Write>(w: &mut W, sep: &[u8], loc: &Location) -> std::io::Result<()> {
+    let mut buf = itoa::Buffer::new();
+    for (key, value) in [
+        (&b"\"line\": "[..], loc.line),
+        (b"\"column\": ", loc.column),
+        (b"\"end_line\": ", loc.end_line),
+        (b"\"end_column\": ", loc.end_column),
+    ] {
+        w.write_all(sep)?;
+        w.write_all(key)?;
+        w.write_all(buf.format(value).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A JSON string: copied between quotes when nothing in it needs escaping (no quote, backslash
+/// or control character, tested 32 bytes at a time so the test vectorises), else escaped by
+/// serde_json.
+fn string<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
+    fn plain(bytes: &[u8]) -> bool {
+        let special = |b: &u8| (*b < 0x20) | (*b == b'"') | (*b == b'\\');
+        bytes
+            .chunks(32)
+            .all(|c| !c.iter().fold(false, |any, b| any | special(b)))
+    }
+    if plain(s.as_bytes()) {
+        w.write_all(b"\"")?;
+        w.write_all(s.as_bytes())?;
+        w.write_all(b"\"")
+    } else {
+        serde_json::to_writer(w, s).map_err(std::io::Error::from)
     }
 }
 
@@ -180,20 +298,20 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
 /// Write the report as the files come: the findings file by file, then what needs every file
 /// (files, notices, summary, shard).
 pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
-    use serde::ser::{SerializeMap, Serializer as _};
     let mut w = std::io::BufWriter::new(w);
-    let mut ser = super::pretty::serializer(&mut w);
-    let mut map = (&mut ser).serialize_map(None)?;
-    map.serialize_entry(
-        "tool",
+    // The root object by hand, its values by serde_json at their depth (`Pretty::at(1)`), except
+    // the findings ([`write_findings`]).
+    w.write_all(b"{\n  \"tool\": ")?;
+    value(
+        &mut w,
         &ToolOut {
             name: "portaudit",
             version: env!("CARGO_PKG_VERSION"),
         },
     )?;
-    let cell = RefCell::new(files);
-    map.serialize_entry("findings", &Findings(&cell))?;
-    let run = cell.into_inner().run();
+    w.write_all(b",\n  \"findings\": ")?;
+    write_findings(files, &mut w)?;
+    let run = files.run();
     let files: Vec<FileOut> = run
         .files
         .iter()
@@ -206,7 +324,8 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
             skipped: f.skipped.as_deref(),
         })
         .collect();
-    map.serialize_entry("files", &files)?;
+    w.write_all(b",\n  \"files\": ")?;
+    value(&mut w, &files)?;
     let notices: Vec<NoticeOut> = run
         .notices
         .iter()
@@ -216,8 +335,10 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
             message: &n.message,
         })
         .collect();
-    map.serialize_entry("notices", &notices)?;
-    map.serialize_entry("summary", &summary(run))?;
+    w.write_all(b",\n  \"notices\": ")?;
+    value(&mut w, &notices)?;
+    w.write_all(b",\n  \"summary\": ")?;
+    value(&mut w, &summary(run))?;
     if let Some(sh) = &run.shard {
         let shard = ShardOut {
             index: sh.shard.index,
@@ -227,11 +348,17 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
             findings: sh.per_entry(&run.files, |f| f.findings),
             fail_on: run.config.fail_on.map(|s| s.as_str()),
         };
-        map.serialize_entry("shard", &shard)?;
+        w.write_all(b",\n  \"shard\": ")?;
+        value(&mut w, &shard)?;
     }
-    SerializeMap::end(map)?;
-    w.write_all(b"\n")?;
+    w.write_all(b"\n}\n")?;
     w.flush()
+}
+
+/// A value of the root object, pretty-printed at its depth.
+fn value<W: Write, T: Serialize>(w: &mut W, v: &T) -> std::io::Result<()> {
+    v.serialize(&mut super::pretty::serializer_at(w, 1))
+        .map_err(std::io::Error::from)
 }
 
 pub fn render(run: &Run) -> String {
@@ -320,5 +447,96 @@ pub fn summary(run: &Run) -> Summary<'_> {
         by_severity: by_sev,
         packs,
         per_file,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(n: usize) -> Location {
+        Location {
+            line: n,
+            column: n % 7 + 1,
+            end_line: n + n % 3,
+            end_column: n * 13 % 1000 + 1,
+        }
+    }
+
+    /// Strings that need no escaping, and every kind that does: quotes, backslashes, control
+    /// characters (named escapes and `\u00XX`), next to ASCII and non-ASCII text, around the
+    /// 32-byte blocks the plain test reads.
+    const TEXTS: [&str; 9] = [
+        "",
+        "PCI-1.2.7-UNREACHABLE",
+        "access-list outside_in line 26 permits http (tcp/80) from any public address",
+        "a \"quoted\" name",
+        "C:\\exports\\fw.cfg",
+        "tab\there, line\nbreak, bell\u{7} and \u{1f}",
+        "naïve 日本語 ünïcödé, and 32 bytes then a quote: ......\"",
+        "0123456789abcdef0123456789abcdef\\",
+        "/tmp/fleet/cc-asa-00001.cfg",
+    ];
+
+    /// The hand-written finding is serde_json's pretty layout of [`FindingOut`] at the depth of
+    /// an element of `findings`, byte for byte, with and without each optional field, with
+    /// empty and filled lists, and with strings that need escaping.
+    #[test]
+    fn the_hand_written_finding_is_serde_json_pretty() {
+        let refs: Vec<String> = TEXTS.iter().map(|s| s.to_string()).collect();
+        for i in 0..TEXTS.len() * 4 {
+            let t = |k: usize| TEXTS[(i + k) % TEXTS.len()];
+            let related = (0..i % 3)
+                .map(|k| RelatedOut {
+                    file: t(k + 5),
+                    loc: loc(i + k),
+                    message: t(k + 6),
+                })
+                .collect();
+            let f = FindingOut {
+                rule: t(0),
+                pack: t(1),
+                category: t(2),
+                severity: t(3),
+                file: t(4),
+                loc: loc(i * 31),
+                message: t(5),
+                help: (i % 2 == 0).then(|| t(6)),
+                references: &refs[..i % 4],
+                related,
+                approximate: i % 2 == 1,
+                uncertain: i % 3 == 1,
+                default: i % 5 == 1,
+                waived: i % 4 == 3,
+                waiver: (i % 4 == 3).then(|| t(7)),
+                fingerprint: t(8),
+            };
+            let mut ours = Vec::new();
+            write_finding(&mut ours, &f).unwrap();
+            let mut theirs = Vec::new();
+            f.serialize(&mut super::super::pretty::serializer_at(&mut theirs, 2))
+                .unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(theirs).unwrap(),
+                "finding {i}"
+            );
+        }
+    }
+
+    /// The string writer's plain path and its escaping path give serde_json's bytes.
+    #[test]
+    fn strings_are_serde_json_strings() {
+        for s in TEXTS {
+            let mut ours = Vec::new();
+            string(&mut ours, s).unwrap();
+            assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for b in 0u8..128 {
+            let s = format!("{}x{}", "y".repeat(b as usize % 40), b as char);
+            let mut ours = Vec::new();
+            string(&mut ours, &s).unwrap();
+            assert_eq!(ours, serde_json::to_vec(&s).unwrap(), "{s:?}");
+        }
     }
 }

@@ -97,6 +97,18 @@ pub fn serializer<W: Write>(w: W) -> serde_json::Serializer<W, Pretty> {
     serde_json::Serializer::with_formatter(w, Pretty::default())
 }
 
+/// A serializer writing `w` in the pretty layout for a value `level` levels deep (a value of
+/// the root object is one level deep): its lines are indented as they would be in place.
+pub fn serializer_at<W: Write>(w: W, level: usize) -> serde_json::Serializer<W, Pretty> {
+    serde_json::Serializer::with_formatter(
+        w,
+        Pretty {
+            level,
+            has_value: false,
+        },
+    )
+}
+
 /// `serde_json::to_writer_pretty` with [`Pretty`].
 pub fn to_writer<W: Write, T: ?Sized + Serialize>(w: W, value: &T) -> serde_json::Result<()> {
     value.serialize(&mut serializer(w))
