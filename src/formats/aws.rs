@@ -9,6 +9,7 @@
 //! They are stateless: return traffic needs its own rule in the other direction, but portaudit
 //! evaluates the forward direction of a flow only, so that is not checked here.
 
+use super::util::has;
 use crate::formats::json_spans::{self, cloud, JVal};
 use crate::formats::Limits;
 use crate::model::{Action, Chain, ChainDefault, Config, Entry, Format, Hook, Rule, Unparsed};
@@ -19,10 +20,10 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     if !json_spans::looks_like_json(text) || json_spans::foreign_json(text) {
         return 0;
     }
-    if text.contains("\"SecurityGroups\"")
-        || text.contains("\"IpPermissions\"")
-        || text.contains("\"NetworkAcls\"")
-        || (text.contains("\"RuleNumber\"") && text.contains("\"RuleAction\""))
+    if has(text, "\"SecurityGroups\"")
+        || has(text, "\"IpPermissions\"")
+        || has(text, "\"NetworkAcls\"")
+        || (has(text, "\"RuleNumber\"") && has(text, "\"RuleAction\""))
     {
         90
     } else {

@@ -9,6 +9,7 @@
 //! public address space; `VirtualNetwork`, `AzureLoadBalancer`, other tags and application
 //! security groups are unmodeled (any address, verdict uncertain). NSGs are stateful.
 
+use super::util::has;
 use crate::formats::json_spans::{self, cloud, JKind, JVal};
 use crate::formats::Limits;
 use crate::model::{Action, Chain, ChainDefault, Config, Entry, Format, Hook, Rule, Unparsed};
@@ -19,9 +20,9 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     if !json_spans::looks_like_json(text) || json_spans::foreign_json(text) {
         return 0;
     }
-    if text.contains("\"securityRules\"")
-        || text.contains("Microsoft.Network/networkSecurityGroups")
-        || text.contains("\"defaultSecurityRules\"")
+    if has(text, "\"securityRules\"")
+        || has(text, "Microsoft.Network/networkSecurityGroups")
+        || has(text, "\"defaultSecurityRules\"")
     {
         90
     } else {

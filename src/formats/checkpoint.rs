@@ -9,6 +9,7 @@
 //! Forward entry (a connection must be accepted by every ordered layer). An inline layer
 //! (`Apply Layer` with `inline-layer`) is a goto into that layer's chain.
 
+use super::util::has;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -29,21 +30,21 @@ use super::Limits;
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if t.starts_with('{') || t.starts_with('[') {
-        if t.contains("\"objects-dictionary\"") {
+        if has(t, "\"objects-dictionary\"") {
             return 90;
         }
-        if t.contains("\"domain-type\"") && t.contains("\"uid\"") {
+        if has(t, "\"domain-type\"") && has(t, "\"uid\"") {
             return 85;
         }
-        if t.contains("\"uid\"")
-            && (t.contains("\"rulebase\"") || t.contains("\"access-layers\""))
-            && t.contains("\"rule-number\"")
+        if has(t, "\"uid\"")
+            && (has(t, "\"rulebase\"") || has(t, "\"access-layers\""))
+            && has(t, "\"rule-number\"")
         {
             return 80;
         }
         return 0;
     }
-    if t.contains("# Language version:") && t.contains("set hostname ") {
+    if has(t, "# Language version:") && has(t, "set hostname ") {
         return 80;
     }
     let gaia = super::util::text_lines(t).take(2000).any(|l| {

@@ -7,6 +7,7 @@
 //! tags / service accounts and source tags / service accounts are unmodeled (the rule may apply to
 //! fewer instances or sources). Firewall rules are stateful.
 
+use super::util::{has, has_member};
 use crate::formats::json_spans::{self, cloud, JKind, JVal};
 use crate::formats::Limits;
 use crate::model::{Action, Chain, ChainDefault, Config, Entry, Format, Hook, Rule, Unparsed};
@@ -17,14 +18,13 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
     if !json_spans::looks_like_json(text) || json_spans::foreign_json(text) {
         return 0;
     }
-    let compact = super::util::without_whitespace(text);
-    if compact.contains("\"kind\":\"compute#firewall\"") {
+    if has_member(text, "\"kind\"", Some("\"compute#firewall\"")) {
         return 95;
     }
-    let keys = compact.contains("\"sourceRanges\"")
-        || compact.contains("\"IPProtocol\"")
-        || compact.contains("\"destinationRanges\"");
-    let verdicts = compact.contains("\"allowed\":") || compact.contains("\"denied\":");
+    let keys = has(text, "\"sourceRanges\"")
+        || has(text, "\"IPProtocol\"")
+        || has(text, "\"destinationRanges\"");
+    let verdicts = has_member(text, "\"allowed\"", None) || has_member(text, "\"denied\"", None);
     if keys && verdicts {
         90
     } else {

@@ -9,6 +9,7 @@
 //! per known zone) and `interzone-default` (deny) rules, which `default-security-rules` may
 //! override.
 
+use super::util::has;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
@@ -32,15 +33,15 @@ use super::Limits;
 pub fn sniff(_name: &str, text: &str) -> u8 {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if t.starts_with('<') {
-        if t.contains("<pfsense") || t.contains("<opnsense") {
+        if has(t, "<pfsense") || has(t, "<opnsense") {
             return 0;
         }
-        let config = t.contains("<config") && (t.contains("<devices>") || t.contains("<shared>"));
-        let entries = t.contains("<entry name=");
+        let config = has(t, "<config") && (has(t, "<devices>") || has(t, "<shared>"));
+        let entries = has(t, "<entry name=");
         if config && entries {
             return 90;
         }
-        if entries && t.contains("<rulebase>") {
+        if entries && has(t, "<rulebase>") {
             return 80;
         }
         return 0;
@@ -85,7 +86,7 @@ pub fn sniff(_name: &str, text: &str) -> u8 {
         }
         if l.starts_with("deviceconfig {")
             || l.starts_with("mgt-config {")
-            || (l.starts_with("rulebase {") && t.contains("security {"))
+            || (l.starts_with("rulebase {") && has(t, "security {"))
         {
             curly += 1;
         }

@@ -17,6 +17,7 @@
 //! never expire) become the text `"off"`, so that `<= 90` cannot pass on a disabled control.
 //! The format has no packet filter and no device features.
 
+use super::util::has;
 use std::sync::LazyLock;
 
 use crate::model::{Config, Format, InputIssue, Setting, SettingValue};
@@ -92,7 +93,7 @@ pub const USERS_TEMPORARY_WITHOUT_EXPIRY: &str = "users.temporary_without_expiry
 /// (lower), so that the unsupported version is reported at its line instead of the file being
 /// left unrecognised.
 pub fn sniff(_name: &str, text: &str) -> u8 {
-    if !text.contains(KIND) {
+    if !has(text, KIND) {
         return 0;
     }
     // The usual dump says so in plain top-level lines: no need to parse it twice (here and in
