@@ -9,32 +9,40 @@ use regex::Regex;
 /// (their parts are `[ \t]`, `\S`, `.`, `[^"\r\n]`, digits, words and anchors), so each
 /// line can be searched on its own.
 static LINE_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        // FortiOS: set password ENC xxx / set psksecret ENC xxx / set passwd / set key
-        r#"(?im)^[ \t]*set[ \t]+(?:password|passwd|psksecret|psk|secret|key|auth-pwd|passphrase|private-key|community|sso-password|ldap-password|radius-secret|server-key|tacacs-key|pre-shared-key|secondary-secret|tertiary-secret|ppk-secret|auth-password|priv-password|query-password|ddns-password)[ \t]+(?:ENC[ \t]+)?(?P<v>"[^"\r\n]*"|\S+)"#,
-        // Cisco: enable secret/password, username ... password/secret, key strings
-        r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1[ \t]+pre-shared-key|ikev2[ \t]+(?:local|remote)-authentication[ \t]+pre-shared-key)[ \t]+(?:\d+[ \t]+|ENC[ \t]+)?(?P<v>\S+)"#,
-        // Cisco IKE keys: crypto isakmp key X address ..., keyring pre-shared-key address A key X,
-        // tacacs-server/radius-server key, a `key 7 X` line
-        r#"(?im)\bisakmp[ \t]+key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
-        r#"(?im)\bpre-shared-key[ \t]+(?:address|hostname)[ \t]+\S+(?:[ \t]+\S+)?[ \t]+key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
-        r#"(?im)^[ \t]*(?:(?:tacacs-server|radius-server)[ \t]+(?:host[ \t]+\S+[ \t]+)?)?key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
-        // SNMP communities (Cisco, generic)
-        r#"(?im)\bsnmp-server[ \t]+community[ \t]+(?P<v>\S+)"#,
-        r#"(?im)\bcommunity[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
-        // Junos: encrypted-password / pre-shared-key ascii-text
-        r#"(?im)\b(?:encrypted-password|ascii-text|hexadecimal|authentication-key|md5[ \t]+\d+[ \t]+key)[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
-        // RouterOS: password=xxx secret=xxx
-        r#"(?i)\b(?:password|secret|passphrase|wpa2-pre-shared-key|wpa-pre-shared-key|authentication-key)=(?P<v>"[^"\r\n]*"|\S+)"#,
-        // YAML keys
-        r#"(?im)^[ \t]*(?:password|secret|psk|api_key|token|private_key)[ \t]*:[ \t]*(?P<v>\S.*)$"#,
-        // iptables-save never holds secrets; nftables neither. AWS keys anywhere:
-        r#"(?P<v>\bAKIA[0-9A-Z]{16}\b)"#,
-    ]
-    .iter()
-    .map(|p| Regex::new(p).expect("valid redaction pattern"))
-    .collect()
+    LINE_SOURCES
+        .iter()
+        .map(|p| Regex::new(p).expect("valid redaction pattern"))
+        .collect()
 });
+
+/// [`LINE_PATTERNS`] as one set: a candidate line is searched once for which of them match,
+/// and only those are asked for their captures.
+static LINE_SET: LazyLock<regex::RegexSet> =
+    LazyLock::new(|| regex::RegexSet::new(LINE_SOURCES).expect("valid redaction patterns"));
+
+/// The sources of [`LINE_PATTERNS`] and [`LINE_SET`].
+const LINE_SOURCES: [&str; 11] = [
+    // FortiOS: set password ENC xxx / set psksecret ENC xxx / set passwd / set key
+    r#"(?im)^[ \t]*set[ \t]+(?:password|passwd|psksecret|psk|secret|key|auth-pwd|passphrase|private-key|community|sso-password|ldap-password|radius-secret|server-key|tacacs-key|pre-shared-key|secondary-secret|tertiary-secret|ppk-secret|auth-password|priv-password|query-password|ddns-password)[ \t]+(?:ENC[ \t]+)?(?P<v>"[^"\r\n]*"|\S+)"#,
+    // Cisco: enable secret/password, username ... password/secret, key strings
+    r#"(?im)\b(?:secret|password|key-string|pre-shared-key|ikev1[ \t]+pre-shared-key|ikev2[ \t]+(?:local|remote)-authentication[ \t]+pre-shared-key)[ \t]+(?:\d+[ \t]+|ENC[ \t]+)?(?P<v>\S+)"#,
+    // Cisco IKE keys: crypto isakmp key X address ..., keyring pre-shared-key address A key X,
+    // tacacs-server/radius-server key, a `key 7 X` line
+    r#"(?im)\bisakmp[ \t]+key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
+    r#"(?im)\bpre-shared-key[ \t]+(?:address|hostname)[ \t]+\S+(?:[ \t]+\S+)?[ \t]+key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
+    r#"(?im)^[ \t]*(?:(?:tacacs-server|radius-server)[ \t]+(?:host[ \t]+\S+[ \t]+)?)?key[ \t]+(?:\d+[ \t]+)?(?P<v>\S+)"#,
+    // SNMP communities (Cisco, generic)
+    r#"(?im)\bsnmp-server[ \t]+community[ \t]+(?P<v>\S+)"#,
+    r#"(?im)\bcommunity[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
+    // Junos: encrypted-password / pre-shared-key ascii-text
+    r#"(?im)\b(?:encrypted-password|ascii-text|hexadecimal|authentication-key|md5[ \t]+\d+[ \t]+key)[ \t]+(?P<v>"[^"\r\n]*"|\S+)"#,
+    // RouterOS: password=xxx secret=xxx
+    r#"(?i)\b(?:password|secret|passphrase|wpa2-pre-shared-key|wpa-pre-shared-key|authentication-key)=(?P<v>"[^"\r\n]*"|\S+)"#,
+    // YAML keys
+    r#"(?im)^[ \t]*(?:password|secret|psk|api_key|token|private_key)[ \t]*:[ \t]*(?P<v>\S.*)$"#,
+    // iptables-save never holds secrets; nftables neither. AWS keys anywhere:
+    r#"(?P<v>\bAKIA[0-9A-Z]{16}\b)"#,
+];
 
 /// Patterns whose value may run over several lines, as (start, value): a match starts with a
 /// match of the start on one line, so the whole text is searched only when some line holds one.
@@ -177,8 +185,8 @@ pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
     let lines = candidate_lines(text);
     for &(a, b) in &lines {
         let line = &text[a..b];
-        for re in LINE_PATTERNS.iter() {
-            for c in re.captures_iter(line) {
+        for k in LINE_SET.matches(line).iter() {
+            for c in LINE_PATTERNS[k].captures_iter(line) {
                 if let Some((x, y)) = c.name("v").and_then(value_range) {
                     out.push((a + x, a + y));
                 }
@@ -195,7 +203,10 @@ pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
             }
         }
     }
-    if text.contains("config system snmp community") {
+    // The phrase holds a keyword, so a text with it has candidate lines.
+    if !lines.is_empty()
+        && memchr::memmem::find(text.as_bytes(), b"config system snmp community").is_some()
+    {
         out.extend(fortios_snmp_communities(text));
     }
     out.sort_unstable();
