@@ -298,7 +298,7 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
 /// Write the report as the files come: the findings file by file, then what needs every file
 /// (files, notices, summary, shard).
 pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::new(w);
+    let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
     // The root object by hand, its values by serde_json at their depth (`Pretty::at(1)`), except
     // the findings ([`write_findings`]).
     w.write_all(b"{\n  \"tool\": ")?;

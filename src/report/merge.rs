@@ -46,7 +46,7 @@ pub struct Merged {
 impl Merged {
     /// Write the report (pretty-printed, with a final newline, as `check` writes it).
     pub fn write(&self, w: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(w);
+        let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
         super::pretty::to_writer(&mut w, &self.report)?;
         w.write_all(b"\n")?;
         w.flush()

@@ -377,7 +377,7 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
         ids,
         files: RefCell::new(files),
     };
-    let mut w = std::io::BufWriter::new(w);
+    let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
     super::pretty::to_writer(&mut w, &log)?;
     w.write_all(b"\n")?;
     w.flush()

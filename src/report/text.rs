@@ -229,7 +229,7 @@ pub fn write_files(
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut w = std::io::BufWriter::new(w);
+    let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
     let h = handler(opts);
     let mut out = String::new();
     let mut per_file = String::new();
