@@ -372,9 +372,10 @@ pub fn looks_like_json(text: &str) -> bool {
 /// JSON of another product that mentions look-alike keys: uContact settings dumps and Check
 /// Point management exports. JSON sniffers return 0 for them.
 pub fn foreign_json(text: &str) -> bool {
-    super::util::has(text, "ucontact-settings")
-        || super::util::has(text, "\"objects-dictionary\"")
-        || super::util::has(text, "\"rulebase\"")
+    use super::util::has;
+    has(text, "ucontact-settings")
+        || has(text, "\"objects-dictionary\"")
+        || has(text, "\"rulebase\"")
 }
 
 /// Helpers shared by the cloud formats (AWS, Azure, GCP).

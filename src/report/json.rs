@@ -173,40 +173,18 @@ fn write_finding<W: Write>(w: &mut W, f: &FindingOut) -> std::io::Result<()> {
         string(w, help)?;
     }
     w.write_all(b",\n      \"references\": ")?;
-    if f.references.is_empty() {
-        w.write_all(b"[]")?;
-    } else {
-        for (i, r) in f.references.iter().enumerate() {
-            w.write_all(if i == 0 {
-                &b"[\n        "[..]
-            } else {
-                &b",\n        "[..]
-            })?;
-            string(w, r)?;
-        }
-        w.write_all(b"\n      ]")?;
-    }
+    array(w, f.references, |w, r| string(w, r))?;
     w.write_all(b",\n      \"related\": ")?;
-    if f.related.is_empty() {
-        w.write_all(b"[]")?;
-    } else {
+    array(w, &f.related, |w, r| {
         const J: &[u8] = b",\n          ";
-        for (i, r) in f.related.iter().enumerate() {
-            w.write_all(if i == 0 {
-                &b"[\n        {"[..]
-            } else {
-                &b",\n        {"[..]
-            })?;
-            w.write_all(b"\n          \"file\": ")?;
-            string(w, r.file)?;
-            location_fields(w, J, &r.loc)?;
-            w.write_all(J)?;
-            w.write_all(b"\"message\": ")?;
-            string(w, r.message)?;
-            w.write_all(b"\n        }")?;
-        }
-        w.write_all(b"\n      ]")?;
-    }
+        w.write_all(b"{\n          \"file\": ")?;
+        string(w, r.file)?;
+        location_fields(w, J, &r.loc)?;
+        w.write_all(J)?;
+        w.write_all(b"\"message\": ")?;
+        string(w, r.message)?;
+        w.write_all(b"\n        }")
+    })?;
     for (key, value) in [
         (&b",\n      \"approximate\": "[..], f.approximate),
         (b",\n      \"uncertain\": ", f.uncertain),
@@ -223,6 +201,27 @@ fn write_finding<W: Write>(w: &mut W, f: &FindingOut) -> std::io::Result<()> {
     w.write_all(b",\n      \"fingerprint\": ")?;
     string(w, f.fingerprint)?;
     w.write_all(b"\n    }")
+}
+
+/// An array that is a field of a finding: `[]` when empty, else each element on its own line
+/// indented by eight spaces and the closing bracket by six, as the pretty layout has them.
+fn array<W: Write, T>(
+    w: &mut W,
+    items: &[T],
+    mut element: impl FnMut(&mut W, &T) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if items.is_empty() {
+        return w.write_all(b"[]");
+    }
+    for (i, item) in items.iter().enumerate() {
+        w.write_all(if i == 0 {
+            &b"[\n        "[..]
+        } else {
+            &b",\n        "[..]
+        })?;
+        element(w, item)?;
+    }
+    w.write_all(b"\n      ]")
 }
 
 /// `"line"`, `"column"`, `"end_line"` and `"end_column"`, each after `sep` (a comma, a line
@@ -299,7 +298,7 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
 /// (files, notices, summary, shard).
 pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
-    // The root object by hand, its values by serde_json at their depth (`Pretty::at(1)`), except
+    // The root object by hand, its values by serde_json at their depth ([`value`]), except
     // the findings ([`write_findings`]).
     w.write_all(b"{\n  \"tool\": ")?;
     value(
