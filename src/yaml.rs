@@ -10,6 +10,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+mod direct;
+
 /// A YAML value with the byte range it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -219,14 +221,9 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Parse YAML text into a spanned tree.
+/// Parse YAML text into a spanned tree: straight from the parser's events when the document
+/// is of the common, certain kind ([`direct`]), else through serde-saphyr.
 pub fn parse(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = limits.max_depth;
-    budget.max_events = limits.max_events;
-    budget.max_aliases = limits.max_aliases;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
     if text.trim().is_empty() {
         return Ok(Node {
             start: 0,
@@ -234,6 +231,20 @@ pub fn parse(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
             kind: Kind::Null,
         });
     }
+    match direct::parse(text, limits) {
+        Some(root) => Ok(root),
+        None => saphyr(text, limits),
+    }
+}
+
+/// [`parse`] through serde-saphyr, under its budgets.
+fn saphyr(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = limits.max_depth;
+    budget.max_events = limits.max_events;
+    budget.max_aliases = limits.max_aliases;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
     match serde_saphyr::from_str_with_options::<Spanned<Kind>>(text, options) {
         Ok(sp) => Ok(node_from(sp)),
         Err(e) => {
