@@ -46,6 +46,8 @@ for t in "${targets[@]}"; do
       mapfile -t list < <(files fixtures "$shared") ;;
     pack)
       mapfile -t list < <(ls policies/*.yaml; files tests/data/packs) ;;
+    yaml_direct)
+      mapfile -t list < <(find policies fixtures tests .github -name '*.yaml' -o -name '*.yml' | sort) ;;
     config)
       mapfile -t list < <(find fixtures tests/data policies/tests -name portaudit.yaml | sort) ;;
     *)

@@ -237,6 +237,13 @@ pub fn parse(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
     }
 }
 
+/// Both ways of [`parse`], for the differential fuzz target (`fuzz/`, `yaml_direct`): the tree
+/// built straight from the parser's events when that path answers, and serde-saphyr's answer.
+#[doc(hidden)]
+pub fn parse_both(text: &str, limits: YamlLimits) -> (Option<Node>, Result<Node, YamlError>) {
+    (direct::parse(text, limits), saphyr(text, limits))
+}
+
 /// [`parse`] through serde-saphyr, under its budgets.
 fn saphyr(text: &str, limits: YamlLimits) -> Result<Node, YamlError> {
     let mut budget = serde_saphyr::Budget::default();

@@ -92,6 +92,19 @@ fn replay(target: &str, file: &SourceFile) -> Outcome {
             out.spans.extend(results.iter().filter_map(|r| r.evidence));
             out
         }
+        "yaml_direct" => {
+            let (direct, saphyr) =
+                portaudit::yaml::parse_both(&file.text, portaudit::yaml::YamlLimits::default());
+            // The reproducers are documents the direct path answers (else nothing is compared).
+            let direct = direct.unwrap_or_else(|| panic!("{}: not answered directly", file.name));
+            assert_eq!(
+                Ok(&direct),
+                saphyr.as_ref().map_err(|e| &e.message),
+                "{}: the direct YAML tree is not serde-saphyr's",
+                file.name
+            );
+            Outcome::default()
+        }
         other => panic!("fuzz/regressions/{other}: not a fuzz target"),
     }
 }

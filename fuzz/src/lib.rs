@@ -153,3 +153,19 @@ pub fn walk_index(data: &[u8]) {
         }
     }
 }
+
+/// Differential: wherever the YAML reader builds a tree straight from the parser's events, it
+/// must be serde-saphyr's tree (same values, same byte ranges), and serde-saphyr must accept the
+/// document. The direct path declines what it cannot answer for certain; a wrong answer would be
+/// a wrong setting, so any difference panics.
+pub fn yaml_direct(data: &[u8]) {
+    use portaudit::yaml::{parse_both, YamlLimits};
+    let file = source("fuzz-input.yaml", data);
+    let (direct, saphyr) = parse_both(&file.text, YamlLimits::default());
+    if let Some(direct) = direct {
+        match saphyr {
+            Ok(tree) => assert_eq!(direct, tree, "the direct tree differs from serde-saphyr's"),
+            Err(e) => panic!("serde-saphyr refuses a document the direct path accepted: {e:?}"),
+        }
+    }
+}
