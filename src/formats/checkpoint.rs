@@ -253,10 +253,7 @@ impl JsonParser<'_> {
         // Characters other than `"` and `\` are copied in runs (both are ASCII, so a run ends
         // on a character boundary); a string without escapes is one run.
         let run = |p: &Self, from: usize| {
-            from + p.b[from..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\')
-                .unwrap_or(p.b.len() - from)
+            from + memchr::memchr2(b'"', b'\\', &p.b[from..]).unwrap_or(p.b.len() - from)
         };
         let end = run(self, self.pos);
         if self.b.get(end) == Some(&b'"') {

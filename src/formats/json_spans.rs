@@ -282,12 +282,7 @@ impl P<'_> {
         let mut out = String::new();
         loop {
             let run_start = self.i;
-            while let Some(&c) = self.b.get(self.i) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
+            self.i = super::util::json_run_end(self.b, self.i);
             // Runs stop at ASCII bytes only, so the slice is on char boundaries.
             if out.is_empty() && self.b.get(self.i) == Some(&b'"') {
                 // No escape: the string is this one run.

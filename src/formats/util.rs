@@ -182,6 +182,35 @@ fn whitespace_at(line: &str, i: usize) -> bool {
     }
 }
 
+/// The position of the first byte from `from` on that ends a plain run of a JSON string: a
+/// quote, a backslash or a control character (`b.len()` when there is none). Eight bytes at a
+/// time: the classic zero-byte tests on the word (`v - 0x01..` and `!v` and `0x80..`) flag a
+/// byte of each kind, and a flag can be wrong only above a right one of the same test, so the
+/// lowest flag of the three is the first such byte.
+pub fn json_run_end(b: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = from;
+    while let Some(word) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let flags = zero_bytes(x ^ (ONES * u64::from(b'"')))
+            | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS);
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Split a line into whitespace-separated tokens, honouring double and single quotes and
 /// backslash escapes inside double quotes. `base` is the line's offset in the file.
 pub fn tokenize(line: &str, base: usize) -> Vec<Token<'_>> {
@@ -290,6 +319,48 @@ mod tests {
 
     /// `has_member` answers as a search of the text with its JSON white space dropped (what
     /// the GCP sniffer did before), on texts whose white space lies between tokens.
+    /// The word-at-a-time scan stops where a byte-by-byte one does, from every start, on random
+    /// texts of quotes, backslashes, control, high (UTF-8) and plain bytes near word edges.
+    #[test]
+    fn json_run_end_is_the_first_quote_backslash_or_control_byte() {
+        let naive = |b: &[u8], from: usize| {
+            (from..b.len())
+                .find(|&i| b[i] == b'"' || b[i] == b'\\' || b[i] < 0x20)
+                .unwrap_or(b.len())
+        };
+        let mut rng = crate::testing::Rng(0x51_7CC1_B727_220A);
+        let pieces: [&[u8]; 9] = [
+            b"a",
+            b"\"",
+            b"\\",
+            b"\n",
+            b"\x1f",
+            b" ",
+            b"\x7f",
+            "\u{e9}".as_bytes(),
+            b"\x80\x9f",
+        ];
+        for _ in 0..5_000 {
+            let n = rng.below(40);
+            let mut text = Vec::new();
+            for _ in 0..n {
+                // Mostly plain bytes, so runs are long enough to cross words.
+                if rng.below(4) == 0 {
+                    text.extend_from_slice(pieces[rng.below(pieces.len() as u64) as usize]);
+                } else {
+                    text.push(b'a' + rng.below(26) as u8);
+                }
+            }
+            for from in 0..=text.len() {
+                assert_eq!(
+                    json_run_end(&text, from),
+                    naive(&text, from),
+                    "{text:?} from {from}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn has_member_is_a_search_without_white_space() {
         const PIECES: &[&str] = &[
