@@ -46,7 +46,7 @@ pub fn parse(text: &str, limits: YamlLimits) -> Option<Node> {
     let options = granit_parser::options! {
         simple_key_max_lookahead: defaults.simple_key_max_lookahead.min(1024),
         flow_nesting_limit: defaults.flow_nesting_limit.min(255),
-        block_nesting_limit: defaults.block_nesting_limit.max(limits.max_depth + 1),
+        block_nesting_limit: defaults.block_nesting_limit.max(limits.max_depth.saturating_add(1)),
         emit_comments: false,
     };
     let mut events = 0usize;
