@@ -13,8 +13,9 @@
 //! - a plain scalar whose type it cannot settle with certainty (see [`plain`]): signed or
 //!   dotted numbers, floats, leading zeros, large integers, `inf`/`nan` words.
 //!
-//! `tests::direct_matches_serde_saphyr` holds the two paths together on every YAML file of the
-//! repository, generated dumps and documents built from awkward scalars.
+//! The tests `direct_matches_serde_saphyr_*` hold the two paths together on every YAML file of
+//! the repository and on documents built from awkward scalars; the fuzz target `yaml_direct`
+//! does the same on whatever libFuzzer makes of them (docs/fuzzing.md).
 
 use std::borrow::Cow;
 
@@ -135,7 +136,7 @@ pub fn parse(text: &str, limits: YamlLimits) -> Option<Node> {
                 Kind::Map(entries) => match key.take() {
                     Some(k) => entries.push((k, node)),
                     None => {
-                        // A key: only a plain string, and not a merge key.
+                        // A key: only a string (plain or quoted), and not `<<`.
                         match &node.kind {
                             Kind::Str(s) if s != "<<" => *key = Some(node),
                             _ => return None,
