@@ -204,9 +204,7 @@ pub fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
         }
     }
     // The phrase holds a keyword, so a text with it has candidate lines.
-    if !lines.is_empty()
-        && memchr::memmem::find(text.as_bytes(), b"config system snmp community").is_some()
-    {
+    if !lines.is_empty() && crate::formats::util::has(text, "config system snmp community") {
         out.extend(fortios_snmp_communities(text));
     }
     out.sort_unstable();

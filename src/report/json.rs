@@ -242,16 +242,10 @@ fn location_fields<W: Write>(w: &mut W, sep: &[u8], loc: &Location) -> std::io::
 }
 
 /// A JSON string: copied between quotes when nothing in it needs escaping (no quote, backslash
-/// or control character, tested 32 bytes at a time so the test vectorises), else escaped by
-/// serde_json.
+/// or control character: the test the JSON reader uses, eight bytes at a time), else escaped
+/// by serde_json.
 fn string<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
-    fn plain(bytes: &[u8]) -> bool {
-        let special = |b: &u8| (*b < 0x20) | (*b == b'"') | (*b == b'\\');
-        bytes
-            .chunks(32)
-            .all(|c| !c.iter().fold(false, |any, b| any | special(b)))
-    }
-    if plain(s.as_bytes()) {
+    if crate::formats::util::json_run_end(s.as_bytes(), 0) == s.len() {
         w.write_all(b"\"")?;
         w.write_all(s.as_bytes())?;
         w.write_all(b"\"")
