@@ -103,9 +103,7 @@ impl<const MAX: u128> IntervalSet<MAX> {
         Self::from_ranges(self.ranges.iter().chain(other.ranges.iter()).copied())
     }
     pub fn intersect(&self, other: &Self) -> Self {
-        // Most sets are one range: the other set's ranges that meet it, clipped, found by a
-        // binary search and counted first, so the result is built at its size (one range stays
-        // inline; a growing result moved to the heap and grew there range by range).
+        // Most sets are one range. Two of them meet in at most one range, without the sweep.
         if let ([(a0, a1)], [(b0, b1)]) = (&self.ranges[..], &other.ranges[..]) {
             let (lo, hi) = ((*a0).max(*b0), (*a1).min(*b1));
             return if lo <= hi {
@@ -116,6 +114,9 @@ impl<const MAX: u128> IntervalSet<MAX> {
                 IntervalSet::empty()
             };
         }
+        // One range against several: the other set's ranges that meet it, clipped, found by a
+        // binary search and counted first, so the result is built at its size (a growing
+        // result moved to the heap and grew there range by range).
         if let ([(lo, hi)], many) | (many, [(lo, hi)]) = (&self.ranges[..], &other.ranges[..]) {
             let (lo, hi) = (*lo, *hi);
             let first = many.partition_point(|&(_, a1)| a1 < lo);

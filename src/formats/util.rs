@@ -317,8 +317,6 @@ mod tests {
         }
     }
 
-    /// `has_member` answers as a search of the text with its JSON white space dropped (what
-    /// the GCP sniffer did before), on texts whose white space lies between tokens.
     /// The word-at-a-time scan stops where a byte-by-byte one does, from every start, on random
     /// texts of quotes, backslashes, control, high (UTF-8) and plain bytes near word edges.
     #[test]
@@ -361,6 +359,8 @@ mod tests {
         }
     }
 
+    /// `has_member` answers as a search of the text with its JSON white space dropped (what
+    /// the GCP sniffer did before), on texts whose white space lies between tokens.
     #[test]
     fn has_member_is_a_search_without_white_space() {
         const PIECES: &[&str] = &[
