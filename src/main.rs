@@ -435,6 +435,7 @@ fn check(args: CheckArgs) -> u8 {
         progress: None,
         keep: report::keep_for(format),
         shard: args.shard,
+        render: None,
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let ropts = report::Options {
@@ -450,6 +451,9 @@ fn check(args: CheckArgs) -> u8 {
     // over it).
     if !(stream && to_terminal) {
         opts.progress = progress_bar();
+    }
+    if stream {
+        opts.render = report::per_file(format, &ropts);
     }
     let hold = if stream {
         engine::Hold::Nothing

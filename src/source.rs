@@ -530,12 +530,29 @@ fn cp1252(b: u8) -> char {
 /// input's text once its report is written ([`FileStore::release`]), keeping its name.
 #[derive(Debug, Default)]
 pub struct FileStore {
+    /// Id of `files[0]`: 0, except in a store of one file ([`FileStore::one`]).
+    first: u32,
     files: Vec<Arc<SourceFile>>,
 }
 
 impl FileStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store holding one file under its own id (a worker's view of the file it evaluated: what
+    /// the file's findings point at, for fingerprints, waivers and reporters rendering it).
+    /// Getting any other id panics.
+    pub fn one(file: Arc<SourceFile>) -> Self {
+        FileStore {
+            first: file.id.0,
+            files: vec![file],
+        }
+    }
+
+    /// The file of a store of one file.
+    pub fn into_one(mut self) -> Option<Arc<SourceFile>> {
+        (self.files.len() == 1).then(|| self.files.swap_remove(0))
     }
 
     /// Add decoded text under a display name.
@@ -546,7 +563,7 @@ impl FileStore {
         text: String,
         encoding: Encoding,
     ) -> FileId {
-        let id = FileId(self.files.len() as u32);
+        let id = FileId(self.first + self.files.len() as u32);
         self.files.push(Arc::new(SourceFile::new(
             id,
             name.into(),
@@ -570,19 +587,23 @@ impl FileStore {
 
     /// Insert a file built with [`SourceFile::from_text`]/[`SourceFile::from_bytes`]; its id must be
     /// the next one.
-    pub fn insert(&mut self, file: SourceFile) {
+    pub fn insert(&mut self, file: impl Into<Arc<SourceFile>>) {
+        let file = file.into();
         assert_eq!(
             file.id.0 as usize,
-            self.files.len(),
+            self.first as usize + self.files.len(),
             "file ids are assigned in order"
         );
-        self.files.push(Arc::new(file));
+        self.files.push(file);
     }
 
     /// Drop the text of a file that no reporter will read again, keeping its id, name and path
     /// (locations in it are no longer available).
     pub fn release(&mut self, id: FileId) {
-        if let Some(slot) = self.files.get_mut(id.0 as usize) {
+        if let Some(slot) =
+            id.0.checked_sub(self.first)
+                .and_then(|i| self.files.get_mut(i as usize))
+        {
             let f = &**slot;
             *slot = Arc::new(SourceFile::new(
                 id,
@@ -595,7 +616,7 @@ impl FileStore {
     }
 
     pub fn get(&self, id: FileId) -> &Arc<SourceFile> {
-        &self.files[id.0 as usize]
+        &self.files[(id.0 - self.first) as usize]
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<SourceFile>> {

@@ -36,6 +36,11 @@ fn opts(threads: usize) -> Options {
 }
 
 fn streamed(opts: &Options, format: Format) -> Vec<u8> {
+    // As `portaudit check` runs it: the workers render each file's part where the format has one.
+    let opts = &Options {
+        render: report::per_file(format, &report::Options::default()),
+        ..opts.clone()
+    };
     let mut out = Vec::new();
     let (written, _) = engine::check(opts, Hold::Nothing, |files| {
         report::write_files(files, format, &report::Options::default(), &mut out)
@@ -61,6 +66,40 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
             );
         }
     }
+}
+
+/// Text is rendered file by file on the workers, and the reporter writes what they rendered.
+#[test]
+fn workers_render_the_text_of_their_files() {
+    assert!(report::per_file(Format::Text, &report::Options::default()).is_some());
+    // A stand-in renderer: its marks in the report show the reporter wrote the workers' bytes.
+    let opts = Options {
+        render: Some(engine::Render(std::sync::Arc::new(|v| {
+            format!("<{} findings of {}>\n", v.findings.len(), v.report.name).into_bytes()
+        }))),
+        ..opts(2)
+    };
+    let held = engine::run(&opts).expect("run");
+    let whole = report::render(&held, Format::Text, &report::Options::default());
+    assert!(
+        whole.contains("never matches"),
+        "the fixtures have snippets"
+    );
+    let mut out = Vec::new();
+    let (written, _) = engine::check(&opts, Hold::Nothing, |files| {
+        report::write_files(files, Format::Text, &report::Options::default(), &mut out)
+    })
+    .expect("check");
+    written.expect("write");
+    let out = String::from_utf8(out).expect("utf-8");
+    for f in &held.files {
+        let mark = format!("<{} findings of {}>\n", f.findings, f.name);
+        assert!(out.contains(&mark), "{mark} missing from\n{out}");
+    }
+    assert!(
+        !out.contains("never matches"),
+        "no snippet is rendered twice"
+    );
 }
 
 #[test]

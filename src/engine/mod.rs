@@ -9,6 +9,7 @@ pub mod trace;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::checks::{self, Ctx, Endpoint, Outcome, Status};
 use crate::config::{self, Config as ProjectConfig, EffectiveLimits, LimitSettings};
@@ -48,6 +49,10 @@ pub struct Options {
     pub keep: Keep,
     /// Check only this shard of the inputs (see [`Shard`]).
     pub shard: Option<Shard>,
+    /// Render each file's part of the report on the worker that evaluated it, in parallel with
+    /// the other files; the consumer of [`check`] finds the bytes in [`FileView::rendered`] (see
+    /// [`crate::report::per_file`]). None: the consumer renders.
+    pub render: Option<Render>,
 }
 
 /// How much of an evaluated file's text is kept (files are released as they are evaluated, so
@@ -62,6 +67,19 @@ pub enum Keep {
     /// secrets: enough for locations and fingerprints (JSON, SARIF, JUnit, Markdown), not for
     /// snippets.
     Locations,
+}
+
+/// A function rendering one file's part of a report.
+pub type RenderFile = dyn Fn(&FileView<'_>) -> Vec<u8> + Send + Sync;
+
+/// Renders one file's part of a report ([`Options::render`]).
+#[derive(Clone)]
+pub struct Render(pub Arc<RenderFile>);
+
+impl std::fmt::Debug for Render {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Render")
+    }
 }
 
 /// A progress callback.
@@ -638,11 +656,102 @@ enum ReadError {
     Error(String),
 }
 
-struct Processed {
+/// A file as [`process`] leaves it: evaluated, its text compacted, its findings as the checks
+/// made them.
+struct Evaluated {
     source: SourceFile,
     report: FileReport,
     findings: Vec<Finding>,
     results: Vec<ResultRow>,
+}
+
+/// A file ready for the consumer ([`finish_file`]): findings in report order with the project's
+/// severity overrides, fingerprints, waivers and baseline applied, and, if the run asked for it,
+/// its part of the report.
+struct Processed {
+    source: Arc<SourceFile>,
+    report: FileReport,
+    findings: Vec<Finding>,
+    results: Vec<ResultRow>,
+    /// Findings each waiver matched in this file (configuration order).
+    matched: Vec<usize>,
+    /// Findings left out because the baseline holds them.
+    baselined: usize,
+    /// The file's part of the report ([`Options::render`]).
+    rendered: Option<Vec<u8>>,
+}
+
+/// What [`finish_file`] needs of the run.
+struct Finish<'a> {
+    cfg: &'a ProjectConfig,
+    today: &'a str,
+    baseline: Option<&'a std::collections::BTreeSet<String>>,
+    render: Option<&'a Render>,
+}
+
+/// Put a file's findings in report order and apply, in this one place, the project's severity
+/// overrides, fingerprints, waivers and the baseline; then render the file's part of the report if
+/// the run asked for it. Everything here depends on the file alone, so it runs on the worker that
+/// evaluated the file, in parallel with the others; the consumer only adds up the counts.
+fn finish_file(e: Evaluated, fin: &Finish<'_>) -> Processed {
+    let Evaluated {
+        source,
+        mut report,
+        mut findings,
+        results,
+    } = e;
+    let id = report.file;
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    debug_assert!(
+        findings.iter().all(|f| f.span.file == id),
+        "a finding's primary span lies in its own file (reports are written file by file)"
+    );
+    let store = FileStore::one(Arc::new(source));
+    for f in &mut findings {
+        if let Some(s) = fin.cfg.severity.get(&f.rule) {
+            f.severity = *s;
+        }
+    }
+    let fps = crate::report::fingerprints(&store, &findings);
+    for (f, fp) in findings.iter_mut().zip(fps) {
+        f.fingerprint = fp;
+    }
+    let mut matched = vec![0; fin.cfg.waivers.len()];
+    waive(fin.cfg, &store, &mut findings, fin.today, &mut matched);
+    let mut baselined = 0;
+    if let Some(known) = fin.baseline {
+        let before = findings.len();
+        findings.retain(|f| {
+            f.category == crate::pack::Category::InputError || !known.contains(&f.fingerprint)
+        });
+        baselined = before - findings.len();
+    }
+    report.findings = findings.len();
+    report.active = findings.iter().filter(|f| f.waived.is_none()).count();
+    // A reporter that panics here leaves the file to the consumer, which renders it itself.
+    let rendered = fin.render.and_then(|Render(render)| {
+        let view = FileView {
+            store: &store,
+            report: &report,
+            findings: &findings,
+            results: &results,
+            rendered: None,
+        };
+        catch_unwind(AssertUnwindSafe(|| render(&view))).ok()
+    });
+    let source = match store.into_one() {
+        Some(source) => source,
+        None => unreachable!("a store of one file holds one file"),
+    };
+    Processed {
+        source,
+        report,
+        findings,
+        results,
+        matched,
+        baselined,
+        rendered,
+    }
 }
 
 /// Run a check and keep everything: every finding and the text reporters need around it
@@ -741,8 +850,14 @@ pub fn check<R>(
         ahead: workers * AHEAD_PER_THREAD,
     };
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let fin = Finish {
+        cfg: &cfg,
+        today: &today,
+        baseline: baseline.as_ref(),
+        render: opts.render.as_ref(),
+    };
     let evaluate = |i: usize| {
-        let p = process(
+        let e = process(
             FileId(first + i as u32),
             &paths[i],
             &packs,
@@ -750,6 +865,7 @@ pub fn check<R>(
             &limits,
             opts.keep,
         );
+        let p = finish_file(e, &fin);
         if let Some(Progress(report)) = &opts.progress {
             report(
                 done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
@@ -777,9 +893,9 @@ pub fn check<R>(
             next: 0,
             current: None,
             findings: Vec::new(),
+            rendered: None,
             matched,
             today: &today,
-            baseline: baseline.as_ref(),
             finished: false,
             run: Run {
                 store,
@@ -931,6 +1047,9 @@ pub struct FileView<'a> {
     pub report: &'a FileReport,
     pub findings: &'a [Finding],
     pub results: &'a [ResultRow],
+    /// The file's part of the report, rendered by the worker that evaluated it when the run was
+    /// given [`Options::render`]; None otherwise.
+    pub rendered: Option<&'a [u8]>,
 }
 
 /// A check in progress (see [`check`]): the evaluated files, one at a time in input order.
@@ -942,10 +1061,11 @@ pub struct Checked<'a> {
     /// The file last handed out.
     current: Option<FileId>,
     findings: Vec<Finding>,
+    /// The current file's part of the report, if the workers render it.
+    rendered: Option<Vec<u8>>,
     /// Findings each waiver matched so far.
     matched: Vec<usize>,
     today: &'a str,
-    baseline: Option<&'a std::collections::BTreeSet<String>>,
     finished: bool,
     run: Run,
 }
@@ -970,53 +1090,26 @@ impl<'a> Checked<'a> {
         let run = &mut self.run;
         let id = p.report.file;
         run.store.insert(p.source);
-        let mut findings = p.findings;
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        debug_assert!(
-            findings.iter().all(|f| f.span.file == id),
-            "a finding's primary span lies in its own file (reports are written file by file)"
-        );
-        // Severity overrides, fingerprints, waivers and the baseline: applied here, in one place.
-        for f in &mut findings {
-            if let Some(s) = run.config.severity.get(&f.rule) {
-                f.severity = *s;
-            }
+        for (all, here) in self.matched.iter_mut().zip(&p.matched) {
+            *all += here;
         }
-        let fps = crate::report::fingerprints(&run.store, &findings);
-        for (f, fp) in findings.iter_mut().zip(fps) {
-            f.fingerprint = fp;
-        }
-        waive(
-            &run.config,
-            &run.store,
-            &mut findings,
-            self.today,
-            &mut self.matched,
-        );
-        if let Some(known) = self.baseline {
-            let before = findings.len();
-            findings.retain(|f| {
-                f.category == crate::pack::Category::InputError || !known.contains(&f.fingerprint)
-            });
-            run.baselined += before - findings.len();
-        }
-        let mut report = p.report;
-        report.findings = findings.len();
-        report.active = findings.iter().filter(|f| f.waived.is_none()).count();
-        for f in &findings {
+        run.baselined += p.baselined;
+        for f in &p.findings {
             run.totals.add(f);
         }
         let start = run.results.len();
         run.results.extend(p.results);
-        run.files.push(report);
+        run.files.push(p.report);
         self.current = Some(id);
-        self.findings = findings;
+        self.findings = p.findings;
+        self.rendered = p.rendered;
         let run = &self.run;
         Some(FileView {
             store: &run.store,
             report: run.files.last()?,
             findings: &self.findings,
             results: &run.results[start..],
+            rendered: self.rendered.as_deref(),
         })
     }
 
@@ -1060,7 +1153,7 @@ fn process(
     cfg: &ProjectConfig,
     limits: &EffectiveLimits,
     keep: Keep,
-) -> Processed {
+) -> Evaluated {
     let path = input.path();
     let name = display_name(path);
     let blank = || {
@@ -1083,13 +1176,13 @@ fn process(
         findings: 0,
         active: 0,
     };
-    let failed = |msg: String| Processed {
+    let failed = |msg: String| Evaluated {
         source: blank(),
         report: report(None, true),
         findings: vec![input_error(Span::file_start(id), format!("{name}: {msg}"))],
         results: Vec::new(),
     };
-    let special = |kind: &str| Processed {
+    let special = |kind: &str| Evaluated {
         source: blank(),
         report: report(Some(format!("{kind}, not read")), false),
         findings: Vec::new(),
@@ -1129,7 +1222,7 @@ fn process(
             }
             let kept = secrets.as_deref().filter(|_| snippets);
             compact(&mut source, &report, &findings, &results, keep, kept);
-            Processed {
+            Evaluated {
                 source,
                 report,
                 findings,
@@ -1148,7 +1241,7 @@ fn process(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             let span = Span::file_start(id);
-            Processed {
+            Evaluated {
                 report: FileReport {
                     file: id,
                     name: name.clone(),

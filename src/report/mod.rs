@@ -89,6 +89,7 @@ impl Files for Replay<'_> {
             report,
             findings: &run.findings[f0..self.finding],
             results: &run.results[r0..self.result],
+            rendered: None,
         })
     }
 }
@@ -157,6 +158,22 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
 /// Can this format be written file by file as a check runs ([`write_files`])?
 pub fn streams(format: Format) -> bool {
     matches!(format, Format::Json | Format::Sarif | Format::Text)
+}
+
+/// A check's per-file rendering ([`crate::engine::Options::render`]) for a format whose files'
+/// parts are costly to render: the workers render each file as they finish it, in parallel, and
+/// [`write_files`] with the same format and options writes their bytes. None for formats rendered
+/// by the consumer (their per-file cost is small next to the evaluation).
+pub fn per_file(format: Format, opts: &Options) -> Option<crate::engine::Render> {
+    match format {
+        Format::Text => {
+            let opts = opts.clone();
+            Some(crate::engine::Render(std::sync::Arc::new(move |v| {
+                text::file_diagnostics(v, &opts)
+            })))
+        }
+        _ => None,
+    }
 }
 
 /// Write the files of a run as they come (formats for which [`streams`] holds; others are

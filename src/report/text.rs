@@ -235,15 +235,9 @@ pub fn write_files(
     let mut per_file = String::new();
     let packs: Vec<String> = files.run().packs.iter().map(|p| p.id.clone()).collect();
     while let Some(v) = files.next_file() {
-        let mut sources = Sources {
-            store: v.store,
-            cache: BTreeMap::new(),
-        };
-        for f in v.findings {
-            let d = finding_diag(v.store, f, &mut sources);
-            render_diag(&h, &d, &mut out);
-            w.write_all(out.as_bytes())?;
-            out.clear();
+        match v.rendered {
+            Some(bytes) => w.write_all(bytes)?,
+            None => each_diagnostic(&v, &h, |d| w.write_all(d.as_bytes()))?,
         }
         file_summary(&v, &packs, opts, &mut per_file);
     }
@@ -268,6 +262,37 @@ pub fn write_files(
     out.push_str(&totals(run));
     w.write_all(out.as_bytes())?;
     w.flush()
+}
+
+/// The diagnostics of one file, as [`write_files`] writes them (for [`super::per_file`]: a
+/// worker renders them as soon as it has evaluated the file).
+pub fn file_diagnostics(v: &FileView<'_>, opts: &Options) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = each_diagnostic(v, &handler(opts), |d| {
+        out.extend_from_slice(d.as_bytes());
+        Ok(())
+    });
+    out
+}
+
+/// Render the diagnostics of one file, handing each to `write` in turn.
+fn each_diagnostic(
+    v: &FileView<'_>,
+    h: &GraphicalReportHandler,
+    mut write: impl FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut sources = Sources {
+        store: v.store,
+        cache: BTreeMap::new(),
+    };
+    let mut out = String::new();
+    for f in v.findings {
+        let d = finding_diag(v.store, f, &mut sources);
+        render_diag(h, &d, &mut out);
+        write(&out)?;
+        out.clear();
+    }
+    Ok(())
 }
 
 /// The summary lines of one file: format, rules, lines not understood, results per pack.
