@@ -91,6 +91,9 @@ pub fn build(run: &Run) -> Vec<Row> {
         })
         .collect();
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
+    // Each row's evidence so far, for the duplicate test: a fleet puts tens of thousands of
+    // findings under one control, and a search of the list made the matrix quadratic.
+    let mut seen: BTreeMap<(String, String), std::collections::HashSet<String>> = BTreeMap::new();
     let by_rule = findings_by_rule(run);
     for res in &run.results {
         let Some(req) = reqs.get(&(res.pack.as_str(), res.requirement.as_str())) else {
@@ -139,8 +142,9 @@ pub fn build(run: &Run) -> Vec<Row> {
             if !row.requirements.contains(&req.id) {
                 row.requirements.push(req.id.clone());
             }
+            let seen = seen.entry(key).or_default();
             for e in &evidence {
-                if !row.evidence.contains(e) {
+                if seen.insert(e.clone()) {
                     row.evidence.push(e.clone());
                 }
             }
