@@ -68,38 +68,55 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
     }
 }
 
-/// Text is rendered file by file on the workers, and the reporter writes what they rendered.
+/// Text is rendered file by file on the workers, and the reporter writes what they rendered,
+/// streamed or held, when they rendered it with its own options.
 #[test]
 fn workers_render_the_text_of_their_files() {
     assert!(report::per_file(Format::Text, &report::Options::default()).is_some());
-    // A stand-in renderer: its marks in the report show the reporter wrote the workers' bytes.
-    let opts = Options {
-        render: Some(engine::Render(std::sync::Arc::new(|v| {
-            format!("<{} findings of {}>\n", v.findings.len(), v.report.name).into_bytes()
-        }))),
-        ..opts(2)
-    };
-    let held = engine::run(&opts).expect("run");
-    let whole = report::render(&held, Format::Text, &report::Options::default());
+    let plain = engine::run(&opts(2)).expect("run");
+    let whole = report::render(&plain, Format::Text, &report::Options::default());
     assert!(
         whole.contains("never matches"),
         "the fixtures have snippets"
     );
-    let mut out = Vec::new();
-    let (written, _) = engine::check(&opts, Hold::Nothing, |files| {
-        report::write_files(files, Format::Text, &report::Options::default(), &mut out)
-    })
-    .expect("check");
-    written.expect("write");
-    let out = String::from_utf8(out).expect("utf-8");
-    for f in &held.files {
-        let mark = format!("<{} findings of {}>\n", f.findings, f.name);
-        assert!(out.contains(&mark), "{mark} missing from\n{out}");
+    // A stand-in renderer: its marks in the report show the reporter wrote the workers' bytes.
+    let opts = Options {
+        render: Some(engine::Render {
+            key: report::text::render_key(&report::Options::default()),
+            render: std::sync::Arc::new(|v| {
+                format!("<{} findings of {}>\n", v.findings.len(), v.report.name).into_bytes()
+            }),
+        }),
+        ..opts(2)
+    };
+    let narrow = report::Options {
+        width: 60,
+        ..report::Options::default()
+    };
+    for hold in [Hold::Nothing, Hold::All] {
+        for (ropts, used) in [(report::Options::default(), true), (narrow.clone(), false)] {
+            let mut out = Vec::new();
+            let (written, run) = engine::check(&opts, hold, |files| {
+                if hold == Hold::Nothing {
+                    report::write_files(files, Format::Text, &ropts, &mut out)
+                } else {
+                    Ok(())
+                }
+            })
+            .expect("check");
+            written.expect("write");
+            if hold == Hold::All {
+                report::write(&run, Format::Text, &ropts, &mut out).expect("write");
+            }
+            let out = String::from_utf8(out).expect("utf-8");
+            let at = format!("{hold:?}, width {}", ropts.width);
+            for f in &plain.files {
+                let mark = format!("<{} findings of {}>\n", f.findings, f.name);
+                assert_eq!(out.contains(&mark), used, "{at}: {mark}");
+            }
+            assert_eq!(out.contains("never matches"), !used, "{at}");
+        }
     }
-    assert!(
-        !out.contains("never matches"),
-        "no snippet is rendered twice"
-    );
 }
 
 #[test]

@@ -56,8 +56,8 @@ pub struct Options {
 }
 
 /// How much of an evaluated file's text is kept (files are released as they are evaluated, so
-/// memory does not grow with the text of the fleet).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// memory does not grow with the text of the fleet). Ordered from most kept to least.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Keep {
     /// The lines findings point at and two lines around them, with the secrets in them: enough
     /// for every reporter, snippets included.
@@ -74,12 +74,25 @@ pub type RenderFile = dyn Fn(&FileView<'_>) -> Vec<u8> + Send + Sync;
 
 /// Renders one file's part of a report ([`Options::render`]).
 #[derive(Clone)]
-pub struct Render(pub Arc<RenderFile>);
+pub struct Render {
+    /// What was rendered, and with which options: a reporter uses the bytes only when the key is
+    /// its own (e.g. the text report at the same width and colours).
+    pub key: String,
+    pub render: Arc<RenderFile>,
+}
 
 impl std::fmt::Debug for Render {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Render")
+        write!(f, "Render({})", self.key)
     }
+}
+
+/// A file's part of a report, rendered by the worker that evaluated the file ([`Render`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Rendered<'a> {
+    /// [`Render::key`].
+    pub key: &'a str,
+    pub bytes: &'a [u8],
 }
 
 /// A progress callback.
@@ -233,6 +246,11 @@ pub struct Run {
     pub shard: Option<ShardRun>,
     /// Counts over every finding (held or not).
     pub totals: Totals,
+    /// [`Render::key`] of the run's [`Options::render`], if it had one.
+    pub render_key: Option<String>,
+    /// With [`Hold::All`] and [`Options::render`]: each file's rendered part (in the order of
+    /// `files`); empty otherwise.
+    pub rendered: Vec<Option<Vec<u8>>>,
 }
 
 impl Run {
@@ -729,7 +747,7 @@ fn finish_file(e: Evaluated, fin: &Finish<'_>) -> Processed {
     report.findings = findings.len();
     report.active = findings.iter().filter(|f| f.waived.is_none()).count();
     // A reporter that panics here leaves the file to the consumer, which renders it itself.
-    let rendered = fin.render.and_then(|Render(render)| {
+    let rendered = fin.render.and_then(|Render { render, .. }| {
         let view = FileView {
             store: &store,
             report: &report,
@@ -908,6 +926,8 @@ pub fn check<R>(
                 baselined: 0,
                 shard,
                 totals: Totals::default(),
+                render_key: opts.render.as_ref().map(|r| r.key.clone()),
+                rendered: Vec::new(),
             },
         };
         let out = consume(&mut checked);
@@ -1049,7 +1069,7 @@ pub struct FileView<'a> {
     pub results: &'a [ResultRow],
     /// The file's part of the report, rendered by the worker that evaluated it when the run was
     /// given [`Options::render`]; None otherwise.
-    pub rendered: Option<&'a [u8]>,
+    pub rendered: Option<Rendered<'a>>,
 }
 
 /// A check in progress (see [`check`]): the evaluated files, one at a time in input order.
@@ -1109,15 +1129,26 @@ impl<'a> Checked<'a> {
             report: run.files.last()?,
             findings: &self.findings,
             results: &run.results[start..],
-            rendered: self.rendered.as_deref(),
+            rendered: self
+                .run
+                .render_key
+                .as_deref()
+                .zip(self.rendered.as_deref())
+                .map(|(key, bytes)| Rendered { key, bytes }),
         })
     }
 
     fn leave_current(&mut self) {
         if let Some(id) = self.current.take() {
             let findings = std::mem::take(&mut self.findings);
+            let rendered = self.rendered.take();
             match self.hold {
-                Hold::All => self.run.findings.extend(findings),
+                Hold::All => {
+                    self.run.findings.extend(findings);
+                    if self.run.render_key.is_some() {
+                        self.run.rendered.push(rendered);
+                    }
+                }
                 Hold::Nothing => self.run.store.release(id),
             }
         }

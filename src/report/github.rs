@@ -27,7 +27,23 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// The annotations, then the text report.
 pub fn render(run: &Run, opts: &Options) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write(run, opts, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Write the annotations, then the text report (written as it is rendered: a fleet's text report
+/// is as large as its inputs or larger).
+pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(annotations(run).as_bytes())?;
+    text::write(run, opts, w)
+}
+
+/// The workflow commands: the most severe findings, at most [`PER_LEVEL`] per level.
+fn annotations(run: &Run) -> String {
     let mut active: Vec<_> = run.findings.iter().filter(|f| f.waived.is_none()).collect();
     // Most severe first; the sort is stable so file order is kept within a severity.
     active.sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -61,6 +77,5 @@ pub fn render(run: &Run, opts: &Options) -> String {
             "::notice title=portaudit::{left_out} more finding(s) are not annotated (GitHub shows 10 per level and step); see the full report below\n"
         ));
     }
-    out.push_str(&text::render(run, opts));
     out
 }

@@ -89,7 +89,11 @@ impl Files for Replay<'_> {
             report,
             findings: &run.findings[f0..self.finding],
             results: &run.results[r0..self.result],
-            rendered: None,
+            rendered: run
+                .render_key
+                .as_deref()
+                .zip(run.rendered.get(self.file - 1).and_then(|b| b.as_deref()))
+                .map(|(key, bytes)| crate::engine::Rendered { key, bytes }),
         })
     }
 }
@@ -161,16 +165,18 @@ pub fn streams(format: Format) -> bool {
 }
 
 /// A check's per-file rendering ([`crate::engine::Options::render`]) for a format whose files'
-/// parts are costly to render: the workers render each file as they finish it, in parallel, and
-/// [`write_files`] with the same format and options writes their bytes. None for formats rendered
-/// by the consumer (their per-file cost is small next to the evaluation).
+/// parts are costly to render: the text report's diagnostics (also the body of `github`). The
+/// workers render each file as they finish it, in parallel, and the text reporter writes their
+/// bytes when they were rendered with its options (a report with other options renders its own).
+/// None for formats whose per-file cost is small next to the evaluation.
 pub fn per_file(format: Format, opts: &Options) -> Option<crate::engine::Render> {
     match format {
-        Format::Text => {
+        Format::Text | Format::Github => {
             let opts = opts.clone();
-            Some(crate::engine::Render(std::sync::Arc::new(move |v| {
-                text::file_diagnostics(v, &opts)
-            })))
+            Some(crate::engine::Render {
+                key: text::render_key(&opts),
+                render: std::sync::Arc::new(move |v| text::file_diagnostics(v, &opts)),
+            })
         }
         _ => None,
     }
@@ -189,6 +195,10 @@ pub fn write_files(
         Format::Json => json::write_files(files, w),
         Format::Sarif => sarif::write_files(files, w),
         Format::Text => text::write_files(files, opts, w),
+        Format::Github => {
+            while files.next_file().is_some() {}
+            github::write(files.run(), opts, w)
+        }
         _ => {
             while files.next_file().is_some() {}
             w.write_all(render(files.run(), format, opts).as_bytes())

@@ -234,10 +234,11 @@ pub fn write_files(
     let mut out = String::new();
     let mut per_file = String::new();
     let packs: Vec<String> = files.run().packs.iter().map(|p| p.id.clone()).collect();
+    let key = render_key(opts);
     while let Some(v) = files.next_file() {
         match v.rendered {
-            Some(bytes) => w.write_all(bytes)?,
-            None => each_diagnostic(&v, &h, |d| w.write_all(d.as_bytes()))?,
+            Some(r) if r.key == key => w.write_all(r.bytes)?,
+            _ => each_diagnostic(&v, &h, |d| w.write_all(d.as_bytes()))?,
         }
         file_summary(&v, &packs, opts, &mut per_file);
     }
@@ -262,6 +263,12 @@ pub fn write_files(
     out.push_str(&totals(run));
     w.write_all(out.as_bytes())?;
     w.flush()
+}
+
+/// [`crate::engine::Render::key`] of [`file_diagnostics`]: everything in the options that
+/// changes them.
+pub fn render_key(opts: &Options) -> String {
+    format!("text color={} width={}", opts.color, opts.width)
 }
 
 /// The diagnostics of one file, as [`write_files`] writes them (for [`super::per_file`]: a
