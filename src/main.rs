@@ -261,6 +261,11 @@ struct CheckArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write a report in FORMAT to FILE (atomically), from the same evaluation (repeatable):
+    /// `--report sarif=portaudit.sarif --report markdown=summary.md` checks the inputs once for
+    /// all three reports. Formats as for --format.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    reports: Vec<(OutFormat, PathBuf)>,
     /// Lowest severity that makes the run fail (exit 1). Default: from portaudit.yaml, else low.
     #[arg(long, value_enum)]
     fail_on: Option<SeverityArg>,
@@ -388,6 +393,37 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// `--report FORMAT=FILE`.
+fn parse_report(s: &str) -> Result<(OutFormat, PathBuf), String> {
+    let (format, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=FILE (e.g. sarif=portaudit.sarif), got `{s}`"))?;
+    let name = format;
+    let format = OutFormat::from_str(name, false).map_err(|_| {
+        let all: Vec<String> = OutFormat::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        format!("unknown format `{name}` (one of {})", all.join(", "))
+    })?;
+    if file.is_empty() {
+        return Err(format!("no file after `{name}=`"));
+    }
+    Ok((format, PathBuf::from(file)))
+}
+
+fn out_format(f: OutFormat) -> report::Format {
+    match f {
+        OutFormat::Text => report::Format::Text,
+        OutFormat::Json => report::Format::Json,
+        OutFormat::Sarif => report::Format::Sarif,
+        OutFormat::Github => report::Format::Github,
+        OutFormat::Markdown => report::Format::Markdown,
+        OutFormat::Junit => report::Format::Junit,
+        OutFormat::Html => report::Format::Html,
+    }
+}
+
 fn use_color(c: Color, to_terminal: bool) -> bool {
     match c {
         Color::Always => true,
@@ -413,15 +449,24 @@ fn check(args: CheckArgs) -> u8 {
             return ERROR;
         }
     }
-    let format = match args.format {
-        OutFormat::Text => report::Format::Text,
-        OutFormat::Json => report::Format::Json,
-        OutFormat::Sarif => report::Format::Sarif,
-        OutFormat::Github => report::Format::Github,
-        OutFormat::Markdown => report::Format::Markdown,
-        OutFormat::Junit => report::Format::Junit,
-        OutFormat::Html => report::Format::Html,
-    };
+    let format = out_format(args.format);
+    let extra: Vec<(report::Format, &Path)> = args
+        .reports
+        .iter()
+        .map(|(f, path)| (out_format(*f), path.as_path()))
+        .collect();
+    // Two reports written to one file would leave only the last.
+    let mut targets: Vec<&Path> = extra.iter().map(|(_, p)| *p).collect();
+    targets.extend(args.output.as_deref());
+    targets.extend(args.write_baseline.as_deref());
+    targets.sort();
+    if let Some(w) = targets.windows(2).find(|w| w[0] == w[1]) {
+        eprintln!(
+            "error: {} is the target of two reports (--output, --report, --write-baseline)",
+            w[0].display()
+        );
+        return ERROR;
+    }
     let mut opts = Options {
         inputs: args.paths.clone(),
         packs: args.packs.clone(),
@@ -433,7 +478,12 @@ fn check(args: CheckArgs) -> u8 {
         today: args.today.clone(),
         baseline: args.baseline.clone(),
         progress: None,
-        keep: report::keep_for(format),
+        // The most any report needs (snippets are kept for all when one shows them).
+        keep: std::iter::once(format)
+            .chain(extra.iter().map(|(f, _)| *f))
+            .map(report::keep_for)
+            .min()
+            .unwrap_or_default(),
         shard: args.shard,
         render: None,
     };
@@ -446,15 +496,15 @@ fn check(args: CheckArgs) -> u8 {
     // JSON, SARIF and text are written file by file as the check runs and each file is released
     // once written (memory does not grow with the fleet); the other formats and a baseline need
     // the whole run.
-    let stream = report::streams(format) && args.write_baseline.is_none();
+    let stream = report::streams(format) && args.write_baseline.is_none() && extra.is_empty();
     // A streamed report on the terminal shows the progress itself (a bar on stderr would be drawn
     // over it).
     if !(stream && to_terminal) {
         opts.progress = progress_bar();
     }
-    if stream {
-        opts.render = report::per_file(format, &ropts);
-    }
+    // The workers render the text report's snippets, file by file (held runs keep them for the
+    // reports written at the end).
+    opts.render = report::per_file(format, &ropts);
     let hold = if stream {
         engine::Hold::Nothing
     } else {
@@ -496,6 +546,17 @@ fn check(args: CheckArgs) -> u8 {
         if let Err(e) = emit_with(output, |w| report::write(&run, format, &ropts, w)) {
             eprintln!("error: {e}");
             return ERROR;
+        }
+        // Reports to files: colours only when asked for.
+        let fopts = report::Options {
+            color: use_color(args.color, false),
+            ..ropts.clone()
+        };
+        for (f, path) in &extra {
+            if let Err(e) = emit_with(Some(path), |w| report::write(&run, *f, &fopts, w)) {
+                eprintln!("error: {e}");
+                return ERROR;
+            }
         }
     }
     let fail_on = args

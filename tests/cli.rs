@@ -185,6 +185,81 @@ fn output_file_is_written() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// `--report FORMAT=FILE`: one evaluation, several reports, each the bytes a run of its own
+/// format writes; the exit code is the run's.
+#[test]
+fn one_check_writes_several_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = ["fixtures/exports", "tests/data/waivers"];
+    let common = ["--today", "2026-11-22", "--no-config"];
+    let reports = ["sarif", "markdown", "json", "text", "junit"];
+    let mut args: Vec<String> = ["check"]
+        .iter()
+        .chain(&inputs)
+        .chain(&common)
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["--format".into(), "github".into()]);
+    for f in reports {
+        let path = dir.path().join(format!("report.{f}"));
+        args.extend(["--report".into(), format!("{f}={}", path.display())]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 1, "{err}");
+    let alone = |format: &str| {
+        let mut a: Vec<&str> = vec!["check"];
+        a.extend(inputs);
+        a.extend(common);
+        a.extend(["--format", format]);
+        run(&a)
+    };
+    let (want_code, want, _) = alone("github");
+    assert_eq!(
+        (code, out.as_str()),
+        (want_code, want.as_str()),
+        "standard output"
+    );
+    for f in reports {
+        let (_, want, _) = alone(f);
+        assert!(want.len() > 1000, "{f}: a real report");
+        let got = std::fs::read_to_string(dir.path().join(format!("report.{f}"))).unwrap();
+        assert!(got == want, "{f}: differs from a run of its own");
+    }
+    // The reports and nothing else (no temporary file left behind).
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        reports.len()
+    );
+}
+
+#[test]
+fn bad_report_arguments_exit_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("same").display().to_string();
+    let twice = format!("sarif={same}");
+    for (args, says) in [
+        (vec!["--report", "yaml=x"], "unknown format `yaml`"),
+        (vec!["--report", "sarif"], "expected FORMAT=FILE"),
+        (vec!["--report", "sarif="], "no file after `sarif=`"),
+        (
+            vec!["--report", &twice, "--output", &same],
+            "is the target of two reports",
+        ),
+    ] {
+        let mut a = vec!["check", "fixtures/exports"];
+        a.extend(args);
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 2, "{a:?}: {out}{err}");
+        assert!(err.contains(says), "{a:?}: {err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
 #[test]
 fn json_snapshot() {
     let (_, out, _) = run(&["check", "fixtures/exports", "--format", "json"]);
