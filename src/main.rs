@@ -504,7 +504,16 @@ fn check(args: CheckArgs) -> u8 {
     }
     // The workers render the text report's snippets, file by file (held runs keep them for the
     // reports written at the end).
-    opts.render = report::per_file(format, &ropts);
+    // Reports to files (--report): colours only when asked for.
+    let fopts = report::Options {
+        color: use_color(args.color, false),
+        ..ropts.clone()
+    };
+    // The first report with a text part decides what the workers render; a report with other
+    // options renders its own.
+    opts.render = std::iter::once((format, &ropts))
+        .chain(extra.iter().map(|(f, _)| (*f, &fopts)))
+        .find_map(|(f, o)| report::per_file(f, o));
     let hold = if stream {
         engine::Hold::Nothing
     } else {
@@ -547,11 +556,6 @@ fn check(args: CheckArgs) -> u8 {
             eprintln!("error: {e}");
             return ERROR;
         }
-        // Reports to files: colours only when asked for.
-        let fopts = report::Options {
-            color: use_color(args.color, false),
-            ..ropts.clone()
-        };
         for (f, path) in &extra {
             if let Err(e) = emit_with(Some(path), |w| report::write(&run, *f, &fopts, w)) {
                 eprintln!("error: {e}");

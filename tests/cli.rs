@@ -189,24 +189,8 @@ fn output_file_is_written() {
 /// format writes; the exit code is the run's.
 #[test]
 fn one_check_writes_several_reports() {
-    let dir = tempfile::tempdir().unwrap();
     let inputs = ["fixtures/exports", "tests/data/waivers"];
     let common = ["--today", "2026-11-22", "--no-config"];
-    let reports = ["sarif", "markdown", "json", "text", "junit"];
-    let mut args: Vec<String> = ["check"]
-        .iter()
-        .chain(&inputs)
-        .chain(&common)
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["--format".into(), "github".into()]);
-    for f in reports {
-        let path = dir.path().join(format!("report.{f}"));
-        args.extend(["--report".into(), format!("{f}={}", path.display())]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, err) = run(&args);
-    assert_eq!(code, 1, "{err}");
     let alone = |format: &str| {
         let mut a: Vec<&str> = vec!["check"];
         a.extend(inputs);
@@ -214,23 +198,46 @@ fn one_check_writes_several_reports() {
         a.extend(["--format", format]);
         run(&a)
     };
-    let (want_code, want, _) = alone("github");
-    assert_eq!(
-        (code, out.as_str()),
-        (want_code, want.as_str()),
-        "standard output"
-    );
-    for f in reports {
-        let (_, want, _) = alone(f);
-        assert!(want.len() > 1000, "{f}: a real report");
-        let got = std::fs::read_to_string(dir.path().join(format!("report.{f}"))).unwrap();
-        assert!(got == want, "{f}: differs from a run of its own");
+    // The main report with a text part (github), then without one (markdown: the text report
+    // among the extra ones is the one the workers render).
+    for main in ["github", "markdown"] {
+        let dir = tempfile::tempdir().unwrap();
+        let reports: Vec<&str> = ["sarif", "markdown", "json", "text", "junit"]
+            .into_iter()
+            .filter(|f| *f != main)
+            .collect();
+        let mut args: Vec<String> = ["check"]
+            .iter()
+            .chain(&inputs)
+            .chain(&common)
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["--format".into(), main.into()]);
+        for f in &reports {
+            let path = dir.path().join(format!("report.{f}"));
+            args.extend(["--report".into(), format!("{f}={}", path.display())]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 1, "{err}");
+        let (want_code, want, _) = alone(main);
+        assert_eq!(
+            (code, out.as_str()),
+            (want_code, want.as_str()),
+            "{main}: standard output"
+        );
+        for f in &reports {
+            let (_, want, _) = alone(f);
+            assert!(want.len() > 1000, "{f}: a real report");
+            let got = std::fs::read_to_string(dir.path().join(format!("report.{f}"))).unwrap();
+            assert!(got == want, "{main} and {f}: differs from a run of its own");
+        }
+        // The reports and nothing else (no temporary file left behind).
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            reports.len()
+        );
     }
-    // The reports and nothing else (no temporary file left behind).
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        reports.len()
-    );
 }
 
 #[test]
