@@ -455,15 +455,24 @@ fn check(args: CheckArgs) -> u8 {
         .iter()
         .map(|(f, path)| (out_format(*f), path.as_path()))
         .collect();
-    // Two reports written to one file would leave only the last.
-    let mut targets: Vec<&Path> = extra.iter().map(|(_, p)| *p).collect();
-    targets.extend(args.output.as_deref());
-    targets.extend(args.write_baseline.as_deref());
+    // Two reports written to one file would leave only the last (`a` and `./a` are one file).
+    let mut targets: Vec<(PathBuf, &Path)> = extra
+        .iter()
+        .map(|(_, p)| *p)
+        .chain(args.output.as_deref())
+        .chain(args.write_baseline.as_deref())
+        .map(|p| {
+            (
+                std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
+                p,
+            )
+        })
+        .collect();
     targets.sort();
-    if let Some(w) = targets.windows(2).find(|w| w[0] == w[1]) {
+    if let Some(w) = targets.windows(2).find(|w| w[0].0 == w[1].0) {
         eprintln!(
             "error: {} is the target of two reports (--output, --report, --write-baseline)",
-            w[0].display()
+            w[1].1.display()
         );
         return ERROR;
     }

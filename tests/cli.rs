@@ -253,6 +253,10 @@ fn bad_report_arguments_exit_2_naming_the_problem() {
             vec!["--report", &twice, "--output", &same],
             "is the target of two reports",
         ),
+        (
+            vec!["--report", "sarif=twice.sarif", "--output", "./twice.sarif"],
+            "is the target of two reports",
+        ),
     ] {
         let mut a = vec!["check", "fixtures/exports"];
         a.extend(args);
