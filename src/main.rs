@@ -395,10 +395,9 @@ fn main() -> ExitCode {
 
 /// `--report FORMAT=FILE`.
 fn parse_report(s: &str) -> Result<(OutFormat, PathBuf), String> {
-    let (format, file) = s
+    let (name, file) = s
         .split_once('=')
         .ok_or_else(|| format!("expected FORMAT=FILE (e.g. sarif=portaudit.sarif), got `{s}`"))?;
-    let name = format;
     let format = OutFormat::from_str(name, false).map_err(|_| {
         let all: Vec<String> = OutFormat::value_variants()
             .iter()
@@ -511,15 +510,14 @@ fn check(args: CheckArgs) -> u8 {
     if !(stream && to_terminal) {
         opts.progress = progress_bar();
     }
-    // The workers render the text report's snippets, file by file (held runs keep them for the
-    // reports written at the end).
     // Reports to files (--report): colours only when asked for.
     let fopts = report::Options {
         color: use_color(args.color, false),
         ..ropts.clone()
     };
-    // The first report with a text part decides what the workers render; a report with other
-    // options renders its own.
+    // The workers render the text report's snippets, file by file (held runs keep them for the
+    // reports written at the end). The first report with a text part decides what they render;
+    // a report with other options renders its own.
     opts.render = std::iter::once((format, &ropts))
         .chain(extra.iter().map(|(f, _)| (*f, &fopts)))
         .find_map(|(f, o)| report::per_file(f, o));

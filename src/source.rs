@@ -550,11 +550,6 @@ impl FileStore {
         }
     }
 
-    /// The file of a store of one file.
-    pub fn into_one(mut self) -> Option<Arc<SourceFile>> {
-        (self.files.len() == 1).then(|| self.files.swap_remove(0))
-    }
-
     /// Add decoded text under a display name.
     pub fn add_text(
         &mut self,

@@ -254,6 +254,12 @@ pub struct Run {
 }
 
 impl Run {
+    /// A file's bytes from [`Options::render`] with the run's key, for [`FileView::rendered`].
+    pub fn rendered_part<'a>(&'a self, bytes: Option<&'a [u8]>) -> Option<Rendered<'a>> {
+        let key = self.render_key.as_deref()?;
+        Some(Rendered { key, bytes: bytes? })
+    }
+
     /// True when some input could not be fully evaluated.
     pub fn incomplete(&self) -> bool {
         self.files.iter().any(|f| f.incomplete)
@@ -724,7 +730,8 @@ fn finish_file(e: Evaluated, fin: &Finish<'_>) -> Processed {
         findings.iter().all(|f| f.span.file == id),
         "a finding's primary span lies in its own file (reports are written file by file)"
     );
-    let store = FileStore::one(Arc::new(source));
+    let source = Arc::new(source);
+    let store = FileStore::one(source.clone());
     for f in &mut findings {
         if let Some(s) = fin.cfg.severity.get(&f.rule) {
             f.severity = *s;
@@ -757,10 +764,6 @@ fn finish_file(e: Evaluated, fin: &Finish<'_>) -> Processed {
         };
         catch_unwind(AssertUnwindSafe(|| render(&view))).ok()
     });
-    let source = match store.into_one() {
-        Some(source) => source,
-        None => unreachable!("a store of one file holds one file"),
-    };
     Processed {
         source,
         report,
@@ -1129,12 +1132,7 @@ impl<'a> Checked<'a> {
             report: run.files.last()?,
             findings: &self.findings,
             results: &run.results[start..],
-            rendered: self
-                .run
-                .render_key
-                .as_deref()
-                .zip(self.rendered.as_deref())
-                .map(|(key, bytes)| Rendered { key, bytes }),
+            rendered: run.rendered_part(self.rendered.as_deref()),
         })
     }
 

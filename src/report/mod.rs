@@ -89,11 +89,7 @@ impl Files for Replay<'_> {
             report,
             findings: &run.findings[f0..self.finding],
             results: &run.results[r0..self.result],
-            rendered: run
-                .render_key
-                .as_deref()
-                .zip(run.rendered.get(self.file - 1).and_then(|b| b.as_deref()))
-                .map(|(key, bytes)| crate::engine::Rendered { key, bytes }),
+            rendered: run.rendered_part(run.rendered.get(self.file - 1).and_then(|b| b.as_deref())),
         })
     }
 }
@@ -195,13 +191,12 @@ pub fn write_files(
         Format::Json => json::write_files(files, w),
         Format::Sarif => sarif::write_files(files, w),
         Format::Text => text::write_files(files, opts, w),
-        Format::Github => {
-            while files.next_file().is_some() {}
-            github::write(files.run(), opts, w)
-        }
         _ => {
             while files.next_file().is_some() {}
-            w.write_all(render(files.run(), format, opts).as_bytes())
+            match format {
+                Format::Github => github::write(files.run(), opts, w),
+                _ => w.write_all(render(files.run(), format, opts).as_bytes()),
+            }
         }
     }
 }
