@@ -266,6 +266,10 @@ struct CheckArgs {
     /// all three reports. Formats as for --format.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
     reports: Vec<(OutFormat, PathBuf)>,
+    /// Most results in a SARIF report: the most severe are kept and the log says how many were
+    /// left out (GitHub code scanning rejects a run of more than 25000). 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = report::sarif::GITHUB_MAX_RESULTS)]
+    sarif_max_results: usize,
     /// Lowest severity that makes the run fail (exit 1). Default: from portaudit.yaml, else low.
     #[arg(long, value_enum)]
     fail_on: Option<SeverityArg>,
@@ -500,6 +504,7 @@ fn check(args: CheckArgs) -> u8 {
         color: use_color(args.color, to_terminal),
         width: width(),
         verbose: args.verbose,
+        sarif_max_results: args.sarif_max_results,
     };
     // JSON, SARIF and text are written file by file as the check runs and each file is released
     // once written (memory does not grow with the fleet); the other formats and a baseline need
@@ -570,6 +575,16 @@ fn check(args: CheckArgs) -> u8 {
             }
         }
     }
+    // A SARIF report that left results out under --sarif-max-results says so, and so does the run.
+    let sarif_targets = std::iter::once((format, output))
+        .chain(extra.iter().map(|(f, p)| (*f, Some(*p))))
+        .filter(|(f, _)| *f == report::Format::Sarif);
+    for (_, path) in sarif_targets {
+        if let Some(l) = report::sarif::LeftOut::of(&run.totals, args.sarif_max_results) {
+            let place = path.map_or("standard output".to_owned(), |p| p.display().to_string());
+            eprintln!("warning: SARIF report ({place}): {}", l.message());
+        }
+    }
     let fail_on = args
         .fail_on
         .map(Severity::from)
@@ -634,7 +649,7 @@ fn policies(args: PoliciesArgs) -> u8 {
     let eopts = report::Options {
         color: std::io::stderr().is_terminal(),
         width: width(),
-        verbose: false,
+        ..report::Options::default()
     };
     if let Some(PoliciesCommand::Validate { files }) = args.command {
         let mut store = FileStore::new();
@@ -1013,6 +1028,9 @@ fn merge(args: MergeArgs) -> u8 {
     if let Err(e) = emit_with(args.output.as_deref(), |w| merged.write(w)) {
         eprintln!("error: {e}");
         return ERROR;
+    }
+    if let Some(l) = &merged.left_out {
+        eprintln!("warning: merged SARIF report: {}", l.message());
     }
     let fail_on = args
         .fail_on

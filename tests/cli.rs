@@ -310,6 +310,86 @@ fn sarif_snapshot() {
     insta::assert_snapshot!("example_sarif", out);
 }
 
+/// Under `--sarif-max-results N` the log keeps the N most severe results (the earliest first among
+/// equals) in report order, says in `invocations` how many it left out, and the run warns; at or
+/// above the count of results, or with 0, it is the whole log.
+#[test]
+fn sarif_keeps_the_most_severe_results_under_its_limit() {
+    let base = ["check", "fixtures", "--no-config", "--format", "sarif"];
+    let with = |limit: &str| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(&["--sarif-max-results", limit]);
+        run(&args)
+    };
+    let (code, whole, err) = with("0");
+    assert!(!err.contains("warning"), "{err}");
+    let log: serde_json::Value = serde_json::from_str(&whole).unwrap();
+    let all = log["runs"][0]["results"].as_array().unwrap().clone();
+    let rank = |r: &serde_json::Value| match r["properties"]["severity"].as_str().unwrap() {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    };
+    // The fixtures have results of four severities, so a limit cuts through each of them.
+    let count = |s: u8| all.iter().filter(|r| rank(r) == s).count();
+    let (high, medium, low) = (count(1), count(2), count(3));
+    assert!(
+        high > 1 && medium > 1 && low > 1 && count(4) > 1,
+        "{}",
+        all.len()
+    );
+    let mut limits = vec![
+        1,
+        high / 2,
+        high,
+        high + medium / 2,
+        high + medium + low + 1,
+    ];
+    limits.push(all.len() - 1);
+    for n in limits {
+        let (c, out, err) = with(&n.to_string());
+        assert_eq!(c, code, "limit {n}: exit code");
+        let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let run0 = &log["runs"][0];
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        order.sort_by_key(|&i| (rank(&all[i]), i));
+        let mut kept = order[..n].to_vec();
+        kept.sort_unstable();
+        let expected: Vec<&serde_json::Value> = kept.iter().map(|&i| &all[i]).collect();
+        let got: Vec<&serde_json::Value> = run0["results"].as_array().unwrap().iter().collect();
+        assert_eq!(got, expected, "limit {n}");
+        let least = expected.iter().map(|r| rank(r)).max().unwrap();
+        let least = ["critical", "high", "medium", "low", "info"][least as usize];
+        let note = &run0["invocations"][0]["toolExecutionNotifications"][0];
+        let message = note["message"]["text"].as_str().unwrap();
+        assert_eq!(
+            message,
+            format!(
+                "This log holds the {n} most severe of {} results (the least severe kept: {least}), \
+                 the limit set with --sarif-max-results. The JSON and text reports list all of them.",
+                all.len()
+            )
+        );
+        assert_eq!(note["level"], "warning");
+        assert_eq!(run0["invocations"][0]["executionSuccessful"], true);
+        assert_eq!(
+            err.trim_end(),
+            format!("warning: SARIF report (standard output): {message}"),
+            "limit {n}"
+        );
+    }
+    // At the count of results, or GitHub's limit: the whole log, no notice.
+    for n in [all.len().to_string(), "25000".to_owned()] {
+        let (c, out, err) = with(&n);
+        assert_eq!((c, out == whole), (code, true), "limit {n}");
+        assert!(!err.contains("warning"), "{err}");
+    }
+    let (_, default, _) = run(&base);
+    assert_eq!(default, whole);
+}
+
 #[test]
 fn text_snapshot() {
     let (_, out, _) = run(&["check", "fixtures/exports", "--format", "text"]);

@@ -62,6 +62,15 @@ fn merged_json_shards_are_the_unsharded_report() {
 fn merged_sarif_shards_are_the_unsharded_log() {
     assert_merge_is_unsharded("fixtures/exports", "sarif", &[]);
     assert_merge_is_unsharded("fixtures", "sarif", &["--no-config"]);
+    // Under a limit each shard keeps its most severe results, and the merge chooses again among
+    // them: the unsharded log's choice (the limits cut through the high and medium results).
+    for limit in ["700", "1500"] {
+        assert_merge_is_unsharded(
+            "fixtures",
+            "sarif",
+            &["--no-config", "--sarif-max-results", limit],
+        );
+    }
 }
 
 #[test]
@@ -150,6 +159,9 @@ fn mismatched_or_incomplete_shards_are_errors() {
     // A shard missing, or given twice.
     expect_error(&[&json[0]], "missing shard(s): 2/2");
     expect_error(&[&json[0], &json[0], &json[1]], "are both shard 1/2");
+    // SARIF shards written with different limits.
+    let limited = shard_files(dir.path(), "sarif", 2, &["--sarif-max-results", "5"]);
+    expect_error(&[&sarif[0], &limited[1]], "--sarif-max-results 25000 and 5");
     // JSON and SARIF mixed, or a format other than the inputs'.
     expect_error(&[&json[0], &sarif[1]], "the merge is of json reports");
     expect_error(

@@ -41,6 +41,8 @@ pub struct Merged {
     pub incomplete: bool,
     /// (severity, is an input error, waived) of every finding.
     findings: Vec<(Severity, bool, bool)>,
+    /// SARIF: what the merged log left out under the shards' `--sarif-max-results`.
+    pub left_out: Option<super::sarif::LeftOut>,
 }
 
 impl Merged {
@@ -81,6 +83,9 @@ struct Part {
     items: Vec<u64>,
     incomplete: bool,
     fail_on: Option<String>,
+    /// SARIF: the shard's limit on results (0: none) and the results it found before the limit.
+    max_results: u64,
+    found: u64,
 }
 
 fn kind_of(v: &Value) -> Option<Kind> {
@@ -128,6 +133,11 @@ fn part(name: &str, value: Value, kind: Kind) -> Result<Part, String> {
         .get("incomplete")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let max_results = meta.get("max_results").and_then(Value::as_u64).unwrap_or(0);
+    let found = meta
+        .get("found")
+        .and_then(Value::as_u64)
+        .unwrap_or(items.len() as u64);
     let listed = match kind {
         Kind::Json => value.get("findings"),
         Kind::Sarif => value.pointer("/runs/0/results"),
@@ -161,6 +171,8 @@ fn part(name: &str, value: Value, kind: Kind) -> Result<Part, String> {
         items,
         incomplete,
         fail_on,
+        max_results,
+        found,
     })
 }
 
@@ -260,6 +272,12 @@ pub fn merge(inputs: &[(String, String)], want: Option<Kind>) -> Result<Merged, 
                 describe(&other, kind)
             ));
         }
+    }
+    if let Some(p) = parts.iter().find(|p| p.max_results != first.max_results) {
+        return Err(format!(
+            "{} and {} are not shards of the same run: written with --sarif-max-results {} and {}",
+            first.name, p.name, first.max_results, p.max_results
+        ));
     }
     let (count, inputs) = (first.count, first.inputs);
     let fail_on = first.fail_on.as_deref().and_then(Severity::parse);
@@ -458,12 +476,15 @@ fn merge_json(mut parts: Vec<Part>, fail_on: Option<Severity>) -> Result<Merged,
         fail_on,
         incomplete,
         findings: digest,
+        left_out: None,
     })
 }
 
 fn merge_sarif(mut parts: Vec<Part>, fail_on: Option<Severity>) -> Result<Merged, String> {
     let incomplete = parts.iter().any(|p| p.incomplete);
-    let results = ordered(&mut parts, |p| {
+    let max_results = parts.first().map_or(0, |p| p.max_results) as usize;
+    let found: u64 = parts.iter().map(|p| p.found).sum();
+    let mut results = ordered(&mut parts, |p| {
         let results = p
             .value
             .pointer_mut("/runs/0")
@@ -471,20 +492,35 @@ fn merge_sarif(mut parts: Vec<Part>, fail_on: Option<Severity>) -> Result<Merged
             .unwrap_or_default();
         (results, p.items.clone())
     });
+    let severity = |r: &Value| {
+        r.pointer("/properties/severity")
+            .and_then(Value::as_str)
+            .and_then(Severity::parse)
+            .unwrap_or(Severity::Info)
+    };
+    // The limit again over the shards' results (each shard kept its most severe, so the
+    // fleet's most severe are among them): the same choice as the unsharded run's.
+    if max_results > 0 && results.len() > max_results {
+        let mut order: Vec<usize> = (0..results.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(severity(&results[i])), i));
+        let mut keep = vec![false; results.len()];
+        for &i in &order[..max_results] {
+            keep[i] = true;
+        }
+        let mut keep = keep.into_iter();
+        results.retain(|_| keep.next().unwrap_or(false));
+    }
+    let left_out = (found > results.len() as u64).then(|| super::sarif::LeftOut {
+        found: found as usize,
+        kept: results.len(),
+        least: results.iter().map(severity).min().unwrap_or(Severity::Info),
+    });
     let digest = results
         .iter()
         .map(|r| {
-            let props = r.get("properties");
-            let s = props
-                .and_then(|p| p.get("severity"))
-                .and_then(Value::as_str)
-                .and_then(Severity::parse)
-                .unwrap_or(Severity::Info);
-            let input = props
-                .and_then(|p| p.get("category"))
-                .and_then(Value::as_str)
-                == Some("input-error");
-            (s, input, false)
+            let input =
+                r.pointer("/properties/category").and_then(Value::as_str) == Some("input-error");
+            (severity(r), input, false)
         })
         .collect();
     let mut report = parts.swap_remove(0).value;
@@ -493,12 +529,17 @@ fn merge_sarif(mut parts: Vec<Part>, fail_on: Option<Severity>) -> Result<Merged
         .and_then(Value::as_object_mut)
         .ok_or("SARIF log without a run")?;
     run.shift_remove("properties");
+    run.shift_remove("invocations");
     run.insert("results".into(), Value::Array(results));
+    if let Some(l) = left_out {
+        run.insert("invocations".into(), l.invocations(!incomplete));
+    }
     Ok(Merged {
         kind: Kind::Sarif,
         report,
         fail_on,
         incomplete,
         findings: digest,
+        left_out,
     })
 }

@@ -130,6 +130,9 @@ pub struct Options {
     pub width: usize,
     /// List lines not understood per file (text).
     pub verbose: bool,
+    /// At most this many results in a SARIF log, the most severe (0: no limit); by default
+    /// [`sarif::GITHUB_MAX_RESULTS`], as code scanning rejects a log with more.
+    pub sarif_max_results: usize,
 }
 
 impl Default for Options {
@@ -138,6 +141,7 @@ impl Default for Options {
             color: false,
             width: 100,
             verbose: false,
+            sarif_max_results: sarif::GITHUB_MAX_RESULTS,
         }
     }
 }
@@ -147,7 +151,7 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
     match format {
         Format::Text => text::render(run, opts),
         Format::Json => json::render(run),
-        Format::Sarif => sarif::render(run),
+        Format::Sarif => sarif::render(run, opts.sarif_max_results),
         Format::Github => github::render(run, opts),
         Format::Markdown => markdown::render(run),
         Format::Junit => junit::render(run),
@@ -189,7 +193,7 @@ pub fn write_files(
 ) -> std::io::Result<()> {
     match format {
         Format::Json => json::write_files(files, w),
-        Format::Sarif => sarif::write_files(files, w),
+        Format::Sarif => sarif::write_files(files, opts.sarif_max_results, w),
         Format::Text => text::write_files(files, opts, w),
         _ => {
             while files.next_file().is_some() {}

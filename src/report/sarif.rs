@@ -2,11 +2,9 @@
 //! help and security-severity, stable `primaryLocationLineHash` fingerprints. Waived findings are
 //! left out (GitHub shows suppressed results as open alerts).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde::ser::{SerializeMap, SerializeSeq};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -246,82 +244,6 @@ fn result<'a>(store: &FileStore, f: &'a Finding, rule_index: usize) -> ResultOut
     }
 }
 
-/// The log as the files come: `runs[0].results` file by file, then the run's properties (which
-/// need every file).
-struct LogOut<'a, 'b> {
-    rules: Vec<Value>,
-    ids: BTreeMap<String, usize>,
-    files: RefCell<&'a mut (dyn Files + 'b)>,
-}
-
-impl Serialize for LogOut<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("$schema", "https://json.schemastore.org/sarif-2.1.0.json")?;
-        map.serialize_entry("version", "2.1.0")?;
-        map.serialize_entry("runs", &[RunOut(self)])?;
-        map.end()
-    }
-}
-
-struct RunOut<'a, 'b, 'c>(&'c LogOut<'a, 'b>);
-
-impl Serialize for RunOut<'_, '_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let log = self.0;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry(
-            "tool",
-            &Tool {
-                driver: Driver {
-                    name: "portaudit",
-                    version: env!("CARGO_PKG_VERSION"),
-                    semantic_version: env!("CARGO_PKG_VERSION"),
-                    information_uri: INFO_URI,
-                    rules: &log.rules,
-                },
-            },
-        )?;
-        map.serialize_entry("columnKind", "unicodeCodePoints")?;
-        map.serialize_entry("results", &Results(log))?;
-        let files = log.files.borrow();
-        let run = files.run();
-        if let Some(sh) = &run.shard {
-            let props = RunProps {
-                shard: ShardOut {
-                    index: sh.shard.index,
-                    count: sh.shard.count,
-                    inputs: sh.total,
-                    files: &sh.ordinals,
-                    results: sh.per_entry(&run.files, |f| f.active),
-                    incomplete: run.incomplete(),
-                    fail_on: run.config.fail_on.map(|s| s.as_str()),
-                },
-            };
-            map.serialize_entry("properties", &props)?;
-        }
-        map.end()
-    }
-}
-
-/// The results (waived findings left out), converted one at a time as the files come.
-struct Results<'a, 'b, 'c>(&'c LogOut<'a, 'b>);
-
-impl Serialize for Results<'_, '_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let log = self.0;
-        let mut files = log.files.borrow_mut();
-        let mut seq = s.serialize_seq(None)?;
-        while let Some(v) = files.next_file() {
-            for f in v.findings.iter().filter(|f| f.waived.is_none()) {
-                let index = log.ids.get(f.rule.as_str()).copied().unwrap_or(0);
-                seq.serialize_element(&result(v.store, f, index))?;
-            }
-        }
-        seq.end()
-    }
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Driver<'a> {
@@ -348,6 +270,9 @@ struct ShardOut<'a> {
     results: Vec<usize>,
     incomplete: bool,
     fail_on: Option<&'static str>,
+    /// The shard's limit on results (0: none), and the results it found before the limit.
+    max_results: usize,
+    found: usize,
 }
 
 #[derive(Serialize)]
@@ -356,13 +281,136 @@ struct RunProps<'a> {
     shard: ShardOut<'a>,
 }
 
-/// Write the log of a finished run (pretty-printed, with a final newline).
-pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
-    write_files(&mut Replay::new(run), w)
+/// GitHub code scanning rejects a run with more results than this.
+pub const GITHUB_MAX_RESULTS: usize = 25_000;
+
+/// A result held for a log with a limit: its place in report order, the file it is in (among the
+/// run's files) and its bytes. Ordered so that the greatest is the first to leave: the least
+/// severe, then the latest.
+struct Held {
+    severity: Severity,
+    seq: usize,
+    file: usize,
+    bytes: Box<[u8]>,
 }
 
-/// Write the log as the files come.
-pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
+impl Held {
+    fn key(&self) -> (std::cmp::Reverse<Severity>, usize) {
+        (std::cmp::Reverse(self.severity), self.seq)
+    }
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// One result as an element of `runs[0].results`, pretty-printed in place.
+fn write_result<W: Write>(
+    w: &mut W,
+    store: &FileStore,
+    f: &Finding,
+    ids: &BTreeMap<String, usize>,
+) -> std::io::Result<()> {
+    let index = ids.get(f.rule.as_str()).copied().unwrap_or(0);
+    result(store, f, index)
+        .serialize(&mut super::pretty::serializer_at(w, 4))
+        .map_err(std::io::Error::from)
+}
+
+/// What a log with a limit left out: the results found and the least severe kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    pub found: usize,
+    pub kept: usize,
+    pub least: Severity,
+}
+
+impl LeftOut {
+    /// What a log of a run with these totals leaves out under the limit `max_results` (0: none).
+    pub fn of(totals: &crate::engine::Totals, max_results: usize) -> Option<LeftOut> {
+        let found = totals.active();
+        if max_results == 0 || found <= max_results {
+            return None;
+        }
+        let mut kept = 0;
+        let least = Severity::ALL
+            .iter()
+            .rev()
+            .copied()
+            .find(|s| {
+                kept += totals.active_at(*s);
+                kept >= max_results
+            })
+            .unwrap_or(Severity::Info);
+        Some(LeftOut {
+            found,
+            kept: max_results,
+            least,
+        })
+    }
+
+    /// The notice written in the log's `invocations` (also by `portaudit merge`).
+    pub fn message(&self) -> String {
+        let (kept, found, least) = (self.kept, self.found, self.least.as_str());
+        if kept == GITHUB_MAX_RESULTS {
+            format!(
+                "This log holds the {kept} most severe of {found} results (the least severe kept: \
+                 {least}): GitHub code scanning rejects a run of more than {kept} results. The JSON \
+                 and text reports list all of them; --sarif-max-results changes the limit (0: none)."
+            )
+        } else {
+            format!(
+                "This log holds the {kept} most severe of {found} results (the least severe kept: \
+                 {least}), the limit set with --sarif-max-results. The JSON and text reports list \
+                 all of them."
+            )
+        }
+    }
+
+    /// `invocations`, a value of the run object.
+    pub fn invocations(&self, complete: bool) -> Value {
+        json!([{
+            "executionSuccessful": complete,
+            "toolExecutionNotifications": [{
+                "descriptor": { "id": "results-left-out" },
+                "level": "warning",
+                "message": { "text": self.message() },
+            }],
+        }])
+    }
+}
+
+/// Write the log of a finished run (pretty-printed, with a final newline); at most `max_results`
+/// results (0: no limit), see [`write_files`].
+pub fn write(run: &Run, max_results: usize, w: &mut dyn Write) -> std::io::Result<()> {
+    write_files(&mut Replay::new(run), max_results, w)
+}
+
+/// Write the log as the files come. With a limit (`max_results` > 0, [`GITHUB_MAX_RESULTS`] for
+/// code scanning) the log keeps the most severe results, the earliest first among equals, in
+/// report order, and says in `invocations` how many it left out; the results are held until
+/// the end (at most `max_results` of them). Without a limit, they are written as they come.
+pub fn write_files(
+    files: &mut dyn Files,
+    max_results: usize,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut rules: Vec<Value> = vec![input_error_rule()];
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     ids.insert(INPUT_ERROR.to_owned(), 0);
@@ -372,20 +420,111 @@ pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<
             rules.push(rule(r));
         }
     }
-    let log = LogOut {
-        rules,
-        ids,
-        files: RefCell::new(files),
-    };
     let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
-    super::pretty::to_writer(&mut w, &log)?;
-    w.write_all(b"\n")?;
+    // The log by hand, its values by serde at their depth: `$schema`, `version`, then the one run
+    // (its values are three levels deep, its results four).
+    w.write_all(
+        b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ",
+    )?;
+    Tool {
+        driver: Driver {
+            name: "portaudit",
+            version: env!("CARGO_PKG_VERSION"),
+            semantic_version: env!("CARGO_PKG_VERSION"),
+            information_uri: INFO_URI,
+            rules: &rules,
+        },
+    }
+    .serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
+    w.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": [")?;
+    let mut first = true;
+    let mut sep = |w: &mut std::io::BufWriter<&mut dyn Write>| {
+        let s: &[u8] = if first { b"\n        " } else { b",\n        " };
+        first = false;
+        w.write_all(s)
+    };
+    // With a limit: the results kept so far, the first to leave on top.
+    let mut held: std::collections::BinaryHeap<Held> = std::collections::BinaryHeap::new();
+    let (mut found, mut file) = (0usize, 0usize);
+    while let Some(v) = files.next_file() {
+        for f in v.findings.iter().filter(|f| f.waived.is_none()) {
+            found += 1;
+            if max_results == 0 {
+                sep(&mut w)?;
+                write_result(&mut w, v.store, f, &ids)?;
+                continue;
+            }
+            let candidate = (std::cmp::Reverse(f.severity), found);
+            if held.len() == max_results {
+                // Full: the newcomer replaces the first to leave if it is more severe.
+                if held.peek().is_some_and(|top| candidate < top.key()) {
+                    held.pop();
+                } else {
+                    continue;
+                }
+            }
+            let mut bytes = Vec::new();
+            write_result(&mut bytes, v.store, f, &ids)?;
+            held.push(Held {
+                severity: f.severity,
+                seq: found,
+                file,
+                bytes: bytes.into_boxed_slice(),
+            });
+        }
+        file += 1;
+    }
+    let mut held = held.into_vec();
+    held.sort_unstable_by_key(|h| h.seq);
+    for h in &held {
+        sep(&mut w)?;
+        w.write_all(&h.bytes)?;
+    }
+    w.write_all(if first { b"]" } else { b"\n      ]" })?;
+    let run = files.run();
+    let left_out = (max_results > 0 && found > held.len()).then(|| LeftOut {
+        found,
+        kept: held.len(),
+        least: held
+            .iter()
+            .map(|h| h.severity)
+            .min()
+            .unwrap_or(Severity::Info),
+    });
+    if let Some(l) = left_out {
+        w.write_all(b",\n      \"invocations\": ")?;
+        l.invocations(!run.incomplete())
+            .serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
+    }
+    if let Some(sh) = &run.shard {
+        let results = if max_results == 0 {
+            sh.per_entry(&run.files, |f| f.active)
+        } else {
+            held.iter().map(|h| sh.ordinals[h.file]).collect()
+        };
+        let props = RunProps {
+            shard: ShardOut {
+                index: sh.shard.index,
+                count: sh.shard.count,
+                inputs: sh.total,
+                files: &sh.ordinals,
+                results,
+                incomplete: run.incomplete(),
+                fail_on: run.config.fail_on.map(|s| s.as_str()),
+                max_results,
+                found,
+            },
+        };
+        w.write_all(b",\n      \"properties\": ")?;
+        props.serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
+    }
+    w.write_all(b"\n    }\n  ]\n}\n")?;
     w.flush()
 }
 
-pub fn render(run: &Run) -> String {
+pub fn render(run: &Run, max_results: usize) -> String {
     let mut out = Vec::new();
     // Writing to memory cannot fail.
-    let _ = write(run, &mut out);
+    let _ = write(run, max_results, &mut out);
     String::from_utf8(out).unwrap_or_default()
 }

@@ -459,9 +459,8 @@ mod tests {
         };
         for width in [60, 80, 100, 120] {
             let opts = Options {
-                color: false,
                 width,
-                verbose: false,
+                ..Options::default()
             };
             let mut out = String::new();
             render_diag(&handler(&opts), &d, &mut out);
