@@ -218,3 +218,69 @@ fn junit_format_snapshot() {
 fn html_format_snapshot() {
     insta::assert_snapshot!("example_html", render("html"));
 }
+
+/// A rule covered by many earlier ones names the first five and counts the rest (a wide ASA rule
+/// after hundreds of narrow ones made an 18 KB message); the related locations still point at
+/// the covering rules, up to twenty.
+#[test]
+fn an_unreachable_rule_names_a_few_of_its_many_covering_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, named, more) in [
+        (
+            4,
+            "1, FORWARD rule 2, FORWARD rule 3, FORWARD rule 4 already",
+            0,
+        ),
+        (
+            8,
+            "1, FORWARD rule 2, FORWARD rule 3, FORWARD rule 4, FORWARD rule 5 and 3 more already",
+            8,
+        ),
+        (
+            32,
+            "1, FORWARD rule 2, FORWARD rule 3, FORWARD rule 4, FORWARD rule 5 and 27 more already",
+            20,
+        ),
+    ] {
+        let mut rules =
+            String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+        for i in 0..n {
+            rules.push_str(&format!(
+                "-A FORWARD -s 192.0.2.10/32 -d 10.0.0.{i}/32 -p tcp -m tcp --dport 22 -j ACCEPT\n"
+            ));
+        }
+        // Covered by the n rules before it (10.0.0.0 to 10.0.0.n-1; n is a power of two).
+        let prefix = 32 - (n as u32).trailing_zeros();
+        rules.push_str(&format!(
+            "-A FORWARD -s 192.0.2.10/32 -d 10.0.0.0/{prefix} -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+        ));
+        let path = dir.path().join(format!("cover-{n}.rules"));
+        std::fs::write(&path, rules).unwrap();
+        let (_, v) = json(&[
+            "check",
+            path.to_str().unwrap(),
+            "--no-config",
+            "--pack",
+            "pci-dss-4.0.1",
+        ]);
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "PCI-1.2.7-UNREACHABLE" && f["line"] == n + 5)
+            .unwrap_or_else(|| panic!("{n}: {v}"));
+        let message = f["message"].as_str().unwrap();
+        let rule = n + 1;
+        let s = if n == 1 { "" } else { "s" };
+        assert_eq!(
+            message,
+            format!("FORWARD rule {rule} can never match: earlier rule{s} FORWARD rule {named} decide all of its traffic"),
+        );
+        let related = f["related"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            related,
+            if more == 0 { n as usize } else { more },
+            "{n}: {f}"
+        );
+    }
+}

@@ -305,20 +305,19 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
                 continue;
             };
             let covering: Vec<&Rule> = covering.into_iter().map(|i| rules[i]).collect();
-            let names: Vec<&str> = covering.iter().map(|r| r.name.as_str()).collect();
             let mut f = finding(
                 req,
                 rule.span,
                 format!(
                     "{} can never match: earlier rule{} {} already decide{} all of its traffic",
                     rule.name,
-                    if names.len() == 1 { "" } else { "s" },
-                    names.join(", "),
-                    if names.len() == 1 { "s" } else { "" }
+                    if covering.len() == 1 { "" } else { "s" },
+                    named(&covering),
+                    if covering.len() == 1 { "s" } else { "" }
                 ),
                 "never matches",
             );
-            for c in covering.iter().take(20) {
+            for c in covering.iter().take(RELATED) {
                 f.related.push(related(
                     c.span,
                     format!("{} {} its traffic first", c.name, action_word(&c.action)),
@@ -331,6 +330,27 @@ pub fn check(req: &Requirement, ctx: &Ctx) -> Outcome {
         Outcome::pass(None)
     } else {
         Outcome::with(Status::Fail, findings)
+    }
+}
+
+/// Covering rules drawn as related locations; the message names fewer.
+const RELATED: usize = 20;
+/// Covering rules named in the message: a rule after a long run of narrower ones can be covered
+/// by hundreds of them, and a message naming them all ran to 18 KB.
+const NAMED: usize = 5;
+
+/// The covering rules for the message: all of them up to [`NAMED`], else the first ones and how
+/// many more.
+fn named(covering: &[&Rule]) -> String {
+    let names: Vec<&str> = covering
+        .iter()
+        .take(NAMED)
+        .map(|r| r.name.as_str())
+        .collect();
+    if covering.len() <= NAMED {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names.join(", "), covering.len() - NAMED)
     }
 }
 
