@@ -56,7 +56,14 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
     assert!(held.files.len() > 20, "fixtures hold many files");
     assert!(held.totals.waived > 0, "a waiver applies");
     assert!(!held.notices.is_empty(), "an expired waiver");
-    for format in [Format::Json, Format::Sarif, Format::Text] {
+    for format in [
+        Format::Json,
+        Format::Sarif,
+        Format::Text,
+        Format::Github,
+        Format::Markdown,
+    ] {
+        assert!(report::streams(format));
         let want = report::render(&held, format, &report::Options::default());
         for threads in [1, 3] {
             let got = String::from_utf8(streamed(&opts(threads), format)).expect("utf-8");
@@ -65,6 +72,48 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
                 "{format:?} streamed with {threads} threads differs from the held run"
             );
         }
+    }
+}
+
+/// Several reports fed the files of one streamed check side by side (what `--report` does) are
+/// each the held run's report, with 1 and 3 threads; a SARIF limit below the count of results
+/// is kept the same way streamed.
+#[test]
+fn reports_side_by_side_are_those_of_held_runs() {
+    let held = engine::run(&opts(2)).expect("run");
+    let limited = report::Options {
+        sarif_max_results: 40,
+        ..report::Options::default()
+    };
+    let reports = [
+        (Format::Github, report::Options::default()),
+        (Format::Sarif, limited),
+        (Format::Markdown, report::Options::default()),
+        (Format::Json, report::Options::default()),
+    ];
+    for threads in [1, 3] {
+        let opts = &Options {
+            render: report::per_file(Format::Github, &report::Options::default()),
+            ..opts(threads)
+        };
+        let mut outs: Vec<Vec<u8>> = vec![Vec::new(); reports.len()];
+        let (written, _) = engine::check(opts, Hold::Nothing, |files| {
+            let mut sinks = Vec::new();
+            for ((format, o), out) in reports.iter().zip(outs.iter_mut()) {
+                sinks.push(report::sink(files.run(), *format, o, out)?.expect("streams"));
+            }
+            report::drain_all(files, &mut sinks)
+        })
+        .expect("check");
+        written.expect("write");
+        for ((format, o), out) in reports.iter().zip(&outs) {
+            let want = report::render(&held, *format, o);
+            assert!(
+                *out == want.as_bytes(),
+                "{format:?} beside the others, {threads} threads"
+            );
+        }
+        assert!(String::from_utf8_lossy(&outs[1]).contains("results-left-out"));
     }
 }
 

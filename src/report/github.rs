@@ -1,6 +1,6 @@
-//! `--format github`: workflow-command annotations for GitHub Actions, then the full text report.
-//! GitHub shows at most 10 errors and 10 warnings per step, so the annotations are the most
-//! severe first, and the text report always follows.
+//! `--format github`: the full text report, then workflow-command annotations for GitHub Actions.
+//! GitHub shows at most 10 errors and 10 warnings per step, so the annotations are of the most
+//! severe findings.
 
 use super::{location, text, Options};
 use crate::engine::Run;
@@ -27,7 +27,7 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// The annotations, then the text report.
+/// The text report, then the annotations.
 pub fn render(run: &Run, opts: &Options) -> String {
     let mut out = Vec::new();
     // Writing to memory cannot fail.
@@ -35,47 +35,93 @@ pub fn render(run: &Run, opts: &Options) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Write the annotations, then the text report (written as it is rendered: a fleet's text report
-/// is as large as its inputs or larger).
+/// Write the text report, then the annotations (see [`GithubSink`]).
 pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    w.write_all(annotations(run).as_bytes())?;
-    text::write(run, opts, w)
+    write_files(&mut super::Replay::new(run), opts, w)
 }
 
-/// The workflow commands: the most severe findings, at most [`PER_LEVEL`] per level.
-fn annotations(run: &Run) -> String {
-    let mut active: Vec<_> = run.findings.iter().filter(|f| f.waived.is_none()).collect();
-    // Most severe first; the sort is stable so file order is kept within a severity.
-    active.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let mut counts = std::collections::BTreeMap::new();
-    let mut out = String::new();
-    let mut left_out = 0;
-    for f in active {
-        let lvl = level(f.severity);
-        let n = counts.entry(lvl).or_insert(0usize);
-        if *n >= PER_LEVEL {
-            left_out += 1;
-            continue;
+/// Write the log as the files come (see [`GithubSink`]).
+pub fn write_files(
+    files: &mut dyn super::Files,
+    opts: &Options,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut sink = GithubSink::new(files.run(), opts, w);
+    super::drain(files, &mut sink)
+}
+
+/// The text report written as the files come, then the workflow commands: the most severe
+/// findings that are not waived (the earliest first among equals), at most [`PER_LEVEL`] per
+/// level. GitHub reads the commands anywhere in the log; they come last because which ones are
+/// shown is known only once every file is checked, and the text is not held until then.
+pub struct GithubSink<'w> {
+    text: text::TextSink<'w>,
+    /// The first [`PER_LEVEL`] annotations of each severity, in report order.
+    first: std::collections::BTreeMap<Severity, Vec<String>>,
+    /// Findings that are not waived.
+    active: usize,
+}
+
+impl<'w> GithubSink<'w> {
+    pub fn new(run: &Run, opts: &Options, w: &'w mut dyn std::io::Write) -> Self {
+        GithubSink {
+            text: text::TextSink::new(run, opts, w),
+            first: Default::default(),
+            active: 0,
         }
-        *n += 1;
-        let loc = location(&run.store, f.span);
-        let file = &run.store.get(f.span.file).name;
-        let title = format!("{} {}", f.severity.as_str(), f.rule);
-        out.push_str(&format!(
-            "::{lvl} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            escape_property(file),
-            loc.line,
-            loc.column,
-            loc.end_line,
-            loc.end_column,
-            escape_property(&title),
-            escape_data(&f.message)
-        ));
     }
-    if left_out > 0 {
-        out.push_str(&format!(
-            "::notice title=portaudit::{left_out} more finding(s) are not annotated (GitHub shows 10 per level and step); see the full report below\n"
-        ));
+}
+
+impl super::Sink for GithubSink<'_> {
+    fn file(&mut self, v: &crate::engine::FileView<'_>) -> std::io::Result<()> {
+        self.text.file(v)?;
+        for f in v.findings.iter().filter(|f| f.waived.is_none()) {
+            self.active += 1;
+            let lines = self.first.entry(f.severity).or_default();
+            if lines.len() == PER_LEVEL {
+                continue;
+            }
+            let loc = location(v.store, f.span);
+            let file = &v.store.get(f.span.file).name;
+            let title = format!("{} {}", f.severity.as_str(), f.rule);
+            lines.push(format!(
+                "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+                level(f.severity),
+                escape_property(file),
+                loc.line,
+                loc.column,
+                loc.end_line,
+                loc.end_column,
+                escape_property(&title),
+                escape_data(&f.message)
+            ));
+        }
+        Ok(())
     }
-    out
+
+    fn finish(&mut self, run: &Run) -> std::io::Result<()> {
+        use std::io::Write as _;
+        self.text.finish(run)?;
+        // Most severe first, at most PER_LEVEL per level (a level spans two severities).
+        let mut counts = std::collections::BTreeMap::new();
+        let mut out = String::new();
+        let mut shown = 0;
+        for (severity, lines) in self.first.iter().rev() {
+            let n = counts.entry(level(*severity)).or_insert(0usize);
+            for line in lines.iter().take(PER_LEVEL - *n) {
+                out.push_str(line);
+                shown += 1;
+            }
+            *n = (*n + lines.len()).min(PER_LEVEL);
+        }
+        let left_out = self.active - shown;
+        if left_out > 0 {
+            out.push_str(&format!(
+                "::notice title=portaudit::{left_out} more finding(s) are not annotated (GitHub shows 10 per level and step); see the full report above\n"
+            ));
+        }
+        let w = &mut self.text.w;
+        w.write_all(out.as_bytes())?;
+        w.flush()
+    }
 }

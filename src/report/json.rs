@@ -129,25 +129,6 @@ struct ShardOut<'a> {
     fail_on: Option<&'static str>,
 }
 
-/// The `findings` array, converted and written one finding at a time as the files come, at the
-/// depth it has in the report (an element of the root object's array).
-fn write_findings<W: Write>(files: &mut dyn Files, w: &mut W) -> std::io::Result<()> {
-    let mut first = true;
-    w.write_all(b"[")?;
-    while let Some(v) = files.next_file() {
-        for f in v.findings {
-            w.write_all(if first {
-                &b"\n    "[..]
-            } else {
-                &b",\n    "[..]
-            })?;
-            first = false;
-            write_finding(w, &finding(v.store, f))?;
-        }
-    }
-    w.write_all(if first { &b"]"[..] } else { &b"\n  ]"[..] })
-}
-
 /// One finding as serde_json's pretty printer writes [`FindingOut`] at the depth of an element
 /// of `findings` (its fields indented by six spaces), without serde: the report's strings were
 /// escaped byte by byte, most of writing a large report, and almost none needs escaping
@@ -288,64 +269,95 @@ pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
     write_files(&mut Replay::new(run), w)
 }
 
-/// Write the report as the files come: the findings file by file, then what needs every file
-/// (files, notices, summary, shard).
+/// Write the report as the files come (see [`JsonSink`]).
 pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
-    // The root object by hand, its values by serde_json at their depth ([`value`]), except
-    // the findings ([`write_findings`]).
-    w.write_all(b"{\n  \"tool\": ")?;
-    value(
-        &mut w,
-        &ToolOut {
-            name: "portaudit",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-    )?;
-    w.write_all(b",\n  \"findings\": ")?;
-    write_findings(files, &mut w)?;
-    let run = files.run();
-    let files: Vec<FileOut> = run
-        .files
-        .iter()
-        .map(|f| FileOut {
-            path: &f.name,
-            format: f.format.id(),
-            rules: f.rules,
-            unparsed: f.unparsed.len(),
-            incomplete: f.incomplete,
-            skipped: f.skipped.as_deref(),
-        })
-        .collect();
-    w.write_all(b",\n  \"files\": ")?;
-    value(&mut w, &files)?;
-    let notices: Vec<NoticeOut> = run
-        .notices
-        .iter()
-        .map(|n| NoticeOut {
-            file: &run.store.get(n.span.file).name,
-            line: location(&run.store, n.span).line,
-            message: &n.message,
-        })
-        .collect();
-    w.write_all(b",\n  \"notices\": ")?;
-    value(&mut w, &notices)?;
-    w.write_all(b",\n  \"summary\": ")?;
-    value(&mut w, &summary(run))?;
-    if let Some(sh) = &run.shard {
-        let shard = ShardOut {
-            index: sh.shard.index,
-            count: sh.shard.count,
-            inputs: sh.total,
-            files: &sh.ordinals,
-            findings: sh.per_entry(&run.files, |f| f.findings),
-            fail_on: run.config.fail_on.map(|s| s.as_str()),
-        };
-        w.write_all(b",\n  \"shard\": ")?;
-        value(&mut w, &shard)?;
+    super::drain(files, &mut JsonSink::new(w)?)
+}
+
+/// The report written as the files come: the findings file by file, each converted and written
+/// at the depth it has in the report, then what needs every file (files, notices, summary,
+/// shard). The root object by hand, its values by serde_json at their depth ([`value`]), except
+/// the findings ([`write_finding`]).
+pub struct JsonSink<'w> {
+    w: std::io::BufWriter<&'w mut dyn Write>,
+    first: bool,
+}
+
+impl<'w> JsonSink<'w> {
+    pub fn new(w: &'w mut dyn Write) -> std::io::Result<Self> {
+        let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
+        w.write_all(b"{\n  \"tool\": ")?;
+        value(
+            &mut w,
+            &ToolOut {
+                name: "portaudit",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        )?;
+        w.write_all(b",\n  \"findings\": [")?;
+        Ok(JsonSink { w, first: true })
     }
-    w.write_all(b"\n}\n")?;
-    w.flush()
+}
+
+impl super::Sink for JsonSink<'_> {
+    fn file(&mut self, v: &crate::engine::FileView<'_>) -> std::io::Result<()> {
+        for f in v.findings {
+            self.w.write_all(if self.first {
+                &b"\n    "[..]
+            } else {
+                &b",\n    "[..]
+            })?;
+            self.first = false;
+            write_finding(&mut self.w, &finding(v.store, f))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &Run) -> std::io::Result<()> {
+        let w = &mut self.w;
+        w.write_all(if self.first { &b"]"[..] } else { &b"\n  ]"[..] })?;
+        let files: Vec<FileOut> = run
+            .files
+            .iter()
+            .map(|f| FileOut {
+                path: &f.name,
+                format: f.format.id(),
+                rules: f.rules,
+                unparsed: f.unparsed.len(),
+                incomplete: f.incomplete,
+                skipped: f.skipped.as_deref(),
+            })
+            .collect();
+        w.write_all(b",\n  \"files\": ")?;
+        value(w, &files)?;
+        let notices: Vec<NoticeOut> = run
+            .notices
+            .iter()
+            .map(|n| NoticeOut {
+                file: &run.store.get(n.span.file).name,
+                line: location(&run.store, n.span).line,
+                message: &n.message,
+            })
+            .collect();
+        w.write_all(b",\n  \"notices\": ")?;
+        value(w, &notices)?;
+        w.write_all(b",\n  \"summary\": ")?;
+        value(w, &summary(run))?;
+        if let Some(sh) = &run.shard {
+            let shard = ShardOut {
+                index: sh.shard.index,
+                count: sh.shard.count,
+                inputs: sh.total,
+                files: &sh.ordinals,
+                findings: sh.per_entry(&run.files, |f| f.findings),
+                fail_on: run.config.fail_on.map(|s| s.as_str()),
+            };
+            w.write_all(b",\n  \"shard\": ")?;
+            value(w, &shard)?;
+        }
+        w.write_all(b"\n}\n")?;
+        w.flush()
+    }
 }
 
 /// A value of the root object, pretty-printed at its depth.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{location, matrix};
+use super::{location, matrix, Replay};
 use crate::checks::Status;
 use crate::engine::Run;
 
@@ -21,96 +21,209 @@ pub const MAX_FINDINGS: usize = 1_000;
 pub const MAX_FILES: usize = 1_000;
 
 pub fn render(run: &Run) -> String {
-    let mut out = String::from("# portaudit report\n\n");
-    let active: Vec<_> = run.findings.iter().filter(|f| f.waived.is_none()).collect();
-    let waived = run.findings.len() - active.len();
-    let evaluated = run.files.iter().filter(|f| f.skipped.is_none()).count();
-    let _ = writeln!(
-        out,
-        "**{}** finding(s) in {evaluated} file(s), {waived} waived, {} in the baseline. Packs: {}.\n",
-        active.len(),
-        run.baselined,
-        run.packs.iter().map(|p| format!("`{}` {}", p.id, p.version)).collect::<Vec<_>>().join(", ")
-    );
-    if run.incomplete() {
-        out.push_str("> **Evaluation incomplete:** some inputs could not be fully evaluated (see input errors below).\n\n");
-    }
-    let rows = matrix::build(run);
-    if !rows.is_empty() {
-        out.push_str("## Compliance matrix\n\n| framework | control | status | requirements | evidence |\n|---|---|---|---|---|\n");
-        for r in &rows {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                cell(&r.framework),
-                cell(&r.control),
-                r.status.as_str(),
-                cell(&r.requirements.join(", ")),
-                cell(
-                    &r.evidence
-                        .iter()
-                        .take(5)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            );
-        }
-        out.push('\n');
-    }
-    let notices = notices(run);
-    let files = files(run, MAX_FILES);
-    let budget = MAX_BYTES.saturating_sub(out.len() + notices.len() + files.len());
-    out.push_str(&findings(run, budget, MAX_FINDINGS));
-    out.push_str(&notices);
-    out.push_str(&files);
-    out
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = super::drain(&mut Replay::new(run), &mut MarkdownSink::new(run, &mut out));
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// The findings table within `budget` bytes and `max_rows` rows ([`MAX_FINDINGS`]): when not every finding
-/// fits, the most severe (active before waived, the earliest first among equals), in report
-/// order, and a line saying how many are listed.
-fn findings(run: &Run, budget: usize, max_rows: usize) -> String {
-    if run.findings.is_empty() {
+/// The rows of a table that fit a limit, chosen as they come: the `max` with the least keys (the
+/// key ends with the row's place, so the earliest first among equals).
+struct Chosen<K: Ord> {
+    max: usize,
+    /// The greatest key on top: the first to leave.
+    heap: std::collections::BinaryHeap<(K, String)>,
+    total: usize,
+}
+
+impl<K: Ord> Chosen<K> {
+    fn new(max: usize) -> Self {
+        Chosen {
+            max,
+            heap: std::collections::BinaryHeap::new(),
+            total: 0,
+        }
+    }
+
+    /// Offer a row; `row` is called only if the row is kept.
+    fn offer(&mut self, key: K, row: impl FnOnce() -> String) {
+        self.total += 1;
+        if self.heap.len() == self.max {
+            match self.heap.peek() {
+                Some((top, _)) if key < *top => {
+                    self.heap.pop();
+                }
+                _ => return,
+            }
+        }
+        self.heap.push((key, row()));
+    }
+
+    /// The rows kept, least key first.
+    fn into_sorted(self) -> Vec<(K, String)> {
+        self.heap.into_sorted_vec()
+    }
+}
+
+/// Where a finding stands for the table: active before waived, most severe first, then its place.
+type FindingKey = (bool, std::cmp::Reverse<crate::pack::Severity>, usize);
+/// Where a file stands for the table: incomplete first, most failures first, then its place.
+type FileKey = (bool, std::cmp::Reverse<usize>, usize);
+
+/// The report written as the files come: the compliance matrix (five evidence locations per
+/// control), the findings and the files are gathered file by file, keeping only the rows that
+/// can be listed; everything is written at the end, the totals first.
+pub struct MarkdownSink<'w> {
+    w: &'w mut dyn std::io::Write,
+    matrix: matrix::Matrix,
+    findings: Chosen<FindingKey>,
+    files: Chosen<FileKey>,
+}
+
+impl<'w> MarkdownSink<'w> {
+    /// `run`: the packs.
+    pub fn new(run: &Run, w: &'w mut dyn std::io::Write) -> Self {
+        MarkdownSink {
+            w,
+            matrix: matrix::Matrix::new(run, Some(5)),
+            findings: Chosen::new(MAX_FINDINGS),
+            files: Chosen::new(MAX_FILES),
+        }
+    }
+}
+
+fn finding_row(v: &crate::engine::FileView<'_>, f: &crate::finding::Finding) -> String {
+    let loc = location(v.store, f.span);
+    let sev = if f.waived.is_some() {
+        format!("{} (waived)", f.severity.as_str())
+    } else {
+        f.severity.as_str().to_owned()
+    };
+    format!(
+        "| {sev} | `{}` | `{}:{}` | {} |\n",
+        f.rule,
+        v.store.get(f.span.file).name,
+        loc.line,
+        cell(&f.message)
+    )
+}
+
+/// A file's row and its key in the table.
+fn file_row(v: &crate::engine::FileView<'_>, place: usize) -> (FileKey, String) {
+    let f = v.report;
+    if let Some(why) = &f.skipped {
+        let row = format!("| `{}` | skipped: {} | | | | | |\n", f.name, cell(why));
+        return ((!f.incomplete, std::cmp::Reverse(0), place), row);
+    }
+    let n = |s: Status| {
+        v.results
+            .iter()
+            .filter(|r| r.file == f.file && r.status == s)
+            .count()
+    };
+    let row = format!(
+        "| `{}` | {}{} | {} | {} | {} | {} | {} |\n",
+        f.name,
+        f.format.id(),
+        if f.incomplete { " (incomplete)" } else { "" },
+        f.rules,
+        n(Status::Pass),
+        n(Status::Fail),
+        n(Status::NotEvidenced),
+        n(Status::Uncertain)
+    );
+    (
+        (!f.incomplete, std::cmp::Reverse(n(Status::Fail)), place),
+        row,
+    )
+}
+
+impl super::Sink for MarkdownSink<'_> {
+    fn file(&mut self, v: &crate::engine::FileView<'_>) -> std::io::Result<()> {
+        self.matrix.add(v);
+        for f in v.findings {
+            let key = (
+                f.waived.is_some(),
+                std::cmp::Reverse(f.severity),
+                self.findings.total,
+            );
+            self.findings.offer(key, || finding_row(v, f));
+        }
+        let (key, row) = file_row(v, self.files.total);
+        self.files.offer(key, || row);
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &Run) -> std::io::Result<()> {
+        let mut out = String::from("# portaudit report\n\n");
+        let evaluated = run.files.iter().filter(|f| f.skipped.is_none()).count();
+        let _ = writeln!(
+            out,
+            "**{}** finding(s) in {evaluated} file(s), {} waived, {} in the baseline. Packs: {}.\n",
+            run.totals.active(),
+            run.totals.waived,
+            run.baselined,
+            run.packs
+                .iter()
+                .map(|p| format!("`{}` {}", p.id, p.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if run.incomplete() {
+            out.push_str("> **Evaluation incomplete:** some inputs could not be fully evaluated (see input errors below).\n\n");
+        }
+        let matrix = std::mem::replace(&mut self.matrix, matrix::Matrix::new(run, Some(5)));
+        let rows = matrix.rows();
+        if !rows.is_empty() {
+            out.push_str("## Compliance matrix\n\n| framework | control | status | requirements | evidence |\n|---|---|---|---|---|\n");
+            for r in &rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} |",
+                    cell(&r.framework),
+                    cell(&r.control),
+                    r.status.as_str(),
+                    cell(&r.requirements.join(", ")),
+                    cell(&r.evidence.join(", "))
+                );
+            }
+            out.push('\n');
+        }
+        let notices = notices(run);
+        let files = std::mem::replace(&mut self.files, Chosen::new(0));
+        let (total, files) = (files.total, files.into_sorted());
+        let files = files_table(files, total);
+        let budget = MAX_BYTES.saturating_sub(out.len() + notices.len() + files.len());
+        let findings = std::mem::replace(&mut self.findings, Chosen::new(0));
+        let (total, findings) = (findings.total, findings.into_sorted());
+        out.push_str(&findings_table(findings, total, budget));
+        out.push_str(&notices);
+        out.push_str(&files);
+        self.w.write_all(out.as_bytes())?;
+        self.w.flush()
+    }
+}
+
+/// The findings table within `budget` bytes, from the rows that could be listed (most important
+/// first) out of `total`: when not every finding fits, the first rows that fit, in report order,
+/// and a line saying how many are listed.
+fn findings_table(rows: Vec<(FindingKey, String)>, total: usize, budget: usize) -> String {
+    if total == 0 {
         return String::new();
     }
     const HEAD: &str =
         "## Findings\n\n| severity | rule | location | message |\n|---|---|---|---|\n";
     // Room for the closing lines, whatever the counts.
     const TAIL: usize = 400;
-    let row = |f: &crate::finding::Finding| {
-        let loc = location(&run.store, f.span);
-        let sev = if f.waived.is_some() {
-            format!("{} (waived)", f.severity.as_str())
-        } else {
-            f.severity.as_str().to_owned()
-        };
-        format!(
-            "| {sev} | `{}` | `{}:{}` | {} |\n",
-            f.rule,
-            run.store.get(f.span.file).name,
-            loc.line,
-            cell(&f.message)
-        )
-    };
-    let mut order: Vec<usize> = (0..run.findings.len()).collect();
-    order.sort_by_key(|&i| {
-        let f = &run.findings[i];
-        (f.waived.is_some(), std::cmp::Reverse(f.severity), i)
-    });
     let room = budget.saturating_sub(HEAD.len() + TAIL);
     let mut used = 0;
     let mut chosen: Vec<(usize, String)> = Vec::new();
-    for i in order {
-        if chosen.len() == max_rows {
+    for (key, row) in rows {
+        if used + row.len() > room {
             break;
         }
-        let r = row(&run.findings[i]);
-        if used + r.len() > room {
-            break;
-        }
-        used += r.len();
-        chosen.push((i, r));
+        used += row.len();
+        chosen.push((key.2, row));
     }
     chosen.sort_unstable_by_key(|(i, _)| *i);
     let mut out = String::from(HEAD);
@@ -118,13 +231,12 @@ fn findings(run: &Run, budget: usize, max_rows: usize) -> String {
         out.push_str(r);
     }
     out.push('\n');
-    if chosen.len() < run.findings.len() {
+    if chosen.len() < total {
         let _ = writeln!(
             out,
-            "_{} of {} findings are listed, the most severe: a step summary or comment has to stay \
-             small. The SARIF, JSON and text reports list all of them._\n",
+            "_{} of {total} findings are listed, the most severe: a step summary or comment has to \
+             stay small. The SARIF, JSON and text reports list all of them._\n",
             chosen.len(),
-            run.findings.len()
         );
     }
     out
@@ -148,42 +260,11 @@ fn notices(run: &Run) -> String {
     out
 }
 
-/// The files table, at most `max_rows` rows ([`MAX_FILES`]): when there are more files, the incomplete ones,
-/// then those with the most failing requirements (the earliest first among equals), in input
-/// order, and a line saying how many are listed.
-fn files(run: &Run, max_rows: usize) -> String {
+/// The files table from the rows that could be listed out of `total`, in input order, and a
+/// line saying how many are listed when not all are.
+fn files_table(mut rows: Vec<(FileKey, String)>, total: usize) -> String {
     let mut out = String::from("## Files\n\n| file | format | rules | pass | fail | not evidenced | uncertain |\n|---|---|---|---|---|---|---|\n");
-    let by_file = super::json::rows_by_file(run);
-    // (priority: complete files after incomplete ones, more failures first, input order; row).
-    type Keyed = ((bool, std::cmp::Reverse<usize>, usize), String);
-    let mut rows: Vec<Keyed> = Vec::new();
-    for (i, f) in run.files.iter().enumerate() {
-        if let Some(why) = &f.skipped {
-            let row = format!("| `{}` | skipped: {} | | | | | |\n", f.name, cell(why));
-            rows.push(((!f.incomplete, std::cmp::Reverse(0), i), row));
-            continue;
-        }
-        let results = by_file.get(&f.file).map(Vec::as_slice).unwrap_or_default();
-        let n = |s: Status| results.iter().filter(|r| r.status == s).count();
-        let row = format!(
-            "| `{}` | {}{} | {} | {} | {} | {} | {} |\n",
-            f.name,
-            f.format.id(),
-            if f.incomplete { " (incomplete)" } else { "" },
-            f.rules,
-            n(Status::Pass),
-            n(Status::Fail),
-            n(Status::NotEvidenced),
-            n(Status::Uncertain)
-        );
-        rows.push(((!f.incomplete, std::cmp::Reverse(n(Status::Fail)), i), row));
-    }
-    let total = rows.len();
-    if total > max_rows {
-        rows.sort_unstable_by_key(|(k, _)| *k);
-        rows.truncate(max_rows);
-        rows.sort_unstable_by_key(|(k, _)| k.2);
-    }
+    rows.sort_unstable_by_key(|(k, _)| k.2);
     for (_, row) in &rows {
         out.push_str(row);
     }
@@ -196,6 +277,38 @@ fn files(run: &Run, max_rows: usize) -> String {
         );
     }
     out
+}
+
+/// [`findings_table`] of a finished run with another budget and row limit.
+#[cfg(test)]
+fn findings(run: &Run, budget: usize, max_rows: usize) -> String {
+    let mut chosen = Chosen::new(max_rows);
+    let mut files = Replay::new(run);
+    while let Some(v) = super::Files::next_file(&mut files) {
+        for f in v.findings {
+            let key = (
+                f.waived.is_some(),
+                std::cmp::Reverse(f.severity),
+                chosen.total,
+            );
+            chosen.offer(key, || finding_row(&v, f));
+        }
+    }
+    let total = chosen.total;
+    findings_table(chosen.into_sorted(), total, budget)
+}
+
+/// [`files_table`] of a finished run with another row limit.
+#[cfg(test)]
+fn files(run: &Run, max_rows: usize) -> String {
+    let mut chosen = Chosen::new(max_rows);
+    let mut files = Replay::new(run);
+    while let Some(v) = super::Files::next_file(&mut files) {
+        let (key, row) = file_row(&v, chosen.total);
+        chosen.offer(key, || row);
+    }
+    let total = chosen.total;
+    files_table(chosen.into_sorted(), total)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! Reporters, side by side: text (miette), JSON and SARIF. Each renders a [`Run`] to a string;
-//! they share the file store for locations and [`Location`] for line/column conversion.
+//! Reporters, side by side: text (miette), JSON, SARIF, GitHub, Markdown, JUnit and HTML. Each
+//! renders a [`Run`] to a string; those that can be written as the files of a check come are also
+//! [`Sink`]s, so several reports share one check without holding it. They share the file store for
+//! locations and [`Location`] for line/column conversion.
 //!
-//! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`]
-//! (see CONTRIBUTING.md).
+//! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`] (and in
+//! [`sink`] for a streamed one); see CONTRIBUTING.md.
 
 pub mod github;
 pub mod html;
@@ -41,6 +43,37 @@ impl Files for Checked<'_> {
     fn next_file(&mut self) -> Option<FileView<'_>> {
         Checked::next_file(self)
     }
+}
+
+/// A report written as the files come, pushed to it: [`Sink::file`] for each file in input
+/// order, then [`Sink::finish`] with the run (files, results, totals and notices of every file).
+/// Several sinks can take the files of one check, each written to its own place, so a check that
+/// writes several reports needs neither to hold its findings nor to run twice.
+pub trait Sink {
+    fn file(&mut self, v: &FileView<'_>) -> std::io::Result<()>;
+    /// Write what needs every file, and flush.
+    fn finish(&mut self, run: &Run) -> std::io::Result<()>;
+}
+
+/// Feed every file of `files` to `sink`, then finish it.
+pub fn drain(files: &mut dyn Files, sink: &mut dyn Sink) -> std::io::Result<()> {
+    while let Some(v) = files.next_file() {
+        sink.file(&v)?;
+    }
+    sink.finish(files.run())
+}
+
+/// Feed every file of `files` to each of `sinks` in turn, then finish them.
+pub fn drain_all(files: &mut dyn Files, sinks: &mut [Box<dyn Sink + '_>]) -> std::io::Result<()> {
+    while let Some(v) = files.next_file() {
+        for s in sinks.iter_mut() {
+            s.file(&v)?;
+        }
+    }
+    for s in sinks.iter_mut() {
+        s.finish(files.run())?;
+    }
+    Ok(())
 }
 
 /// A finished run's files as [`Files`] (its findings are sorted by file, so each file's are one
@@ -159,9 +192,30 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
     }
 }
 
-/// Can this format be written file by file as a check runs ([`write_files`])?
+/// Can this format be written file by file as a check runs ([`sink`])?
 pub fn streams(format: Format) -> bool {
-    matches!(format, Format::Json | Format::Sarif | Format::Text)
+    matches!(
+        format,
+        Format::Json | Format::Sarif | Format::Text | Format::Github | Format::Markdown
+    )
+}
+
+/// The report in `format` as a [`Sink`] writing to `w`, for the formats that [`streams`] (None
+/// for the others); `run` is the run at its start (packs and configuration).
+pub fn sink<'w>(
+    run: &Run,
+    format: Format,
+    opts: &Options,
+    w: &'w mut dyn std::io::Write,
+) -> std::io::Result<Option<Box<dyn Sink + 'w>>> {
+    Ok(Some(match format {
+        Format::Json => Box::new(json::JsonSink::new(w)?),
+        Format::Sarif => Box::new(sarif::SarifSink::new(run, opts.sarif_max_results, w)?),
+        Format::Text => Box::new(text::TextSink::new(run, opts, w)),
+        Format::Github => Box::new(github::GithubSink::new(run, opts, w)),
+        Format::Markdown => Box::new(markdown::MarkdownSink::new(run, w)),
+        Format::Junit | Format::Html => return Ok(None),
+    }))
 }
 
 /// A check's per-file rendering ([`crate::engine::Options::render`]) for a format whose files'
@@ -191,18 +245,11 @@ pub fn write_files(
     opts: &Options,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    match format {
-        Format::Json => json::write_files(files, w),
-        Format::Sarif => sarif::write_files(files, opts.sarif_max_results, w),
-        Format::Text => text::write_files(files, opts, w),
-        _ => {
-            while files.next_file().is_some() {}
-            match format {
-                Format::Github => github::write(files.run(), opts, w),
-                _ => w.write_all(render(files.run(), format, opts).as_bytes()),
-            }
-        }
+    if let Some(mut s) = sink(files.run(), format, opts, &mut *w)? {
+        return drain(files, &mut *s);
     }
+    while files.next_file().is_some() {}
+    w.write_all(render(files.run(), format, opts).as_bytes())
 }
 
 /// Write a run to `w`. JSON, SARIF and text are written finding by finding (no whole-report

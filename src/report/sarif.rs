@@ -402,124 +402,163 @@ pub fn write(run: &Run, max_results: usize, w: &mut dyn Write) -> std::io::Resul
     write_files(&mut Replay::new(run), max_results, w)
 }
 
-/// Write the log as the files come. With a limit (`max_results` > 0, [`GITHUB_MAX_RESULTS`] for
-/// code scanning) the log keeps the most severe results, the earliest first among equals, in
-/// report order, and says in `invocations` how many it left out; the results are held until
-/// the end (at most `max_results` of them). Without a limit, they are written as they come.
+/// Write the log as the files come (see [`SarifSink`]).
 pub fn write_files(
     files: &mut dyn Files,
     max_results: usize,
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut rules: Vec<Value> = vec![input_error_rule()];
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    ids.insert(INPUT_ERROR.to_owned(), 0);
-    for p in &files.run().packs {
-        for r in &p.requirements {
-            ids.entry(r.id.clone()).or_insert(rules.len());
-            rules.push(rule(r));
+    let mut sink = SarifSink::new(files.run(), max_results, w)?;
+    super::drain(files, &mut sink)
+}
+
+/// The log written as the files come. With a limit (`max_results` > 0, [`GITHUB_MAX_RESULTS`]
+/// for code scanning) the log keeps the most severe results, the earliest first among equals, in
+/// report order, and says in `invocations` how many it left out; the results are held until the
+/// end (at most `max_results` of them). Without a limit, they are written as they come. The log
+/// by hand, its values by serde at their depth: `$schema`, `version`, then the one run (its
+/// values are three levels deep, its results four).
+pub struct SarifSink<'w> {
+    w: std::io::BufWriter<&'w mut dyn Write>,
+    ids: BTreeMap<String, usize>,
+    max_results: usize,
+    first: bool,
+    /// With a limit: the results kept so far, the first to leave on top.
+    held: std::collections::BinaryHeap<Held>,
+    /// Results so far (not waived), and files so far.
+    found: usize,
+    files: usize,
+}
+
+impl<'w> SarifSink<'w> {
+    /// `run`: the packs (for the rules).
+    pub fn new(run: &Run, max_results: usize, w: &'w mut dyn Write) -> std::io::Result<Self> {
+        let mut rules: Vec<Value> = vec![input_error_rule()];
+        let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+        ids.insert(INPUT_ERROR.to_owned(), 0);
+        for p in &run.packs {
+            for r in &p.requirements {
+                ids.entry(r.id.clone()).or_insert(rules.len());
+                rules.push(rule(r));
+            }
         }
+        let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
+        w.write_all(
+            b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ",
+        )?;
+        Tool {
+            driver: Driver {
+                name: "portaudit",
+                version: env!("CARGO_PKG_VERSION"),
+                semantic_version: env!("CARGO_PKG_VERSION"),
+                information_uri: INFO_URI,
+                rules: &rules,
+            },
+        }
+        .serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
+        w.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": [")?;
+        Ok(SarifSink {
+            w,
+            ids,
+            max_results,
+            first: true,
+            held: std::collections::BinaryHeap::new(),
+            found: 0,
+            files: 0,
+        })
     }
-    let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
-    // The log by hand, its values by serde at their depth: `$schema`, `version`, then the one run
-    // (its values are three levels deep, its results four).
-    w.write_all(
-        b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ",
-    )?;
-    Tool {
-        driver: Driver {
-            name: "portaudit",
-            version: env!("CARGO_PKG_VERSION"),
-            semantic_version: env!("CARGO_PKG_VERSION"),
-            information_uri: INFO_URI,
-            rules: &rules,
-        },
+
+    fn separator(&mut self) -> std::io::Result<()> {
+        let s: &[u8] = if self.first {
+            b"\n        "
+        } else {
+            b",\n        "
+        };
+        self.first = false;
+        self.w.write_all(s)
     }
-    .serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
-    w.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": [")?;
-    let mut first = true;
-    let mut sep = |w: &mut std::io::BufWriter<&mut dyn Write>| {
-        let s: &[u8] = if first { b"\n        " } else { b",\n        " };
-        first = false;
-        w.write_all(s)
-    };
-    // With a limit: the results kept so far, the first to leave on top.
-    let mut held: std::collections::BinaryHeap<Held> = std::collections::BinaryHeap::new();
-    let (mut found, mut file) = (0usize, 0usize);
-    while let Some(v) = files.next_file() {
+}
+
+impl super::Sink for SarifSink<'_> {
+    fn file(&mut self, v: &crate::engine::FileView<'_>) -> std::io::Result<()> {
         for f in v.findings.iter().filter(|f| f.waived.is_none()) {
-            found += 1;
-            if max_results == 0 {
-                sep(&mut w)?;
-                write_result(&mut w, v.store, f, &ids)?;
+            self.found += 1;
+            if self.max_results == 0 {
+                self.separator()?;
+                write_result(&mut self.w, v.store, f, &self.ids)?;
                 continue;
             }
-            let candidate = (std::cmp::Reverse(f.severity), found);
-            if held.len() == max_results {
+            let candidate = (std::cmp::Reverse(f.severity), self.found);
+            if self.held.len() == self.max_results {
                 // Full: the newcomer replaces the first to leave if it is more severe.
-                if held.peek().is_some_and(|top| candidate < top.key()) {
-                    held.pop();
+                if self.held.peek().is_some_and(|top| candidate < top.key()) {
+                    self.held.pop();
                 } else {
                     continue;
                 }
             }
             let mut bytes = Vec::new();
-            write_result(&mut bytes, v.store, f, &ids)?;
-            held.push(Held {
+            write_result(&mut bytes, v.store, f, &self.ids)?;
+            self.held.push(Held {
                 severity: f.severity,
-                seq: found,
-                file,
+                seq: self.found,
+                file: self.files,
                 bytes: bytes.into_boxed_slice(),
             });
         }
-        file += 1;
+        self.files += 1;
+        Ok(())
     }
-    let mut held = held.into_vec();
-    held.sort_unstable_by_key(|h| h.seq);
-    for h in &held {
-        sep(&mut w)?;
-        w.write_all(&h.bytes)?;
+
+    fn finish(&mut self, run: &Run) -> std::io::Result<()> {
+        let mut held = std::mem::take(&mut self.held).into_vec();
+        held.sort_unstable_by_key(|h| h.seq);
+        for h in &held {
+            self.separator()?;
+            self.w.write_all(&h.bytes)?;
+        }
+        let (found, max_results) = (self.found, self.max_results);
+        let w = &mut self.w;
+        w.write_all(if self.first { b"]" } else { b"\n      ]" })?;
+        let left_out = (max_results > 0 && found > held.len()).then(|| LeftOut {
+            found,
+            kept: held.len(),
+            least: held
+                .iter()
+                .map(|h| h.severity)
+                .min()
+                .unwrap_or(Severity::Info),
+        });
+        if let Some(l) = left_out {
+            w.write_all(b",\n      \"invocations\": ")?;
+            l.invocations(!run.incomplete())
+                .serialize(&mut super::pretty::serializer_at(&mut *w, 3))?;
+        }
+        if let Some(sh) = &run.shard {
+            let results = if max_results == 0 {
+                sh.per_entry(&run.files, |f| f.active)
+            } else {
+                held.iter().map(|h| sh.ordinals[h.file]).collect()
+            };
+            let props = RunProps {
+                shard: ShardOut {
+                    index: sh.shard.index,
+                    count: sh.shard.count,
+                    inputs: sh.total,
+                    files: &sh.ordinals,
+                    results,
+                    incomplete: run.incomplete(),
+                    fail_on: run.config.fail_on.map(|s| s.as_str()),
+                    max_results,
+                    found,
+                },
+            };
+            w.write_all(b",\n      \"properties\": ")?;
+            props.serialize(&mut super::pretty::serializer_at(&mut *w, 3))?;
+        }
+        w.write_all(b"\n    }\n  ]\n}\n")?;
+        w.flush()
     }
-    w.write_all(if first { b"]" } else { b"\n      ]" })?;
-    let run = files.run();
-    let left_out = (max_results > 0 && found > held.len()).then(|| LeftOut {
-        found,
-        kept: held.len(),
-        least: held
-            .iter()
-            .map(|h| h.severity)
-            .min()
-            .unwrap_or(Severity::Info),
-    });
-    if let Some(l) = left_out {
-        w.write_all(b",\n      \"invocations\": ")?;
-        l.invocations(!run.incomplete())
-            .serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
-    }
-    if let Some(sh) = &run.shard {
-        let results = if max_results == 0 {
-            sh.per_entry(&run.files, |f| f.active)
-        } else {
-            held.iter().map(|h| sh.ordinals[h.file]).collect()
-        };
-        let props = RunProps {
-            shard: ShardOut {
-                index: sh.shard.index,
-                count: sh.shard.count,
-                inputs: sh.total,
-                files: &sh.ordinals,
-                results,
-                incomplete: run.incomplete(),
-                fail_on: run.config.fail_on.map(|s| s.as_str()),
-                max_results,
-                found,
-            },
-        };
-        w.write_all(b",\n      \"properties\": ")?;
-        props.serialize(&mut super::pretty::serializer_at(&mut w, 3))?;
-    }
-    w.write_all(b"\n    }\n  ]\n}\n")?;
-    w.flush()
 }
 
 pub fn render(run: &Run, max_results: usize) -> String {

@@ -221,48 +221,80 @@ pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::
     write_files(&mut Replay::new(run), opts, w)
 }
 
-/// Write the text report as the files come: each file's diagnostics, then the notices and the
-/// summary (its lines per file are gathered as the files pass, while their text is at hand).
+/// Write the text report as the files come (see [`TextSink`]).
 pub fn write_files(
     files: &mut dyn Files,
     opts: &Options,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut w = std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w);
-    let h = handler(opts);
-    let mut out = String::new();
-    let mut per_file = String::new();
-    let packs: Vec<String> = files.run().packs.iter().map(|p| p.id.clone()).collect();
-    let key = render_key(opts);
-    while let Some(v) = files.next_file() {
-        match v.rendered {
-            Some(r) if r.key == key => w.write_all(r.bytes)?,
-            _ => each_diagnostic(&v, &h, |d| w.write_all(d.as_bytes()))?,
+    let mut sink = TextSink::new(files.run(), opts, w);
+    super::drain(files, &mut sink)
+}
+
+/// The text report written as the files come: each file's diagnostics (the workers' bytes when
+/// they were rendered with these options), then the notices and the summary (its lines per file
+/// are gathered as the files pass, while their text is at hand).
+pub struct TextSink<'w> {
+    pub(crate) w: std::io::BufWriter<&'w mut dyn std::io::Write>,
+    h: GraphicalReportHandler,
+    opts: Options,
+    key: String,
+    packs: Vec<String>,
+    per_file: String,
+}
+
+impl<'w> TextSink<'w> {
+    /// `run`: the packs (for the summary).
+    pub fn new(run: &Run, opts: &Options, w: &'w mut dyn std::io::Write) -> Self {
+        TextSink {
+            w: std::io::BufWriter::with_capacity(super::WRITE_BUFFER, w),
+            h: handler(opts),
+            opts: opts.clone(),
+            key: render_key(opts),
+            packs: run.packs.iter().map(|p| p.id.clone()).collect(),
+            per_file: String::new(),
         }
-        file_summary(&v, &packs, opts, &mut per_file);
     }
-    let run = files.run();
-    let mut sources = Sources {
-        store: &run.store,
-        cache: BTreeMap::new(),
-    };
-    for n in &run.notices {
-        let d = Diag {
-            message: format!("configuration: {}", n.message),
-            code: Some("portaudit/waiver".into()),
-            severity: MSeverity::Warning,
-            source: sources.get(n.span.file),
-            labels: vec![label(&run.store, n.span, "this waiver".into())],
-            help: None,
+}
+
+impl super::Sink for TextSink<'_> {
+    fn file(&mut self, v: &FileView<'_>) -> std::io::Result<()> {
+        use std::io::Write as _;
+        match v.rendered {
+            Some(r) if r.key == self.key => self.w.write_all(r.bytes)?,
+            _ => {
+                let w = &mut self.w;
+                each_diagnostic(v, &self.h, |d| w.write_all(d.as_bytes()))?
+            }
+        }
+        file_summary(v, &self.packs, &self.opts, &mut self.per_file);
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &Run) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut out = String::new();
+        let mut sources = Sources {
+            store: &run.store,
+            cache: BTreeMap::new(),
         };
-        render_diag(&h, &d, &mut out);
+        for n in &run.notices {
+            let d = Diag {
+                message: format!("configuration: {}", n.message),
+                code: Some("portaudit/waiver".into()),
+                severity: MSeverity::Warning,
+                source: sources.get(n.span.file),
+                labels: vec![label(&run.store, n.span, "this waiver".into())],
+                help: None,
+            };
+            render_diag(&self.h, &d, &mut out);
+        }
+        out.push_str("Summary\n");
+        out.push_str(&self.per_file);
+        out.push_str(&totals(run));
+        self.w.write_all(out.as_bytes())?;
+        self.w.flush()
     }
-    out.push_str("Summary\n");
-    out.push_str(&per_file);
-    out.push_str(&totals(run));
-    w.write_all(out.as_bytes())?;
-    w.flush()
 }
 
 /// [`crate::engine::Render::key`] of [`file_diagnostics`]: everything in the options that
