@@ -200,7 +200,7 @@ enum OutFormat {
     Text,
     Json,
     Sarif,
-    /// GitHub Actions annotations, then the text report.
+    /// The text report, then GitHub Actions annotations of the most severe findings.
     Github,
     /// Markdown summary with the compliance matrix (step summary, PR comment).
     Markdown,
@@ -506,35 +506,37 @@ fn check(args: CheckArgs) -> u8 {
         verbose: args.verbose,
         sarif_max_results: args.sarif_max_results,
     };
-    // JSON, SARIF and text are written file by file as the check runs and each file is released
-    // once written (memory does not grow with the fleet); the other formats and a baseline need
-    // the whole run.
-    let stream = report::streams(format) && args.write_baseline.is_none() && extra.is_empty();
+    // Every report: the main one, then those of --report (colours only when asked for).
+    let fopts = report::Options {
+        color: use_color(args.color, false),
+        ..ropts.clone()
+    };
+    let reports: Vec<(report::Format, Option<&Path>, &report::Options)> =
+        std::iter::once((format, args.output.as_deref(), &ropts))
+            .chain(extra.iter().map(|(f, p)| (*f, Some(*p), &fopts)))
+            .collect();
+    // The reports are written file by file as the check runs and each file is released once
+    // written (memory does not grow with the fleet), unless one of them (JUnit, HTML) or a
+    // baseline needs the whole run.
+    let stream =
+        args.write_baseline.is_none() && reports.iter().all(|(f, _, _)| report::streams(*f));
     // A streamed report on the terminal shows the progress itself (a bar on stderr would be drawn
     // over it).
     if !(stream && to_terminal) {
         opts.progress = progress_bar();
     }
-    // Reports to files (--report): colours only when asked for.
-    let fopts = report::Options {
-        color: use_color(args.color, false),
-        ..ropts.clone()
-    };
     // The workers render the text report's snippets, file by file (held runs keep them for the
     // reports written at the end). The first report with a text part decides what they render;
     // a report with other options renders its own.
-    opts.render = std::iter::once((format, &ropts))
-        .chain(extra.iter().map(|(f, _)| (*f, &fopts)))
-        .find_map(|(f, o)| report::per_file(f, o));
+    opts.render = reports.iter().find_map(|(f, _, o)| report::per_file(*f, o));
     let hold = if stream {
         engine::Hold::Nothing
     } else {
         engine::Hold::All
     };
-    let output = args.output.as_deref();
     let checked = engine::check(&opts, hold, |files| {
         if stream {
-            emit_with(output, |w| report::write_files(files, format, &ropts, w))
+            emit_streamed(files, &reports)
         } else {
             Ok(())
         }
@@ -544,7 +546,7 @@ fn check(args: CheckArgs) -> u8 {
         Err((store, errors)) => {
             let eopts = report::Options {
                 color: use_color(args.color, std::io::stderr().is_terminal()),
-                ..ropts
+                ..ropts.clone()
             };
             eprint!(
                 "{}",
@@ -558,28 +560,32 @@ fn check(args: CheckArgs) -> u8 {
         return ERROR;
     }
     if !stream {
-        if let Some(path) = &args.write_baseline {
-            if let Err(e) = emit(&engine::baseline_json(&run), Some(path)) {
-                eprintln!("error: {e}");
-                return ERROR;
+        // The held run's reports and baseline, all or none.
+        let baseline = args.write_baseline.as_deref();
+        let paths: Vec<Option<&Path>> = reports
+            .iter()
+            .map(|r| r.1)
+            .chain(baseline.map(Some))
+            .collect();
+        let written = emit_all(&paths, |dests| {
+            for ((f, _, o), dest) in reports.iter().zip(dests.iter_mut()) {
+                report::write(&run, *f, o, dest)?;
             }
-        }
-        if let Err(e) = emit_with(output, |w| report::write(&run, format, &ropts, w)) {
+            if let Some(dest) = dests.get_mut(reports.len()) {
+                dest.write_all(engine::baseline_json(&run).as_bytes())?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
             eprintln!("error: {e}");
             return ERROR;
         }
-        for (f, path) in &extra {
-            if let Err(e) = emit_with(Some(path), |w| report::write(&run, *f, &fopts, w)) {
-                eprintln!("error: {e}");
-                return ERROR;
-            }
-        }
     }
     // A SARIF report that left results out under --sarif-max-results says so, and so does the run.
-    let sarif_targets = std::iter::once((format, output))
-        .chain(extra.iter().map(|(f, p)| (*f, Some(*p))))
-        .filter(|(f, _)| *f == report::Format::Sarif);
-    for (_, path) in sarif_targets {
+    let sarif_targets = reports
+        .iter()
+        .filter(|(f, _, _)| *f == report::Format::Sarif);
+    for (_, path, _) in sarif_targets {
         if let Some(l) = report::sarif::LeftOut::of(&run.totals, args.sarif_max_results) {
             let place = path.map_or("standard output".to_owned(), |p| p.display().to_string());
             eprintln!("warning: SARIF report ({place}): {}", l.message());
@@ -610,39 +616,161 @@ fn emit_with(
     output: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    match output {
-        None => {
-            let mut out = std::io::stdout().lock();
-            match write(&mut out).and_then(|_| out.flush()) {
-                // A closed pipe (`| head`) is not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other,
-            }
-        }
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.portaudit-{}.tmp", std::process::id()));
-            let res = std::fs::File::create(&tmp)
-                .and_then(|mut f| {
-                    write(&mut f)?;
-                    f.sync_all()
-                })
-                .and_then(|_| std::fs::rename(&tmp, path));
-            if res.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            res.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
-            })
+    let mut dest = Dest::open(output)?;
+    match write(&mut dest) {
+        Ok(()) => dest.commit(),
+        Err(e) => {
+            dest.abandon();
+            Err(e)
         }
     }
+}
+
+/// Where a report goes: standard output, or a temporary file beside the target that is renamed
+/// over it once the report is complete (so a failed run never leaves a half-written report for CI
+/// to upload). Errors name the file.
+enum Dest {
+    /// Standard output; `closed` once a reader went away (`| head`): the rest is discarded, which
+    /// is not an error.
+    Stdout {
+        out: std::io::StdoutLock<'static>,
+        closed: bool,
+    },
+    File {
+        file: std::fs::File,
+        tmp: PathBuf,
+        path: PathBuf,
+    },
+}
+
+impl Dest {
+    fn open(output: Option<&Path>) -> std::io::Result<Dest> {
+        let Some(path) = output else {
+            return Ok(Dest::Stdout {
+                out: std::io::stdout().lock(),
+                closed: false,
+            });
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.portaudit-{}.tmp", std::process::id()));
+        match std::fs::File::create(&tmp) {
+            Ok(file) => Ok(Dest::File {
+                file,
+                tmp,
+                path: path.to_path_buf(),
+            }),
+            Err(e) => Err(cannot_write(path, e)),
+        }
+    }
+
+    /// The report is complete: flush, or sync and rename over the target.
+    fn commit(self) -> std::io::Result<()> {
+        match self {
+            Dest::Stdout { mut out, closed } => match out.flush() {
+                Err(e) if closed || e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            },
+            Dest::File { file, tmp, path } => {
+                let res = file.sync_all().and_then(|_| std::fs::rename(&tmp, &path));
+                if let Err(e) = res {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(cannot_write(&path, e));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The report is not complete: remove the temporary file.
+    fn abandon(self) {
+        if let Dest::File { file, tmp, .. } = self {
+            drop(file);
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+fn cannot_write(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+}
+
+impl Write for Dest {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Dest::Stdout { closed: true, .. } => Ok(buf.len()),
+            Dest::Stdout { out, closed } => match out.write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    *closed = true;
+                    Ok(buf.len())
+                }
+                other => other,
+            },
+            Dest::File { file, path, .. } => file.write(buf).map_err(|e| cannot_write(path, e)),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Dest::Stdout { closed: true, .. } => Ok(()),
+            Dest::Stdout { out, closed } => match out.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    *closed = true;
+                    Ok(())
+                }
+                other => other,
+            },
+            Dest::File { file, path, .. } => file.flush().map_err(|e| cannot_write(path, e)),
+        }
+    }
+}
+
+/// Open a destination for each of `paths`, let `write` fill them, then commit them all, or
+/// abandon them all if anything failed: every report is renamed into place only when all are
+/// complete.
+fn emit_all(
+    paths: &[Option<&Path>],
+    write: impl FnOnce(&mut [Dest]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut dests = Vec::new();
+    for path in paths {
+        match Dest::open(*path) {
+            Ok(d) => dests.push(d),
+            Err(e) => {
+                dests.into_iter().for_each(Dest::abandon);
+                return Err(e);
+            }
+        }
+    }
+    match write(&mut dests) {
+        Ok(()) => dests.into_iter().try_for_each(Dest::commit),
+        Err(e) => {
+            dests.into_iter().for_each(Dest::abandon);
+            Err(e)
+        }
+    }
+}
+
+/// Write several reports as the files of one check come, each to its destination.
+fn emit_streamed(
+    files: &mut engine::Checked<'_>,
+    reports: &[(report::Format, Option<&Path>, &report::Options)],
+) -> std::io::Result<()> {
+    let paths: Vec<Option<&Path>> = reports.iter().map(|r| r.1).collect();
+    emit_all(&paths, |dests| {
+        let mut sinks = Vec::new();
+        for ((format, _, opts), dest) in reports.iter().zip(dests.iter_mut()) {
+            let sink = report::sink(files.run(), *format, opts, dest)?;
+            sinks.push(sink.ok_or_else(|| std::io::Error::other("not a streamed format"))?);
+        }
+        report::drain_all(files, &mut sinks)
+    })
 }
 
 fn policies(args: PoliciesArgs) -> u8 {

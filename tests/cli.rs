@@ -199,12 +199,19 @@ fn one_check_writes_several_reports() {
         run(&a)
     };
     // The main report with a text part (github), then without one (markdown: the text report
-    // among the extra ones is the one the workers render).
-    for main in ["github", "markdown"] {
+    // among the extra ones is the one the workers render); with JUnit the run is held whole and
+    // the reports written at the end, without it they are all written as the files come.
+    for (main, junit) in [
+        ("github", true),
+        ("markdown", true),
+        ("github", false),
+        ("markdown", false),
+        ("sarif", false),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let reports: Vec<&str> = ["sarif", "markdown", "json", "text", "junit"]
+        let reports: Vec<&str> = ["sarif", "markdown", "json", "text", "github", "junit"]
             .into_iter()
-            .filter(|f| *f != main)
+            .filter(|f| *f != main && (junit || *f != "junit"))
             .collect();
         let mut args: Vec<String> = ["check"]
             .iter()
@@ -230,13 +237,44 @@ fn one_check_writes_several_reports() {
             let (_, want, _) = alone(f);
             assert!(want.len() > 1000, "{f}: a real report");
             let got = std::fs::read_to_string(dir.path().join(format!("report.{f}"))).unwrap();
-            assert!(got == want, "{main} and {f}: differs from a run of its own");
+            assert!(
+                got == want,
+                "{main} and {f} (junit {junit}): differs from a run of its own"
+            );
         }
         // The reports and nothing else (no temporary file left behind).
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             reports.len()
         );
+    }
+}
+
+/// A report that cannot be written fails the run (exit 2, naming the file) and leaves none of the
+/// others, streamed or held (JUnit), nor a temporary file: CI never uploads the reports of a run
+/// that did not finish.
+#[test]
+fn a_report_that_cannot_be_written_leaves_no_report() {
+    for extra in [&[][..], &["--report", "junit=j.xml"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let out = format!("{d}/main.sarif");
+        let json = format!("json={d}/report.json");
+        let missing = format!("markdown={d}/missing/summary.md");
+        let mut args = vec!["check", "fixtures/exports", "-o", &out, "--report", &json];
+        args.extend(["--report", &missing]);
+        args.extend(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&format!("cannot write {d}/missing/summary.md")),
+            "{err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{extra:?}: {left:?}");
     }
 }
 
