@@ -172,8 +172,7 @@ impl super::Sink for MarkdownSink<'_> {
         if run.incomplete() {
             out.push_str("> **Evaluation incomplete:** some inputs could not be fully evaluated (see input errors below).\n\n");
         }
-        let matrix = std::mem::replace(&mut self.matrix, matrix::Matrix::new(run, Some(5)));
-        let rows = matrix.rows();
+        let rows = self.matrix.rows();
         if !rows.is_empty() {
             out.push_str("## Compliance matrix\n\n| framework | control | status | requirements | evidence |\n|---|---|---|---|---|\n");
             for r in &rows {

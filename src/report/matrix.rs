@@ -198,9 +198,9 @@ impl Matrix {
         }
     }
 
-    /// The rows, by framework and control.
-    pub fn rows(self) -> Vec<Row> {
-        let mut out: Vec<Row> = self.rows.into_values().collect();
+    /// The rows, by framework and control (the matrix is left empty).
+    pub fn rows(&mut self) -> Vec<Row> {
+        let mut out: Vec<Row> = std::mem::take(&mut self.rows).into_values().collect();
         out.sort_by(|a, b| {
             (&a.framework, natural(&a.control)).cmp(&(&b.framework, natural(&b.control)))
         });
