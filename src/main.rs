@@ -515,11 +515,10 @@ fn check(args: CheckArgs) -> u8 {
         std::iter::once((format, args.output.as_deref(), &ropts))
             .chain(extra.iter().map(|(f, p)| (*f, Some(*p), &fopts)))
             .collect();
-    // The reports are written file by file as the check runs and each file is released once
-    // written (memory does not grow with the fleet), unless one of them (JUnit, HTML) or a
-    // baseline needs the whole run.
-    let stream =
-        args.write_baseline.is_none() && reports.iter().all(|(f, _, _)| report::streams(*f));
+    // The reports (and the baseline) are written file by file as the check runs and each file is
+    // released once written (memory does not grow with the fleet), unless one of them (JUnit,
+    // HTML) needs the whole run.
+    let stream = reports.iter().all(|(f, _, _)| report::streams(*f));
     // A streamed report on the terminal shows the progress itself (a bar on stderr would be drawn
     // over it).
     if !(stream && to_terminal) {
@@ -536,7 +535,7 @@ fn check(args: CheckArgs) -> u8 {
     };
     let checked = engine::check(&opts, hold, |files| {
         if stream {
-            emit_streamed(files, &reports)
+            emit_streamed(files, &reports, args.write_baseline.as_deref())
         } else {
             Ok(())
         }
@@ -757,17 +756,27 @@ fn emit_all(
     }
 }
 
-/// Write several reports as the files of one check come, each to its destination.
+/// Write several reports (and the baseline, if asked for) as the files of one check come, each to
+/// its destination.
 fn emit_streamed(
     files: &mut engine::Checked<'_>,
     reports: &[(report::Format, Option<&Path>, &report::Options)],
+    baseline: Option<&Path>,
 ) -> std::io::Result<()> {
-    let paths: Vec<Option<&Path>> = reports.iter().map(|r| r.1).collect();
+    let paths: Vec<Option<&Path>> = reports
+        .iter()
+        .map(|r| r.1)
+        .chain(baseline.map(Some))
+        .collect();
     emit_all(&paths, |dests| {
+        let (dests, baseline) = dests.split_at_mut(reports.len());
         let mut sinks = Vec::new();
         for ((format, _, opts), dest) in reports.iter().zip(dests.iter_mut()) {
             let sink = report::sink(files.run(), *format, opts, dest)?;
             sinks.push(sink.ok_or_else(|| std::io::Error::other("not a streamed format"))?);
+        }
+        for dest in baseline {
+            sinks.push(Box::new(report::BaselineSink::new(dest)));
         }
         report::drain_all(files, &mut sinks)
     })

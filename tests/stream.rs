@@ -76,7 +76,7 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
 }
 
 /// Several reports fed the files of one streamed check side by side (what `--report` does) are
-/// each the held run's report, with 1 and 3 threads; a SARIF limit below the count of results
+/// each the held run's report, and so is the baseline, with 1 and 3 threads; a SARIF limit below the count of results
 /// is kept the same way streamed.
 #[test]
 fn reports_side_by_side_are_those_of_held_runs() {
@@ -97,15 +97,20 @@ fn reports_side_by_side_are_those_of_held_runs() {
             ..opts(threads)
         };
         let mut outs: Vec<Vec<u8>> = vec![Vec::new(); reports.len()];
+        let mut baseline = Vec::new();
         let (written, _) = engine::check(opts, Hold::Nothing, |files| {
             let mut sinks = Vec::new();
             for ((format, o), out) in reports.iter().zip(outs.iter_mut()) {
                 sinks.push(report::sink(files.run(), *format, o, out)?.expect("streams"));
             }
+            sinks.push(Box::new(report::BaselineSink::new(&mut baseline)));
             report::drain_all(files, &mut sinks)
         })
         .expect("check");
         written.expect("write");
+        let want = engine::baseline_json(&held);
+        assert!(want.matches(':').count() > 20, "fingerprints: {want}");
+        assert!(baseline == want.as_bytes(), "baseline, {threads} threads");
         for ((format, o), out) in reports.iter().zip(&outs) {
             let want = report::render(&held, *format, o);
             assert!(

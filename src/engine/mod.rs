@@ -1667,13 +1667,23 @@ pub fn baseline_json(run: &Run) -> String {
     let fps: Vec<&str> = run
         .findings
         .iter()
-        .filter(|f| f.waived.is_none() && f.category != crate::pack::Category::InputError)
+        .filter(|f| in_baseline(f))
         .map(|f| f.fingerprint.as_str())
         .collect();
+    baseline_of(&fps)
+}
+
+/// Does a baseline record this finding (not waived, not an input error)?
+pub fn in_baseline(f: &Finding) -> bool {
+    f.waived.is_none() && f.category != crate::pack::Category::InputError
+}
+
+/// The baseline file of these fingerprints, in report order.
+pub fn baseline_of(fingerprints: &[&str]) -> String {
     let mut s = serde_json::to_string_pretty(&serde_json::json!({
         "portaudit-baseline": 1,
         "tool-version": env!("CARGO_PKG_VERSION"),
-        "fingerprints": fps,
+        "fingerprints": fingerprints,
     }))
     .unwrap_or_default();
     s.push('\n');

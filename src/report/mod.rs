@@ -63,6 +63,38 @@ pub fn drain(files: &mut dyn Files, sink: &mut dyn Sink) -> std::io::Result<()> 
     sink.finish(files.run())
 }
 
+/// The baseline file (`--write-baseline`) as a [`Sink`]: the fingerprints of the findings it
+/// records, gathered as the files come (a few dozen bytes each), written at the end.
+pub struct BaselineSink<'w> {
+    w: &'w mut dyn std::io::Write,
+    fingerprints: Vec<String>,
+}
+
+impl<'w> BaselineSink<'w> {
+    pub fn new(w: &'w mut dyn std::io::Write) -> Self {
+        BaselineSink {
+            w,
+            fingerprints: Vec::new(),
+        }
+    }
+}
+
+impl Sink for BaselineSink<'_> {
+    fn file(&mut self, v: &FileView<'_>) -> std::io::Result<()> {
+        let kept = v.findings.iter().filter(|f| crate::engine::in_baseline(f));
+        self.fingerprints
+            .extend(kept.map(|f| f.fingerprint.clone()));
+        Ok(())
+    }
+
+    fn finish(&mut self, _run: &Run) -> std::io::Result<()> {
+        let fps: Vec<&str> = self.fingerprints.iter().map(String::as_str).collect();
+        self.w
+            .write_all(crate::engine::baseline_of(&fps).as_bytes())?;
+        self.w.flush()
+    }
+}
+
 /// Feed every file of `files` to each of `sinks` in turn, then finish them.
 pub fn drain_all(files: &mut dyn Files, sinks: &mut [Box<dyn Sink + '_>]) -> std::io::Result<()> {
     while let Some(v) = files.next_file() {
