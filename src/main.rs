@@ -267,7 +267,7 @@ struct CheckArgs {
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
     reports: Vec<(OutFormat, PathBuf)>,
     /// Most results in a SARIF report: the most severe are kept and the log says how many were
-    /// left out (GitHub code scanning rejects a run of more than 25000). 0: no limit.
+    /// left out (GitHub code scanning stores at most 5000 results of a run). 0: no limit.
     #[arg(long, value_name = "N", default_value_t = report::sarif::GITHUB_MAX_RESULTS)]
     sarif_max_results: usize,
     /// Lowest severity that makes the run fail (exit 1). Default: from portaudit.yaml, else low.

@@ -161,7 +161,7 @@ fn mismatched_or_incomplete_shards_are_errors() {
     expect_error(&[&json[0], &json[0], &json[1]], "are both shard 1/2");
     // SARIF shards written with different limits.
     let limited = shard_files(dir.path(), "sarif", 2, &["--sarif-max-results", "5"]);
-    expect_error(&[&sarif[0], &limited[1]], "--sarif-max-results 25000 and 5");
+    expect_error(&[&sarif[0], &limited[1]], "--sarif-max-results 5000 and 5");
     // JSON and SARIF mixed, or a format other than the inputs'.
     expect_error(&[&json[0], &sarif[1]], "the merge is of json reports");
     expect_error(

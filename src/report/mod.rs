@@ -196,7 +196,7 @@ pub struct Options {
     /// List lines not understood per file (text).
     pub verbose: bool,
     /// At most this many results in a SARIF log, the most severe (0: no limit); by default
-    /// [`sarif::GITHUB_MAX_RESULTS`], as code scanning rejects a log with more.
+    /// [`sarif::GITHUB_MAX_RESULTS`], as many as code scanning stores.
     pub sarif_max_results: usize,
 }
 

@@ -281,8 +281,10 @@ struct RunProps<'a> {
     shard: ShardOut<'a>,
 }
 
-/// GitHub code scanning rejects a run with more results than this.
-pub const GITHUB_MAX_RESULTS: usize = 25_000;
+/// GitHub code scanning stores at most this many results of an analysis ("Analysis SARIF file
+/// exceeded alert limits ... Only 5000 were stored"; it rejects a run of more than 25,000 whole),
+/// so a log for it chooses its own 5,000: the most severe.
+pub const GITHUB_MAX_RESULTS: usize = 5_000;
 
 /// A result held for a log with a limit: its place in report order, the file it is in (among the
 /// run's files) and its bytes. Ordered so that the greatest is the first to leave: the least
@@ -371,7 +373,7 @@ impl LeftOut {
         if kept == GITHUB_MAX_RESULTS {
             format!(
                 "This log holds the {kept} most severe of {found} results (the least severe kept: \
-                 {least}): GitHub code scanning rejects a run of more than {kept} results. The JSON \
+                 {least}): GitHub code scanning stores at most {kept} results of a run. The JSON \
                  and text reports list all of them; --sarif-max-results changes the limit (0: none)."
             )
         } else {
