@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{location, matrix, Replay};
+use super::{location, matrix, Chosen, Replay};
 use crate::checks::Status;
 use crate::engine::Run;
 
@@ -27,44 +27,6 @@ pub fn render(run: &Run) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The rows of a table that fit a limit, chosen as they come: the `max` with the least keys (the
-/// key ends with the row's place, so the earliest first among equals).
-struct Chosen<K: Ord> {
-    max: usize,
-    /// The greatest key on top: the first to leave.
-    heap: std::collections::BinaryHeap<(K, String)>,
-    total: usize,
-}
-
-impl<K: Ord> Chosen<K> {
-    fn new(max: usize) -> Self {
-        Chosen {
-            max,
-            heap: std::collections::BinaryHeap::new(),
-            total: 0,
-        }
-    }
-
-    /// Offer a row; `row` is called only if the row is kept.
-    fn offer(&mut self, key: K, row: impl FnOnce() -> String) {
-        self.total += 1;
-        if self.heap.len() == self.max {
-            match self.heap.peek() {
-                Some((top, _)) if key < *top => {
-                    self.heap.pop();
-                }
-                _ => return,
-            }
-        }
-        self.heap.push((key, row()));
-    }
-
-    /// The rows kept, least key first.
-    fn into_sorted(self) -> Vec<(K, String)> {
-        self.heap.into_sorted_vec()
-    }
-}
-
 /// Where a finding stands for the table: active before waived, most severe first, then its place.
 type FindingKey = (bool, std::cmp::Reverse<crate::pack::Severity>, usize);
 /// Where a file stands for the table: incomplete first, most failures first, then its place.
@@ -76,8 +38,8 @@ type FileKey = (bool, std::cmp::Reverse<usize>, usize);
 pub struct MarkdownSink<'w> {
     w: &'w mut dyn std::io::Write,
     matrix: matrix::Matrix,
-    findings: Chosen<FindingKey>,
-    files: Chosen<FileKey>,
+    findings: Chosen<FindingKey, String>,
+    files: Chosen<FileKey, String>,
 }
 
 impl<'w> MarkdownSink<'w> {

@@ -95,6 +95,56 @@ impl Sink for BaselineSink<'_> {
     }
 }
 
+/// Values chosen as they come under a limit: the `max` with the least keys, the rest counted.
+/// A report that lists only some of a fleet's entries keeps just those (the key ends with the
+/// entry's place, so the earliest comes first among equals).
+pub(crate) struct Chosen<K: Ord, V: Ord> {
+    max: usize,
+    /// The greatest key on top: the first to leave.
+    heap: std::collections::BinaryHeap<(K, V)>,
+    /// Every entry offered.
+    pub(crate) total: usize,
+}
+
+impl<K: Ord, V: Ord> Chosen<K, V> {
+    pub(crate) fn new(max: usize) -> Self {
+        Chosen {
+            max,
+            heap: std::collections::BinaryHeap::new(),
+            total: 0,
+        }
+    }
+
+    /// Offer an entry; `value` is made only if the entry is kept.
+    pub(crate) fn offer(&mut self, key: K, value: impl FnOnce() -> V) {
+        let _ = self.try_offer(key, || Ok::<V, std::convert::Infallible>(value()));
+    }
+
+    /// [`Chosen::offer`] with a value that may fail to be made.
+    pub(crate) fn try_offer<E>(
+        &mut self,
+        key: K,
+        value: impl FnOnce() -> Result<V, E>,
+    ) -> Result<(), E> {
+        self.total += 1;
+        if self.heap.len() == self.max {
+            match self.heap.peek() {
+                Some((top, _)) if key < *top => {
+                    self.heap.pop();
+                }
+                _ => return Ok(()),
+            }
+        }
+        self.heap.push((key, value()?));
+        Ok(())
+    }
+
+    /// The entries kept, least key first.
+    pub(crate) fn into_sorted(self) -> Vec<(K, V)> {
+        self.heap.into_sorted_vec()
+    }
+}
+
 /// Feed every file of `files` to each of `sinks` in turn, then finish them.
 pub fn drain_all(files: &mut dyn Files, sinks: &mut [Box<dyn Sink + '_>]) -> std::io::Result<()> {
     while let Some(v) = files.next_file() {

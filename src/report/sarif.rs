@@ -286,41 +286,8 @@ struct RunProps<'a> {
 /// so a log for it chooses its own 5,000: the most severe.
 pub const GITHUB_MAX_RESULTS: usize = 5_000;
 
-/// A result held for a log with a limit: its place in report order, the file it is in (among the
-/// run's files) and its bytes. Ordered so that the greatest is the first to leave: the least
-/// severe, then the latest.
-struct Held {
-    severity: Severity,
-    seq: usize,
-    file: usize,
-    bytes: Box<[u8]>,
-}
-
-impl Held {
-    fn key(&self) -> (std::cmp::Reverse<Severity>, usize) {
-        (std::cmp::Reverse(self.severity), self.seq)
-    }
-}
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Held {}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Held {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
-    }
-}
+/// Where a result stands for a log with a limit: most severe first, then its place in report order.
+type ResultKey = (std::cmp::Reverse<Severity>, usize);
 
 /// One result as an element of `runs[0].results`, pretty-printed in place.
 fn write_result<W: Write>(
@@ -425,8 +392,9 @@ pub struct SarifSink<'w> {
     ids: BTreeMap<String, usize>,
     max_results: usize,
     first: bool,
-    /// With a limit: the results kept so far, the first to leave on top.
-    held: std::collections::BinaryHeap<Held>,
+    /// With a limit: the results kept so far, by (severity, most severe first; place in report
+    /// order), with the file each is in (among the run's files) and its bytes.
+    held: super::Chosen<ResultKey, (usize, Box<[u8]>)>,
     /// Results so far (not waived), and files so far.
     found: usize,
     files: usize,
@@ -464,7 +432,7 @@ impl<'w> SarifSink<'w> {
             ids,
             max_results,
             first: true,
-            held: std::collections::BinaryHeap::new(),
+            held: super::Chosen::new(max_results),
             found: 0,
             files: 0,
         })
@@ -490,46 +458,34 @@ impl super::Sink for SarifSink<'_> {
                 write_result(&mut self.w, v.store, f, &self.ids)?;
                 continue;
             }
-            let candidate = (std::cmp::Reverse(f.severity), self.found);
-            if self.held.len() == self.max_results {
-                // Full: the newcomer replaces the first to leave if it is more severe.
-                if self.held.peek().is_some_and(|top| candidate < top.key()) {
-                    self.held.pop();
-                } else {
-                    continue;
-                }
-            }
-            let mut bytes = Vec::new();
-            write_result(&mut bytes, v.store, f, &self.ids)?;
-            self.held.push(Held {
-                severity: f.severity,
-                seq: self.found,
-                file: self.files,
-                bytes: bytes.into_boxed_slice(),
-            });
+            let (store, ids, file) = (v.store, &self.ids, self.files);
+            self.held
+                .try_offer((std::cmp::Reverse(f.severity), self.found), || {
+                    let mut bytes = Vec::new();
+                    write_result(&mut bytes, store, f, ids)?;
+                    Ok::<_, std::io::Error>((file, bytes.into_boxed_slice()))
+                })?;
         }
         self.files += 1;
         Ok(())
     }
 
     fn finish(&mut self, run: &Run) -> std::io::Result<()> {
-        let mut held = std::mem::take(&mut self.held).into_vec();
-        held.sort_unstable_by_key(|h| h.seq);
-        for h in &held {
+        let mut held = std::mem::replace(&mut self.held, super::Chosen::new(0)).into_sorted();
+        // The least severe kept, before the results go back to report order.
+        let least = held.last().map_or(Severity::Info, |((s, _), _)| s.0);
+        held.sort_unstable_by_key(|((_, seq), _)| *seq);
+        for (_, (_, bytes)) in &held {
             self.separator()?;
-            self.w.write_all(&h.bytes)?;
+            self.w.write_all(bytes)?;
         }
         let (found, max_results) = (self.found, self.max_results);
         let w = &mut self.w;
         w.write_all(if self.first { b"]" } else { b"\n      ]" })?;
-        let left_out = (max_results > 0 && found > held.len()).then(|| LeftOut {
+        let left_out = (max_results > 0 && found > held.len()).then_some(LeftOut {
             found,
             kept: held.len(),
-            least: held
-                .iter()
-                .map(|h| h.severity)
-                .min()
-                .unwrap_or(Severity::Info),
+            least,
         });
         if let Some(l) = left_out {
             w.write_all(b",\n      \"invocations\": ")?;
@@ -540,7 +496,9 @@ impl super::Sink for SarifSink<'_> {
             let results = if max_results == 0 {
                 sh.per_entry(&run.files, |f| f.active)
             } else {
-                held.iter().map(|h| sh.ordinals[h.file]).collect()
+                held.iter()
+                    .map(|(_, (file, _))| sh.ordinals[*file])
+                    .collect()
             };
             let props = RunProps {
                 shard: ShardOut {
