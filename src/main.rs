@@ -516,29 +516,16 @@ fn check(args: CheckArgs) -> u8 {
             .chain(extra.iter().map(|(f, p)| (*f, Some(*p), &fopts)))
             .collect();
     // The reports (and the baseline) are written file by file as the check runs and each file is
-    // released once written (memory does not grow with the fleet), unless one of them (JUnit,
-    // HTML) needs the whole run.
-    let stream = reports.iter().all(|(f, _, _)| report::streams(*f));
-    // A streamed report on the terminal shows the progress itself (a bar on stderr would be drawn
-    // over it).
-    if !(stream && to_terminal) {
+    // released once written: memory does not grow with the fleet. A report on the terminal shows
+    // the progress itself (a bar on stderr would be drawn over it).
+    if !to_terminal {
         opts.progress = progress_bar();
     }
-    // The workers render the text report's snippets, file by file (held runs keep them for the
-    // reports written at the end). The first report with a text part decides what they render;
-    // a report with other options renders its own.
+    // The workers render the text report's snippets, file by file. The first report with a text
+    // part decides what they render; a report with other options renders its own.
     opts.render = reports.iter().find_map(|(f, _, o)| report::per_file(*f, o));
-    let hold = if stream {
-        engine::Hold::Nothing
-    } else {
-        engine::Hold::All
-    };
-    let checked = engine::check(&opts, hold, |files| {
-        if stream {
-            emit_streamed(files, &reports, args.write_baseline.as_deref())
-        } else {
-            Ok(())
-        }
+    let checked = engine::check(&opts, engine::Hold::Nothing, |files| {
+        emit_streamed(files, &reports, args.write_baseline.as_deref())
     });
     let (written, run) = match checked {
         Ok(r) => r,
@@ -557,28 +544,6 @@ fn check(args: CheckArgs) -> u8 {
     if let Err(e) = written {
         eprintln!("error: {e}");
         return ERROR;
-    }
-    if !stream {
-        // The held run's reports and baseline, all or none.
-        let baseline = args.write_baseline.as_deref();
-        let paths: Vec<Option<&Path>> = reports
-            .iter()
-            .map(|r| r.1)
-            .chain(baseline.map(Some))
-            .collect();
-        let written = emit_all(&paths, |dests| {
-            for ((f, _, o), dest) in reports.iter().zip(dests.iter_mut()) {
-                report::write(&run, *f, o, dest)?;
-            }
-            if let Some(dest) = dests.get_mut(reports.len()) {
-                dest.write_all(engine::baseline_json(&run).as_bytes())?;
-            }
-            Ok(())
-        });
-        if let Err(e) = written {
-            eprintln!("error: {e}");
-            return ERROR;
-        }
     }
     // A SARIF report that left results out under --sarif-max-results says so, and so does the run.
     let sarif_targets = reports
@@ -772,8 +737,7 @@ fn emit_streamed(
         let (dests, baseline) = dests.split_at_mut(reports.len());
         let mut sinks = Vec::new();
         for ((format, _, opts), dest) in reports.iter().zip(dests.iter_mut()) {
-            let sink = report::sink(files.run(), *format, opts, dest)?;
-            sinks.push(sink.ok_or_else(|| std::io::Error::other("not a streamed format"))?);
+            sinks.push(report::sink(files.run(), *format, opts, dest)?);
         }
         for dest in baseline {
             sinks.push(Box::new(report::BaselineSink::new(dest)));

@@ -1,5 +1,5 @@
-//! Streamed checks (`engine::check` with `Hold::Nothing`, what `portaudit check` does for JSON,
-//! SARIF and text): the same bytes as a run held whole, files released once written, and every
+//! Streamed checks (`engine::check` with `Hold::Nothing`, what `portaudit check` does for every
+//! format): the same bytes as a run held whole, files released once written, and every
 //! file counted even when the consumer stops or its writer fails.
 
 use std::path::PathBuf;
@@ -62,8 +62,9 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
         Format::Text,
         Format::Github,
         Format::Markdown,
+        Format::Junit,
+        Format::Html,
     ] {
-        assert!(report::streams(format));
         let want = report::render(&held, format, &report::Options::default());
         for threads in [1, 3] {
             let got = String::from_utf8(streamed(&opts(threads), format)).expect("utf-8");
@@ -90,6 +91,8 @@ fn reports_side_by_side_are_those_of_held_runs() {
         (Format::Sarif, limited),
         (Format::Markdown, report::Options::default()),
         (Format::Json, report::Options::default()),
+        (Format::Html, report::Options::default()),
+        (Format::Junit, report::Options::default()),
     ];
     for threads in [1, 3] {
         let opts = &Options {
@@ -101,7 +104,7 @@ fn reports_side_by_side_are_those_of_held_runs() {
         let (written, _) = engine::check(opts, Hold::Nothing, |files| {
             let mut sinks = Vec::new();
             for ((format, o), out) in reports.iter().zip(outs.iter_mut()) {
-                sinks.push(report::sink(files.run(), *format, o, out)?.expect("streams"));
+                sinks.push(report::sink(files.run(), *format, o, out)?);
             }
             sinks.push(Box::new(report::BaselineSink::new(&mut baseline)));
             report::drain_all(files, &mut sinks)
@@ -250,4 +253,39 @@ fn replay_of_a_held_run_hands_every_finding_once() {
     }
     assert_eq!(n, held.findings.len());
     assert_eq!(n, held.totals.all());
+}
+
+/// A matrix that keeps a few evidence locations per control keeps the first ones of the whole
+/// matrix, and counts all of them (the HTML report's "and N more").
+#[test]
+fn a_capped_matrix_keeps_the_first_evidence_and_counts_all() {
+    let held = engine::run(&opts(2)).expect("run");
+    let rows = |cap| {
+        let mut m = report::matrix::Matrix::new(&held, cap);
+        let mut files = report::Replay::new(&held);
+        while let Some(v) = files.next_file() {
+            m.add(&v);
+        }
+        m.rows()
+    };
+    let all = rows(None);
+    let capped = rows(Some(2));
+    assert_eq!(all.len(), capped.len());
+    assert!(
+        all.iter().any(|r| r.evidence.len() > 2),
+        "some control has more than two locations"
+    );
+    for (a, c) in all.iter().zip(&capped) {
+        assert_eq!((&a.framework, &a.control), (&c.framework, &c.control));
+        assert_eq!(a.status, c.status);
+        assert_eq!(a.requirements, c.requirements);
+        assert_eq!(a.evidence.len(), a.evidence_total, "{}", a.control);
+        assert_eq!(c.evidence_total, a.evidence_total, "{}", a.control);
+        assert_eq!(
+            c.evidence,
+            a.evidence[..a.evidence.len().min(2)],
+            "{}",
+            a.control
+        );
+    }
 }

@@ -83,6 +83,7 @@ fn file_row(v: &crate::engine::FileView<'_>, place: usize) -> (FileKey, String) 
             .filter(|r| r.file == f.file && r.status == s)
             .count()
     };
+    let fails = n(Status::Fail);
     let row = format!(
         "| `{}` | {}{} | {} | {} | {} | {} | {} |\n",
         f.name,
@@ -90,14 +91,11 @@ fn file_row(v: &crate::engine::FileView<'_>, place: usize) -> (FileKey, String) 
         if f.incomplete { " (incomplete)" } else { "" },
         f.rules,
         n(Status::Pass),
-        n(Status::Fail),
+        fails,
         n(Status::NotEvidenced),
         n(Status::Uncertain)
     );
-    (
-        (!f.incomplete, std::cmp::Reverse(n(Status::Fail)), place),
-        row,
-    )
+    ((!f.incomplete, std::cmp::Reverse(fails), place), row)
 }
 
 impl super::Sink for MarkdownSink<'_> {

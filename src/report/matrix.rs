@@ -2,7 +2,7 @@
 //! such as "PCI DSS 4.0.1 8.3.4" or "ISO/IEC 27001:2022 A.8.5"), its status over the inputs and
 //! the evidence. Shared by the Markdown and HTML reports.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::checks::Status;
 use crate::engine::Run;
@@ -39,8 +39,11 @@ pub struct Row {
     pub status: Cell,
     /// Requirements that evidence it.
     pub requirements: Vec<String>,
-    /// `file:line` of the deciding evidence (findings for failures, the passing rule or setting).
+    /// `file:line` of the deciding evidence (findings for failures, the passing rule or setting),
+    /// the first ones when the matrix keeps a few.
     pub evidence: Vec<String>,
+    /// Distinct evidence locations, kept or not.
+    pub evidence_total: usize,
 }
 
 fn framework(reference: &str) -> Option<&'static str> {
@@ -69,17 +72,6 @@ fn control(reference: &str) -> String {
         .to_owned()
 }
 
-/// Findings of each (file, rule), in report order.
-pub(crate) fn findings_by_rule(
-    run: &Run,
-) -> BTreeMap<(crate::source::FileId, &str), Vec<&crate::finding::Finding>> {
-    let mut m: BTreeMap<_, Vec<_>> = BTreeMap::new();
-    for f in &run.findings {
-        m.entry((f.span.file, f.rule.as_str())).or_default().push(f);
-    }
-    m
-}
-
 /// The matrix of a finished run, with all the evidence of each control.
 pub fn build(run: &Run) -> Vec<Row> {
     let mut m = Matrix::new(run, None);
@@ -90,44 +82,59 @@ pub fn build(run: &Run) -> Vec<Row> {
     m.rows()
 }
 
+/// A control: (framework, control).
+type Control = (String, String);
+
 /// The matrix built as the files come.
 pub struct Matrix {
-    /// (pack, requirement) to the requirement's id and references.
-    reqs: BTreeMap<(String, String), (String, Vec<String>)>,
-    rows: BTreeMap<(String, String), Row>,
-    /// Each row's evidence so far, for the duplicate test: a fleet puts tens of thousands of
-    /// findings under one control, and a search of the list made the matrix quadratic.
-    seen: BTreeMap<(String, String), HashSet<String>>,
-    /// Evidence kept per control (None: all of it); the first ones, as the Markdown report shows
-    /// five, so its matrix does not grow with the fleet.
+    /// Pack, then requirement, to the requirement's id and the controls its references name
+    /// (in reference order), so a result finds its controls by `&str` without copying ids.
+    reqs: BTreeMap<String, BTreeMap<String, (String, Vec<Control>)>>,
+    rows: BTreeMap<Control, Row>,
+    /// Evidence kept per control (None: all of it); the first ones, so a report that lists a
+    /// few does not hold a fleet's worth. [`Row::evidence_total`] counts all of it anyway.
     evidence: Option<usize>,
 }
 
 impl Matrix {
     /// `run`: the packs.
     pub fn new(run: &Run, evidence: Option<usize>) -> Self {
-        let reqs = run
-            .packs
-            .iter()
-            .flat_map(|p| {
-                p.requirements.iter().map(move |r| {
-                    (
-                        (p.id.clone(), r.id.clone()),
-                        (r.id.clone(), r.references.clone()),
-                    )
-                })
-            })
-            .collect();
+        let mut reqs: BTreeMap<String, BTreeMap<String, (String, Vec<Control>)>> = BTreeMap::new();
+        for p in &run.packs {
+            let pack = reqs.entry(p.id.clone()).or_default();
+            for r in &p.requirements {
+                let controls = r
+                    .references
+                    .iter()
+                    .filter_map(|reference| {
+                        let fw = framework(reference)?;
+                        Some((
+                            fw.to_owned(),
+                            control(reference.strip_prefix(fw).unwrap_or(reference)),
+                        ))
+                    })
+                    .collect();
+                pack.insert(r.id.clone(), (r.id.clone(), controls));
+            }
+        }
         Matrix {
             reqs,
             rows: BTreeMap::new(),
-            seen: BTreeMap::new(),
             evidence,
         }
     }
 
     /// One file's results and findings.
+    ///
+    /// Evidence is a location in this file (`file:line`, or the file alone), so duplicates are
+    /// looked for within the file: what the matrix keeps between files is bounded by the
+    /// evidence kept per control, whatever the fleet. (A file given twice is listed twice.)
     pub fn add(&mut self, v: &crate::engine::FileView<'_>) {
+        let Matrix {
+            reqs,
+            rows,
+            evidence: cap,
+        } = self;
         let mut by_rule: BTreeMap<(crate::source::FileId, &str), Vec<&crate::finding::Finding>> =
             BTreeMap::new();
         for f in v.findings {
@@ -136,12 +143,18 @@ impl Matrix {
                 .or_default()
                 .push(f);
         }
+        // Each control's evidence lines met in this file (None: the file itself).
+        let mut seen: HashMap<&Control, HashSet<Option<usize>>> = HashMap::new();
         for res in v.results {
-            let Some((req_id, references)) =
-                self.reqs.get(&(res.pack.clone(), res.requirement.clone()))
+            let Some((req_id, controls)) = reqs
+                .get(res.pack.as_str())
+                .and_then(|p| p.get(res.requirement.as_str()))
             else {
                 continue;
             };
+            if controls.is_empty() {
+                continue;
+            }
             let findings: &[&crate::finding::Finding] = by_rule
                 .get(&(res.file, res.requirement.as_str()))
                 .map(Vec::as_slice)
@@ -154,44 +167,44 @@ impl Matrix {
                 Status::NotEvidenced => Cell::NotEvidenced,
                 Status::Uncertain => Cell::Uncertain,
             };
-            let file = &v.store.get(res.file).name;
-            let mut evidence: Vec<String> = findings
+            let mut lines: Vec<Option<usize>> = findings
                 .iter()
-                .map(|f| format!("{file}:{}", super::location(v.store, f.span).line))
+                .map(|f| Some(super::location(v.store, f.span).line))
                 .collect();
-            if evidence.is_empty() {
-                if let Some(span) = res.evidence {
-                    evidence.push(format!("{file}:{}", super::location(v.store, span).line));
-                } else {
-                    evidence.push(file.clone());
-                }
+            if lines.is_empty() {
+                lines.push(res.evidence.map(|span| super::location(v.store, span).line));
             }
-            for reference in references {
-                let Some(fw) = framework(reference) else {
+            let file = &v.store.get(res.file).name;
+            for key in controls {
+                if !rows.contains_key(key) {
+                    let row = Row {
+                        framework: key.0.clone(),
+                        control: key.1.clone(),
+                        status: Cell::Pass,
+                        requirements: Vec::new(),
+                        evidence: Vec::new(),
+                        evidence_total: 0,
+                    };
+                    rows.insert(key.clone(), row);
+                }
+                let Some(row) = rows.get_mut(key) else {
                     continue;
                 };
-                let key = (
-                    fw.to_owned(),
-                    control(reference.strip_prefix(fw).unwrap_or(reference)),
-                );
-                let row = self.rows.entry(key.clone()).or_insert_with(|| Row {
-                    framework: key.0.clone(),
-                    control: key.1.clone(),
-                    status: Cell::Pass,
-                    requirements: Vec::new(),
-                    evidence: Vec::new(),
-                });
                 row.status = row.status.min(cell);
                 if !row.requirements.contains(req_id) {
                     row.requirements.push(req_id.clone());
                 }
-                let seen = self.seen.entry(key).or_default();
-                for e in &evidence {
-                    if self.evidence.is_some_and(|n| row.evidence.len() >= n) {
-                        break;
+                let seen = seen.entry(key).or_default();
+                for &line in &lines {
+                    if !seen.insert(line) {
+                        continue;
                     }
-                    if seen.insert(e.clone()) {
-                        row.evidence.push(e.clone());
+                    row.evidence_total += 1;
+                    if cap.is_none_or(|n| row.evidence.len() < n) {
+                        row.evidence.push(match line {
+                            Some(line) => format!("{file}:{line}"),
+                            None => file.clone(),
+                        });
                     }
                 }
             }

@@ -1,10 +1,10 @@
-//! Reporters, side by side: text (miette), JSON, SARIF, GitHub, Markdown, JUnit and HTML. Each
-//! renders a [`Run`] to a string; those that can be written as the files of a check come are also
-//! [`Sink`]s, so several reports share one check without holding it. They share the file store for
-//! locations and [`Location`] for line/column conversion.
+//! Reporters, side by side: text (miette), JSON, SARIF, GitHub, Markdown, JUnit and HTML. Each is
+//! a [`Sink`] written as the files of a check come, so several reports share one check without
+//! holding it, and renders a finished [`Run`] to a string the same way ([`render`]). They share the
+//! file store for locations and [`Location`] for line/column conversion.
 //!
-//! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`] (and in
-//! [`sink`] for a streamed one); see CONTRIBUTING.md.
+//! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`] and in
+//! [`sink`]; see CONTRIBUTING.md.
 
 pub mod github;
 pub mod html;
@@ -24,6 +24,82 @@ use crate::source::{FileStore, Span};
 /// The reporters' write buffer: a fleet's JSON report is about as large as its inputs, and
 /// `BufWriter`'s default 8 KiB made that one system call per 8 KiB (13,800 for 113 MB).
 pub(crate) const WRITE_BUFFER: usize = 1 << 20;
+
+/// What a [`Sink`] writes now and copies out at its end, for a report whose head (totals first)
+/// needs every file while its body grows with the fleet (HTML's findings, JUnit's test cases).
+/// It stays in memory up to [`Spool::MEMORY`], then moves to an anonymous temporary file (removed
+/// by the system however the process ends), so the sink holds neither the run nor its own body.
+pub(crate) struct Spool(std::io::BufWriter<tempfile::SpooledTempFile>);
+
+impl Spool {
+    /// Bytes kept in memory before the spool moves to a temporary file.
+    pub const MEMORY: usize = 8 << 20;
+
+    pub fn new() -> Self {
+        Self::with_memory(Self::MEMORY)
+    }
+
+    /// A spool that moves to a file past `memory` bytes (tests use a small one).
+    pub fn with_memory(memory: usize) -> Self {
+        Spool(std::io::BufWriter::with_capacity(
+            64 << 10,
+            tempfile::SpooledTempFile::new(memory),
+        ))
+    }
+
+    /// Everything written so far, copied to `w`; the spool is left empty.
+    pub fn copy_to(&mut self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::io::{Read, Seek, Write};
+        self.flush()?;
+        let file = self.0.get_mut();
+        file.rewind().map_err(spool_error)?;
+        // Read and write apart, so a failure names its side (`io::copy` would not say which).
+        let mut buf = vec![0; 256 << 10];
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(spool_error(e)),
+            };
+            w.write_all(&buf[..n])?;
+        }
+        file.set_len(0).map_err(spool_error)?;
+        file.rewind().map_err(spool_error)
+    }
+
+    /// Whether the spool has moved to a temporary file.
+    #[cfg(test)]
+    pub fn on_disk(&self) -> bool {
+        self.0.get_ref().is_rolled()
+    }
+}
+
+/// A spool's failure (no temporary folder, a full disk) says where it was writing.
+fn spool_error(e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!(
+            "cannot hold the report's body in a temporary file in {} (set TMPDIR to a writable \
+             folder): {e}",
+            std::env::temp_dir().display()
+        ),
+    )
+}
+
+impl std::io::Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(spool_error)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf).map_err(spool_error)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(spool_error)
+    }
+}
 
 /// The files of a run, one at a time in input order, for reporters that write as they go: a check
 /// in progress ([`Checked`], whose files are released once written) or a finished run
@@ -274,30 +350,24 @@ pub fn render(run: &Run, format: Format, opts: &Options) -> String {
     }
 }
 
-/// Can this format be written file by file as a check runs ([`sink`])?
-pub fn streams(format: Format) -> bool {
-    matches!(
-        format,
-        Format::Json | Format::Sarif | Format::Text | Format::Github | Format::Markdown
-    )
-}
-
-/// The report in `format` as a [`Sink`] writing to `w`, for the formats that [`streams`] (None
-/// for the others); `run` is the run at its start (packs and configuration).
+/// The report in `format` as a [`Sink`] writing to `w`; `run` is the run at its start (packs and
+/// configuration). Every format is written as the files come: those whose head needs the whole
+/// run (Markdown, JUnit, HTML, SARIF under a limit) keep only bounded state, or spool their body.
 pub fn sink<'w>(
     run: &Run,
     format: Format,
     opts: &Options,
     w: &'w mut dyn std::io::Write,
-) -> std::io::Result<Option<Box<dyn Sink + 'w>>> {
-    Ok(Some(match format {
+) -> std::io::Result<Box<dyn Sink + 'w>> {
+    Ok(match format {
         Format::Json => Box::new(json::JsonSink::new(w)?),
         Format::Sarif => Box::new(sarif::SarifSink::new(run, opts.sarif_max_results, w)?),
         Format::Text => Box::new(text::TextSink::new(run, opts, w)),
         Format::Github => Box::new(github::GithubSink::new(run, opts, w)),
         Format::Markdown => Box::new(markdown::MarkdownSink::new(run, w)),
-        Format::Junit | Format::Html => return Ok(None),
-    }))
+        Format::Junit => Box::new(junit::JunitSink::new(run, w)),
+        Format::Html => Box::new(html::HtmlSink::new(run, w)),
+    })
 }
 
 /// A check's per-file rendering ([`crate::engine::Options::render`]) for a format whose files'
@@ -318,20 +388,15 @@ pub fn per_file(format: Format, opts: &Options) -> Option<crate::engine::Render>
     }
 }
 
-/// Write the files of a run as they come (formats for which [`streams`] holds; others are
-/// written from [`Files::run`] once every file is taken, which needs [`crate::engine::Hold::All`]).
-/// The bytes are those of [`render`] of the finished run.
+/// Write the files of a run as they come; the bytes are those of [`render`] of the finished run.
 pub fn write_files(
     files: &mut dyn Files,
     format: Format,
     opts: &Options,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    if let Some(mut s) = sink(files.run(), format, opts, &mut *w)? {
-        return drain(files, &mut *s);
-    }
-    while files.next_file().is_some() {}
-    w.write_all(render(files.run(), format, opts).as_bytes())
+    let mut s = sink(files.run(), format, opts, &mut *w)?;
+    drain(files, &mut *s)
 }
 
 /// Write a run to `w`. JSON, SARIF and text are written finding by finding (no whole-report
@@ -443,4 +508,33 @@ pub fn fingerprints(store: &FileStore, findings: &[crate::finding::Finding]) -> 
             format!("{h:016x}:{n}")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod spool_tests {
+    use super::Spool;
+    use std::io::Write;
+
+    /// Past its memory the spool moves to a temporary file, and gives back every byte in order,
+    /// then starts again empty.
+    #[test]
+    fn a_spool_gives_back_what_it_took_from_memory_or_disk() {
+        for memory in [1 << 20, 1000] {
+            let mut spool = Spool::with_memory(memory);
+            let mut want = Vec::new();
+            for i in 0..3000 {
+                let line = format!("line {i}\n");
+                spool.write_all(line.as_bytes()).unwrap();
+                want.extend_from_slice(line.as_bytes());
+            }
+            let mut got = Vec::new();
+            spool.copy_to(&mut got).unwrap();
+            assert_eq!(spool.on_disk(), memory < want.len(), "memory {memory}");
+            assert!(got == want, "memory {memory}");
+            spool.write_all(b"again").unwrap();
+            let mut got = Vec::new();
+            spool.copy_to(&mut got).unwrap();
+            assert_eq!(got, b"again");
+        }
+    }
 }
