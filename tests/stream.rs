@@ -65,7 +65,7 @@ fn streamed_reports_are_byte_identical_to_held_runs() {
         Format::Junit,
         Format::Html,
     ] {
-        let want = report::render(&held, format, &report::Options::default());
+        let want = report::render(&held, format, &report::Options::default()).expect("render");
         for threads in [1, 3] {
             let got = String::from_utf8(streamed(&opts(threads), format)).expect("utf-8");
             assert!(
@@ -115,7 +115,7 @@ fn reports_side_by_side_are_those_of_held_runs() {
         assert!(want.matches(':').count() > 20, "fingerprints: {want}");
         assert!(baseline == want.as_bytes(), "baseline, {threads} threads");
         for ((format, o), out) in reports.iter().zip(&outs) {
-            let want = report::render(&held, *format, o);
+            let want = report::render(&held, *format, o).expect("render");
             assert!(
                 *out == want.as_bytes(),
                 "{format:?} beside the others, {threads} threads"
@@ -131,7 +131,7 @@ fn reports_side_by_side_are_those_of_held_runs() {
 fn workers_render_the_text_of_their_files() {
     assert!(report::per_file(Format::Text, &report::Options::default()).is_some());
     let plain = engine::run(&opts(2)).expect("run");
-    let whole = report::render(&plain, Format::Text, &report::Options::default());
+    let whole = report::render(&plain, Format::Text, &report::Options::default()).expect("render");
     assert!(
         whole.contains("never matches"),
         "the fixtures have snippets"

@@ -27,29 +27,6 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// The text report, then the annotations.
-pub fn render(run: &Run, opts: &Options) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(run, opts, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Write the text report, then the annotations (see [`GithubSink`]).
-pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    write_files(&mut super::Replay::new(run), opts, w)
-}
-
-/// Write the log as the files come (see [`GithubSink`]).
-pub fn write_files(
-    files: &mut dyn super::Files,
-    opts: &Options,
-    w: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let mut sink = GithubSink::new(files.run(), opts, w);
-    super::drain(files, &mut sink)
-}
-
 /// The text report written as the files come, then the workflow commands: the most severe
 /// findings that are not waived (the earliest first among equals), at most [`PER_LEVEL`] per
 /// level. GitHub reads the commands anywhere in the log; they come last because which ones are

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use std::io::Write as _;
 
-use super::{effective_span, location, matrix, Replay, Spool};
+use super::{effective_span, location, matrix, Spool};
 use crate::checks::Status;
 use crate::engine::Run;
 use crate::pack::Severity;
@@ -83,13 +83,8 @@ fn snippet(
 }
 
 fn chart(run: &Run) -> String {
-    let sevs = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
+    // Most severe first, as the colours.
+    let sevs: Vec<Severity> = Severity::ALL.into_iter().rev().collect();
     let colors = ["#82071e", "#cf222e", "#bc4c00", "#9a6700", "#0969da"];
     let counts: Vec<usize> = sevs.iter().map(|s| run.totals.active_at(*s)).collect();
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
@@ -111,13 +106,6 @@ fn chart(run: &Run) -> String {
     }
     svg.push_str("</svg>");
     svg
-}
-
-pub fn render(run: &Run) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = super::drain(&mut Replay::new(run), &mut HtmlSink::new(run, &mut out));
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The report written as the files come. Its head (totals, chart, matrix, files) needs every

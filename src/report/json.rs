@@ -1,7 +1,7 @@
 //! JSON output: `{"tool", "findings", "files", "notices", "summary"}` (the contract in
 //! docs/output.md), and `"shard"` after them for a `--shard` run (see [`crate::merge`]).
 //!
-//! Written with typed structs streamed to the writer as the files of a check come ([`write_files`]:
+//! Written with typed structs streamed to the writer as the files of a check come ([`JsonSink`]:
 //! no tree of values, and with a streamed check no findings, held for a whole fleet); the field
 //! order is the contract's.
 
@@ -10,7 +10,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{location, Files, Location, Replay};
+use super::{location, Location};
 use crate::checks::Status;
 use crate::engine::{ResultRow, Run};
 use crate::finding::Finding;
@@ -264,16 +264,6 @@ fn finding<'a>(store: &'a FileStore, f: &'a Finding) -> FindingOut<'a> {
     }
 }
 
-/// Write the report of a finished run (pretty-printed, with a final newline).
-pub fn write(run: &Run, w: &mut dyn Write) -> std::io::Result<()> {
-    write_files(&mut Replay::new(run), w)
-}
-
-/// Write the report as the files come (see [`JsonSink`]).
-pub fn write_files(files: &mut dyn Files, w: &mut dyn Write) -> std::io::Result<()> {
-    super::drain(files, &mut JsonSink::new(w)?)
-}
-
 /// The report written as the files come: the findings file by file, each converted and written
 /// at the depth it has in the report, then what needs every file (files, notices, summary,
 /// shard). The root object by hand, its values by serde_json at their depth ([`value`]), except
@@ -366,13 +356,6 @@ fn value<W: Write, T: Serialize>(w: &mut W, v: &T) -> std::io::Result<()> {
         .map_err(std::io::Error::from)
 }
 
-pub fn render(run: &Run) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(run, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
 const STATUSES: [Status; 4] = [
     Status::Pass,
     Status::Fail,
@@ -399,16 +382,10 @@ pub(crate) fn rows_by_file(run: &Run) -> BTreeMap<FileId, Vec<&ResultRow>> {
 
 /// Counts by severity, by status per pack, and per file and pack.
 pub fn summary(run: &Run) -> Summary<'_> {
-    let by_sev: BTreeMap<&'static str, usize> = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ]
-    .into_iter()
-    .map(|s| (s.as_str(), run.totals.active_at(s)))
-    .collect();
+    let by_sev: BTreeMap<&'static str, usize> = Severity::ALL
+        .into_iter()
+        .map(|s| (s.as_str(), run.totals.active_at(s)))
+        .collect();
     let packs = run
         .packs
         .iter()

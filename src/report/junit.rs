@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use super::{Replay, Spool};
+use super::Spool;
 use crate::checks::Status;
 use crate::engine::Run;
 
@@ -23,13 +23,6 @@ fn xml(s: &str) -> String {
         }
     }
     o
-}
-
-pub fn render(run: &Run) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = super::drain(&mut Replay::new(run), &mut JunitSink::new(run, &mut out));
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// One pack's test suite: its counts so far and its test cases, spooled.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{location, matrix, Chosen, Replay};
+use super::{location, matrix, Chosen};
 use crate::checks::Status;
 use crate::engine::Run;
 
@@ -19,13 +19,6 @@ pub const MAX_BYTES: usize = 1_000_000;
 pub const MAX_FINDINGS: usize = 1_000;
 /// Rows of the files table at most (incomplete files, then those with the most failures).
 pub const MAX_FILES: usize = 1_000;
-
-pub fn render(run: &Run) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = super::drain(&mut Replay::new(run), &mut MarkdownSink::new(run, &mut out));
-    String::from_utf8(out).unwrap_or_default()
-}
 
 /// Where a finding stands for the table: active before waived, most severe first, then its place.
 type FindingKey = (bool, std::cmp::Reverse<crate::pack::Severity>, usize);
@@ -70,6 +63,11 @@ fn finding_row(v: &crate::engine::FileView<'_>, f: &crate::finding::Finding) -> 
     )
 }
 
+/// A finding's key in the table, `place` its place among the findings offered.
+fn finding_key(f: &crate::finding::Finding, place: usize) -> FindingKey {
+    (f.waived.is_some(), std::cmp::Reverse(f.severity), place)
+}
+
 /// A file's row and its key in the table.
 fn file_row(v: &crate::engine::FileView<'_>, place: usize) -> (FileKey, String) {
     let f = v.report;
@@ -102,11 +100,7 @@ impl super::Sink for MarkdownSink<'_> {
     fn file(&mut self, v: &crate::engine::FileView<'_>) -> std::io::Result<()> {
         self.matrix.add(v);
         for f in v.findings {
-            let key = (
-                f.waived.is_some(),
-                std::cmp::Reverse(f.severity),
-                self.findings.total,
-            );
+            let key = finding_key(f, self.findings.total);
             self.findings.offer(key, || finding_row(v, f));
         }
         let (key, row) = file_row(v, self.files.total);
@@ -242,15 +236,10 @@ fn files_table(mut rows: Vec<(FileKey, String)>, total: usize) -> String {
 #[cfg(test)]
 fn findings(run: &Run, budget: usize, max_rows: usize) -> String {
     let mut chosen = Chosen::new(max_rows);
-    let mut files = Replay::new(run);
+    let mut files = super::Replay::new(run);
     while let Some(v) = super::Files::next_file(&mut files) {
         for f in v.findings {
-            let key = (
-                f.waived.is_some(),
-                std::cmp::Reverse(f.severity),
-                chosen.total,
-            );
-            chosen.offer(key, || finding_row(&v, f));
+            chosen.offer(finding_key(f, chosen.total), || finding_row(&v, f));
         }
     }
     let total = chosen.total;
@@ -261,7 +250,7 @@ fn findings(run: &Run, budget: usize, max_rows: usize) -> String {
 #[cfg(test)]
 fn files(run: &Run, max_rows: usize) -> String {
     let mut chosen = Chosen::new(max_rows);
-    let mut files = Replay::new(run);
+    let mut files = super::Replay::new(run);
     while let Some(v) = super::Files::next_file(&mut files) {
         let (key, row) = file_row(&v, chosen.total);
         chosen.offer(key, || row);

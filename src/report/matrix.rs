@@ -72,16 +72,6 @@ fn control(reference: &str) -> String {
         .to_owned()
 }
 
-/// The matrix of a finished run, with all the evidence of each control.
-pub fn build(run: &Run) -> Vec<Row> {
-    let mut m = Matrix::new(run, None);
-    let mut files = super::Replay::new(run);
-    while let Some(v) = super::Files::next_file(&mut files) {
-        m.add(&v);
-    }
-    m.rows()
-}
-
 /// A control: (framework, control).
 type Control = (String, String);
 

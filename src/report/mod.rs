@@ -3,7 +3,7 @@
 //! holding it, and renders a finished [`Run`] to a string the same way ([`render`]). They share the
 //! file store for locations and [`Location`] for line/column conversion.
 //!
-//! Adding a reporter: a module here, a variant of [`Format`] and one arm in [`render`] and in
+//! Adding a reporter: a module here with its [`Sink`], a variant of [`Format`] and one arm in
 //! [`sink`]; see CONTRIBUTING.md.
 
 pub mod github;
@@ -337,17 +337,13 @@ impl Default for Options {
     }
 }
 
-/// Render a run.
-pub fn render(run: &Run, format: Format, opts: &Options) -> String {
-    match format {
-        Format::Text => text::render(run, opts),
-        Format::Json => json::render(run),
-        Format::Sarif => sarif::render(run, opts.sarif_max_results),
-        Format::Github => github::render(run, opts),
-        Format::Markdown => markdown::render(run),
-        Format::Junit => junit::render(run),
-        Format::Html => html::render(run),
-    }
+/// A finished run's report as a string: the bytes [`write`] writes, and those of the same report
+/// written as the files of a check came. Fails only when a report that spools its body (HTML,
+/// JUnit) cannot move it to a temporary file.
+pub fn render(run: &Run, format: Format, opts: &Options) -> std::io::Result<String> {
+    let mut out = Vec::new();
+    write(run, format, opts, &mut out)?;
+    String::from_utf8(out).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// The report in `format` as a [`Sink`] writing to `w`; `run` is the run at its start (packs and
@@ -399,8 +395,8 @@ pub fn write_files(
     drain(files, &mut *s)
 }
 
-/// Write a run to `w`. JSON, SARIF and text are written finding by finding (no whole-report
-/// string for a fleet); the bytes are those of [`render`].
+/// Write a finished run's report to `w`, file by file through the format's [`Sink`] (no
+/// whole-report string for a fleet).
 pub fn write(
     run: &Run,
     format: Format,

@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{location, Files, Replay};
+use super::location;
 use crate::engine::Run;
 use crate::finding::{Finding, INPUT_ERROR};
 use crate::pack::{Requirement, Severity};
@@ -365,22 +365,6 @@ impl LeftOut {
     }
 }
 
-/// Write the log of a finished run (pretty-printed, with a final newline); at most `max_results`
-/// results (0: no limit), see [`write_files`].
-pub fn write(run: &Run, max_results: usize, w: &mut dyn Write) -> std::io::Result<()> {
-    write_files(&mut Replay::new(run), max_results, w)
-}
-
-/// Write the log as the files come (see [`SarifSink`]).
-pub fn write_files(
-    files: &mut dyn Files,
-    max_results: usize,
-    w: &mut dyn Write,
-) -> std::io::Result<()> {
-    let mut sink = SarifSink::new(files.run(), max_results, w)?;
-    super::drain(files, &mut sink)
-}
-
 /// The log written as the files come. With a limit (`max_results` > 0, [`GITHUB_MAX_RESULTS`]
 /// for code scanning) the log keeps the most severe results, the earliest first among equals, in
 /// report order, and says in `invocations` how many it left out; the results are held until the
@@ -519,11 +503,4 @@ impl super::Sink for SarifSink<'_> {
         w.write_all(b"\n    }\n  ]\n}\n")?;
         w.flush()
     }
-}
-
-pub fn render(run: &Run, max_results: usize) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(run, max_results, &mut out);
-    String::from_utf8(out).unwrap_or_default()
 }

@@ -11,7 +11,7 @@ use miette::{
     MietteSpanContents, NamedSource, Severity as MSeverity, SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{effective_span, Files, Options, Replay};
+use super::{effective_span, Options};
 use crate::checks::Status;
 use crate::engine::{FileView, Run, SetupError};
 use crate::finding::Finding;
@@ -208,29 +208,6 @@ fn finding_diag(store: &FileStore, f: &Finding, sources: &mut Sources) -> Diag {
     }
 }
 
-/// The full text report.
-pub fn render(run: &Run, opts: &Options) -> String {
-    let mut out = Vec::new();
-    // Writing to memory cannot fail.
-    let _ = write(run, opts, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Write the text report of a finished run, one diagnostic at a time.
-pub fn write(run: &Run, opts: &Options, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    write_files(&mut Replay::new(run), opts, w)
-}
-
-/// Write the text report as the files come (see [`TextSink`]).
-pub fn write_files(
-    files: &mut dyn Files,
-    opts: &Options,
-    w: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let mut sink = TextSink::new(files.run(), opts, w);
-    super::drain(files, &mut sink)
-}
-
 /// The text report written as the files come: each file's diagnostics (the workers' bytes when
 /// they were rendered with these options), then the notices and the summary (its lines per file
 /// are gathered as the files pass, while their text is at hand).
@@ -303,7 +280,7 @@ pub fn render_key(opts: &Options) -> String {
     format!("text color={} width={}", opts.color, opts.width)
 }
 
-/// The diagnostics of one file, as [`write_files`] writes them (for [`super::per_file`]: a
+/// The diagnostics of one file, as [`TextSink`] writes them (for [`super::per_file`]: a
 /// worker renders them as soon as it has evaluated the file).
 pub fn file_diagnostics(v: &FileView<'_>, opts: &Options) -> Vec<u8> {
     let mut out = Vec::new();
@@ -383,13 +360,7 @@ fn totals(run: &Run) -> String {
     let mut out = String::new();
     let active = run.totals.active();
     let mut by_sev = Vec::new();
-    for s in [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ] {
+    for s in Severity::ALL.into_iter().rev() {
         let n = run.totals.active_at(s);
         if n > 0 {
             by_sev.push(format!("{n} {}", s.as_str()));
